@@ -1,0 +1,89 @@
+"""The tenant's billing profile: the invoice-led route of gate 4."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from django.conf import settings
+from django.db import models
+from simple_history.models import HistoricalRecords
+
+
+class BillingRoute(models.TextChoices):
+    INVOICE_ONLY = "invoice_only", "Invoice only"
+    STRIPE_READY = "stripe_ready", "Stripe-ready (invoice until self-serve is proven)"
+
+
+class BillingProfile(models.Model):
+    """How a tenant is billed during the managed beta, and the buyer's acceptance of it.
+
+    The buyer's acceptance of the manual billing fallback covers the terms as they were
+    when accepted: ``fallback_terms_sha256`` fingerprints them, so a later change to the
+    terms needs a fresh acceptance before gate 4 is met again.
+    """
+
+    TERMS_FIELDS = (
+        "route",
+        "billing_owner_name",
+        "billing_owner_email",
+        "po_terms",
+        "invoice_contact",
+        "plan",
+        "seat_cap",
+        "renewal_terms",
+        "cancellation_terms",
+    )
+
+    tenant = models.OneToOneField("launchroom.Tenant", on_delete=models.CASCADE, related_name="billing_profile")
+    route = models.CharField(max_length=20, choices=BillingRoute.choices, default=BillingRoute.INVOICE_ONLY)
+    billing_owner_name = models.CharField(max_length=200, blank=True)
+    billing_owner_email = models.EmailField(blank=True)
+    po_terms = models.TextField("purchase-order terms", blank=True)
+    invoice_contact = models.CharField(max_length=300, blank=True)
+    plan = models.CharField(max_length=120, blank=True)
+    seat_cap = models.PositiveIntegerField(null=True, blank=True)
+    renewal_terms = models.TextField(blank=True)
+    cancellation_terms = models.TextField(blank=True)
+    fallback_accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    fallback_accepted_name = models.CharField(max_length=200, blank=True)
+    fallback_accepted_at = models.DateTimeField(null=True, blank=True)
+    fallback_terms_sha256 = models.CharField(max_length=64, blank=True, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["tenant__name"]
+
+    def __str__(self) -> str:
+        return f"Billing profile for {self.tenant}"
+
+    def terms_sha256(self) -> str:
+        """A fingerprint of the terms the buyer accepts with the manual billing fallback."""
+        terms = {name: getattr(self, name) for name in self.TERMS_FIELDS}
+        return hashlib.sha256(json.dumps(terms, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+    def missing_terms(self) -> list[str]:
+        """The labels of the gate 4 terms that are not filled in."""
+        missing = []
+        if not (self.billing_owner_name and self.billing_owner_email):
+            missing.append("billing owner (name and e-mail)")
+        if not (self.po_terms or self.invoice_contact):
+            missing.append("purchase-order terms or invoice contact")
+        if not self.plan:
+            missing.append("plan")
+        if not self.seat_cap:
+            missing.append("seat cap")
+        if not self.renewal_terms:
+            missing.append("renewal terms")
+        if not self.cancellation_terms:
+            missing.append("cancellation terms")
+        return missing
+
+    @property
+    def fallback_accepted(self) -> bool:
+        """Whether the buyer accepted the manual billing fallback for the terms as they stand."""
+        return bool(self.fallback_accepted_at) and self.fallback_terms_sha256 == self.terms_sha256()

@@ -1,0 +1,52 @@
+"""Test set-up shared by every test: settings from the environment, named users, markers."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+REQUIRE_POSTGRES = os.environ.get("REQUIRE_POSTGRES") == "1"
+REQUIRE_BROWSER = os.environ.get("REQUIRE_BROWSER") == "1"
+CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    from django.db import connection
+
+    on_postgres = connection.vendor == "postgresql"
+    for item in items:
+        if item.get_closest_marker("postgres") and not on_postgres:
+            # With REQUIRE_POSTGRES=1 off PostgreSQL the session has already failed to start.
+            item.add_marker(pytest.mark.skip(reason="needs PostgreSQL: set DATABASE_URL=postgres://..."))
+        # With REQUIRE_BROWSER=1 and no Chromium the session has already failed to start.
+        if item.get_closest_marker("browser") and not CHROMIUM:
+            item.add_marker(pytest.mark.skip(reason="needs Chromium: apt-get install -y chromium"))
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if REQUIRE_BROWSER and not CHROMIUM:
+        raise pytest.UsageError("REQUIRE_BROWSER=1 but no Chromium was found (apt-get install -y chromium)")
+    if REQUIRE_POSTGRES:
+        from django.db import connection
+
+        if connection.vendor != "postgresql":
+            raise pytest.UsageError("REQUIRE_POSTGRES=1 but DATABASE_URL does not point at PostgreSQL")
+
+
+@pytest.fixture(autouse=True)
+def _fast_hashing(settings):  # type: ignore[no-untyped-def]
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+@pytest.fixture
+def staff(db):  # type: ignore[no-untyped-def]
+    """The five named staff users of the demo, each in their role's group."""
+    from launchroom import demo
+
+    return demo.ensure_staff()

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class LaunchroomConfig(AppConfig):
+    name = "launchroom"
+    verbose_name = "Launch operations"

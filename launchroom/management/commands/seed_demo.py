@@ -1,0 +1,44 @@
+"""Create the demo staff and the four demo tenants of SPEC section 8 (idempotent)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from launchroom import demo
+from launchroom.models import Tenant
+from launchroom.readiness import evaluate
+
+
+class Command(BaseCommand):
+    help = "Create demo users (password 'demo') and the northwind, contoso, globex and initech tenants."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--force", action="store_true", help="Run even when DEBUG is off.")
+
+    def handle(self, *args: Any, force: bool = False, **options: Any) -> None:
+        if not settings.DEBUG and not force:
+            raise CommandError(
+                "seed_demo creates users with the password 'demo'; it refuses to run with DEBUG off "
+                "unless --force is given."
+            )
+        staff = demo.ensure_staff()
+        for slug, build in demo.BUILDERS.items():
+            tenant = Tenant.objects.filter(slug=slug).first()
+            if tenant is None:
+                tenant = build(staff)
+                tenant.refresh_from_db()
+                action = "created"
+            else:
+                demo.ensure_buyer(tenant, f"buyer-{slug}", name=demo.BUYER_NAMES[slug])
+                action = "exists"
+            readiness = evaluate(tenant)
+            self.stdout.write(
+                f"{slug:<10} {action:<8} stage={tenant.stage:<13} {readiness.stage}: {readiness.decision}"
+            )
+        self.stdout.write(
+            "Demo logins (password 'demo'): operator, commercial, finance, security, support, "
+            + ", ".join(f"buyer-{slug}" for slug in demo.BUILDERS)
+        )

@@ -1,0 +1,8 @@
+"""Public pages: no login, no tenant data."""
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    return render(request, "public/home.html")

@@ -1,0 +1,12 @@
+"""Loaded with ``-p tests.testenv`` before Django is set up: the test environment.
+
+Tests run with production-like settings (DEBUG off); only the key is a test value.
+"""
+
+import os
+import tempfile
+
+os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production-0123456789abcdefghijklmnop")
+os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
+os.environ.setdefault("WHITENOISE_USE_FINDERS", "1")
+os.environ.setdefault("MEDIA_ROOT", tempfile.mkdtemp(prefix="thesmios-test-media-"))
