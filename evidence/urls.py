@@ -1,3 +1,11 @@
+"""Authenticated evidence downloads (issue 5)."""
+
+from django.urls import path
+
+from evidence import views
+
 app_name = "evidence"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("<int:pk>/download", views.download, name="download"),
+]

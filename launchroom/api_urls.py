@@ -1,1 +1,10 @@
-urlpatterns: list = []
+"""The platform API: readiness (launchroom.api_readiness) and acceptance (launchroom.api)."""
+
+from django.urls import path
+
+from launchroom import api, api_readiness
+
+urlpatterns = [
+    path("tenants/<slug:slug>/readiness", api_readiness.readiness, name="api_readiness"),
+    path("launch-acceptance", api.launch_acceptance, name="api_launch_acceptance"),
+]
