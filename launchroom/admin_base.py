@@ -1,0 +1,81 @@
+"""Shared admin pieces: history with revert disabled, read-only decision records, and
+changelist counts that stay cheap on big tables."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.utils.html import format_html
+from simple_history.admin import SimpleHistoryAdmin
+
+STATUS_CLASSES = {
+    "go": "go",
+    "hold": "hold",
+    "accepted": "accepted",
+    "rejected": "rejected",
+    "reopened": "ready_for_review",
+    "missing": "missing",
+    "stale": "stale",
+    "ready_for_review": "ready_for_review",
+}
+
+
+def status_badge(value: str, label: str | None = None) -> str:
+    """A status shown as words as well as colour."""
+    return format_html(
+        '<span class="status status--{}">{}</span>', STATUS_CLASSES.get(value, "neutral"), label or value
+    )
+
+
+class HistoryAdmin(SimpleHistoryAdmin):
+    """SimpleHistoryAdmin with revert disabled for real: the history form only shows.
+
+    (simple_history hides the revert button when SIMPLE_HISTORY_REVERT_DISABLED is set,
+    but its view would still save a POST.)"""
+
+    show_full_result_count = False
+
+    def history_form_view(
+        self, request: HttpRequest, object_id: str, version_id: str, extra_context: Any = None
+    ) -> HttpResponse:
+        if request.method == "POST":
+            raise PermissionDenied("History is read-only: reverting is disabled.")
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+
+class DecisionRecordAdmin(HistoryAdmin):
+    """Append-only decision records: viewable, never added, changed or deleted here."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+
+class ReadOnlyInline(admin.TabularInline):
+    """An inline that shows child rows at a glance, each linking to its own page."""
+
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

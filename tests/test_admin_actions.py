@@ -1,0 +1,90 @@
+"""Gate decisions and stage moves through the admin call the services and report refusals."""
+
+import pytest
+
+from launchroom import demo
+from launchroom.models import GateDecision, StageChange
+
+pytestmark = pytest.mark.django_db
+
+
+def test_it_accepts_a_gate_from_the_tenant_page(client, staff):
+    tenant = demo.new_tenant("acme", "Acme", staff)
+    demo.attach_evidence(tenant, staff, "strict-proof-plan")
+    client.force_login(staff["operator"])
+    response = client.post(
+        f"/admin/launchroom/tenant/{tenant.pk}/decide/",
+        {"apply": "1", "gate_key": "strict-proof-plan", "decision": "accepted", "note": "Proof JSON reviewed."},
+    )
+    assert response.status_code == 302
+    decision = GateDecision.objects.get(tenant=tenant)
+    assert (decision.decision, decision.decided_by, decision.note) == ("accepted", staff["operator"],
+                                                                       "Proof JSON reviewed.")
+
+
+def test_it_shows_the_refusal_and_saves_nothing(client, staff):
+    tenant = demo.new_tenant("acme", "Acme", staff)
+    client.force_login(staff["operator"])
+    response = client.post(
+        f"/admin/launchroom/tenant/{tenant.pk}/decide/",
+        {"apply": "1", "gate_key": "strict-proof-plan", "decision": "accepted", "note": "Looks fine."},
+    )
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "Production proof JSON is missing" in body
+    assert "Production-proof smoke output is missing" in body
+    assert not GateDecision.objects.exists()
+
+
+def test_it_refuses_a_gate_to_the_wrong_role(client, staff):
+    tenant = demo.new_tenant("acme", "Acme", staff)
+    demo.attach_evidence(tenant, staff, "security-procurement-pack")
+    client.force_login(staff["support"])
+    response = client.post(
+        f"/admin/launchroom/tenant/{tenant.pk}/decide/",
+        {"apply": "1", "gate_key": "security-procurement-pack", "decision": "accepted", "note": "ok"},
+    )
+    assert "decided by the security owner" in response.content.decode()
+    assert not GateDecision.objects.exists()
+
+
+def test_it_needs_a_note(client, staff):
+    tenant = demo.new_tenant("acme", "Acme", staff)
+    client.force_login(staff["operator"])
+    response = client.post(
+        f"/admin/launchroom/tenant/{tenant.pk}/decide/",
+        {"apply": "1", "gate_key": "strict-proof-plan", "decision": "reopened", "note": ""},
+    )
+    assert response.status_code == 200
+    assert "This field is required" in response.content.decode()
+    assert not GateDecision.objects.exists()
+
+
+def test_it_moves_stages_as_a_changelist_action_and_reports_counts(client, staff):
+    globex = demo.build_globex(staff)
+    northwind = demo.build_northwind(staff)
+    client.force_login(staff["operator"])
+    response = client.post(
+        "/admin/launchroom/tenant/",
+        {"action": "move_stage", "_selected_action": [globex.pk, northwind.pk], "apply": "1",
+         "to_stage": "paused", "reason": "Quarter-end freeze."},
+        follow=True,
+    )
+    body = response.content.decode()
+    assert "Move stage: done for 2 tenant(s)." in body
+    assert StageChange.objects.filter(to_stage="paused").count() == 2
+
+
+def test_it_refuses_a_move_into_beta_on_hold_with_the_reasons(client, staff):
+    northwind = demo.build_northwind(staff)
+    client.force_login(staff["operator"])
+    response = client.post(
+        f"/admin/launchroom/tenant/{northwind.pk}/move-stage/",
+        {"apply": "1", "to_stage": "private_beta", "reason": ""},
+    )
+    body = response.content.decode()
+    assert "Refused." in body
+    assert "Customer order-form scope" in body
+    northwind.refresh_from_db()
+    assert northwind.stage == "setup"
+    assert not StageChange.objects.filter(tenant=northwind).exists()

@@ -1,0 +1,58 @@
+"""seed_demo builds the four demo tenants once, and refuses to run in production."""
+
+from io import StringIO
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import CommandError, call_command
+
+from evidence.models import EvidenceAttachment
+from launchroom.models import AcceptanceRecord, GateDecision, StageChange, Tenant
+from launchroom.readiness import evaluate
+
+pytestmark = pytest.mark.django_db
+
+
+def counts():
+    return {
+        model.__name__: model.objects.count()
+        for model in [Tenant, GateDecision, AcceptanceRecord, StageChange, EvidenceAttachment, get_user_model()]
+    }
+
+
+def test_it_is_idempotent(settings):
+    settings.DEBUG = True
+    call_command("seed_demo", stdout=StringIO())
+    first = counts()
+    call_command("seed_demo", stdout=StringIO())
+    assert counts() == first
+    assert first["Tenant"] == 4
+
+
+def test_it_refuses_with_debug_off_unless_forced(settings):
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="--force"):
+        call_command("seed_demo")
+    assert not Tenant.objects.exists()
+    call_command("seed_demo", "--force", stdout=StringIO())
+    assert Tenant.objects.count() == 4
+
+
+def test_it_builds_the_states_of_spec_section_8(settings):
+    settings.DEBUG = True
+    call_command("seed_demo", stdout=StringIO())
+    stages = dict(Tenant.objects.values_list("slug", "stage"))
+    assert stages == {"northwind": "setup", "contoso": "setup", "globex": "paid_beta", "initech": "private_beta"}
+    contoso = evaluate(Tenant.objects.get(slug="contoso"))
+    assert (contoso.stage, contoso.decision) == ("paid_beta", "hold")
+    assert [g.gate.key for g in contoso.unmet_gates] == ["customer-acceptance"]
+    assert evaluate(Tenant.objects.get(slug="globex"), "paid_beta").is_go
+    initech = Tenant.objects.get(slug="initech")
+    assert evaluate(initech, "private_beta").is_go
+    assert not evaluate(initech, "paid_beta").is_go
+    northwind = evaluate(Tenant.objects.get(slug="northwind"))
+    assert (northwind.stage, northwind.decision) == ("private_beta", "hold")
+    users = set(get_user_model().objects.values_list("username", flat=True))
+    assert {"operator", "commercial", "finance", "security", "support", "buyer-northwind", "buyer-contoso",
+            "buyer-globex", "buyer-initech"} <= users
+    assert get_user_model().objects.get(username="operator").is_superuser
