@@ -35,6 +35,22 @@ def pytest_sessionstart(session: pytest.Session) -> None:
             raise pytest.UsageError("REQUIRE_POSTGRES=1 but DATABASE_URL does not point at PostgreSQL")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _live_server_without_media(request):  # type: ignore[no-untyped-def]
+    """Start the live server (when a test needs it) with an off-site MEDIA_URL.
+
+    The portal leaves MEDIA_URL unset on purpose: evidence has no public URL. Django's live
+    server reads MEDIA_URL once, when it starts, to serve media files; unset it would fail,
+    and an on-site prefix would serve evidence files to anyone. An off-site URL makes it
+    serve none. The setting is overridden only while the server starts.
+    """
+    if any("live_server" in getattr(item, "fixturenames", ()) for item in request.session.items):
+        from django.test.utils import override_settings
+
+        with override_settings(MEDIA_URL="https://media.invalid/"):
+            request.getfixturevalue("live_server")
+
+
 @pytest.fixture(autouse=True)
 def _fast_hashing(settings):  # type: ignore[no-untyped-def]
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -31,6 +31,7 @@ from launchroom.models import (
     TenantMembership,
 )
 from launchroom.readiness import evaluate
+from launchroom.roles import sync_groups
 from launchroom.services import acceptance_sign, gate_decide, order_form_create, order_form_sign, stage_move
 
 User = get_user_model()
@@ -80,6 +81,9 @@ HAND_UPLOADER = {
 
 def ensure_staff(password: str = DEMO_PASSWORD) -> dict[str, Any]:
     """The five staff users, each in their role's group (``operator`` is also superuser)."""
+    if Group.objects.filter(name__in=[r.value for r in Role]).count() != len(Role):
+        # The groups come from a data migration; a flushed test database has lost them.
+        sync_groups()
     users = {}
     for username, role in STAFF.items():
         first, last = STAFF_NAMES[username]

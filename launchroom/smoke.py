@@ -92,6 +92,8 @@ class SmokeRun:
                 time.sleep(0.5)
             except requests.Timeout:
                 raise SmokeError(f"no answer from {self.url(path)} within {self.timeout:g}s") from None
+            except requests.RequestException as exc:  # invalid URL, redirect loops, broken bodies
+                raise SmokeError(f"cannot check {self.url(path)}: {_short(exc)}") from None
         raise AssertionError("unreachable")
 
     def get(self, path: str, **kwargs: Any) -> requests.Response:

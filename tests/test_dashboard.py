@@ -1,0 +1,203 @@
+"""The staff portfolio dashboard at /launch-room/ and its CSV export (issue 3)."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from launchroom import catalog, demo
+from launchroom.dashboard import portfolio_rows
+from launchroom.models import AcceptanceDecision, LaunchStage, Stage
+from tests.readiness_builders import acceptance_row, ready_tenant
+
+INDEX = "/launch-room/"
+CSV = "/launch-room/portfolio.csv"
+
+
+@pytest.fixture
+def demo_tenants(staff):
+    return {slug: build(staff) for slug, build in demo.BUILDERS.items()}
+
+
+def rows_of(html: str) -> list[str]:
+    body = html.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+    return [row for row in body.split("<tr")[1:]]
+
+
+def test_it_shows_staff_every_tenant_against_every_gate(client, staff, demo_tenants):
+    client.force_login(staff["finance"])
+
+    response = client.get(INDEX)
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert reverse("launchroom:portfolio_csv") in html
+    for gate in catalog.GATES:
+        assert gate.title in html
+    rows = rows_of(html)
+    assert len(rows) == 4
+    for row, slug in zip(rows, ["contoso", "globex", "initech", "northwind"], strict=True):
+        tenant = demo_tenants[slug]
+        assert tenant.name in row
+        # Ten gate cells plus the decision, each a status in words as well as colour.
+        assert row.count('class="status status--') >= 11
+        assert f'href="{reverse("launchroom:room", args=[slug])}"' in row
+        assert f'href="{reverse("admin:launchroom_tenant_change", args=[tenant.pk])}"' in row
+    globex_row = next(r for r in rows if "Globex" in r)
+    assert '<span class="status status--go">Go</span>' in globex_row
+    assert globex_row.count('<span class="status status--accepted">Accepted</span>') == 10
+    northwind_row = next(r for r in rows if "Northwind" in r)
+    assert '<span class="status status--hold">Hold</span>' in northwind_row
+    assert '<span class="status status--missing">Missing</span>' in northwind_row
+    assert '<span class="status status--ready_for_review">Ready for review</span>' in northwind_row
+    assert "Fallen to hold" not in html
+    assert "dashboard.css" in html
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("", ["contoso", "globex", "initech", "northwind"]),
+        ("?stage=paid_beta", ["globex"]),
+        ("?stage=setup", ["contoso", "northwind"]),
+        ("?decision=go", ["globex"]),
+        ("?decision=hold", ["contoso", "initech", "northwind"]),
+        ("?stage=setup&decision=go", []),
+        ("?stage=nonsense", ["contoso", "globex", "initech", "northwind"]),
+    ],
+)
+def test_it_filters_by_stage_and_decision(client, staff, demo_tenants, query, expected):
+    client.force_login(staff["operator"])
+
+    html = client.get(INDEX + query).content.decode()
+    listed = [slug for slug in demo.BUILDERS if f"/launch-room/{slug}/" in "".join(rows_of(html))]
+
+    assert sorted(listed) == expected
+    if not expected:
+        assert "No tenant matches." in html
+    if "nonsense" in query:
+        assert "Select a valid choice" in html
+
+
+def test_it_exports_the_same_matrix_as_csv(client, staff, demo_tenants):
+    client.force_login(staff["commercial"])
+
+    response = client.get(CSV + "?decision=hold")
+
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
+    assert response["Content-Disposition"].startswith('attachment; filename="thesmios-portfolio-')
+    table = list(csv.DictReader(io.StringIO(response.content.decode())))
+    assert [row["slug"] for row in table] == ["contoso", "initech", "northwind"]
+    header = list(table[0])
+    assert header[:6] == ["tenant", "slug", "stage", "requested_stage", "decision", "fallen_to_hold"]
+    assert header[6:] == [f"{g.number} {g.key}" for g in catalog.GATES]
+    contoso = table[0]
+    assert contoso["decision"] == "hold"
+    assert contoso["9 customer-acceptance"] == "missing"
+    assert [contoso[f"{g.number} {g.key}"] for g in catalog.GATES[:8]] == ["accepted"] * 8
+    initech = table[1]
+    assert (initech["stage"], initech["requested_stage"], initech["fallen_to_hold"]) == (
+        "private_beta",
+        "paid_beta",
+        "no",
+    )
+
+
+def test_it_neutralises_formulas_in_the_csv(client, staff):
+    tenant = ready_tenant("formula")
+    tenant.name = '=HYPERLINK("http://evil")'
+    tenant.save()
+    client.force_login(staff["operator"])
+
+    table = list(csv.DictReader(io.StringIO(client.get(CSV).content.decode())))
+
+    assert table[0]["tenant"].startswith("'=")
+
+
+def test_it_hides_the_portfolio_and_its_csv_from_customers(client, demo_tenants):
+    buyer = get_user_model().objects.get(username="buyer-globex")
+    client.force_login(buyer)
+
+    assert client.get(CSV).status_code == 404
+    assert "portfolio.csv" not in client.get(INDEX, follow=True).content.decode()
+
+
+def test_it_sends_anonymous_visitors_to_log_in(client, db):
+    for path in (INDEX, CSV):
+        response = client.get(path)
+        assert response.status_code == 302
+        assert response["Location"].startswith(reverse("login"))
+
+
+def test_it_flags_a_tenant_fallen_to_hold_at_the_top(client, staff, demo_tenants):
+    globex = demo_tenants["globex"]
+    current = globex.acceptance_records.get()
+    acceptance_row(
+        globex,
+        LaunchStage.PAID_BETA,
+        decision=AcceptanceDecision.SUPERSEDED,
+        order_form=current.order_form,
+        supersedes=current,
+    )
+    client.force_login(staff["operator"])
+
+    html = client.get(INDEX + "?stage=setup").content.decode()
+
+    # Flagged whatever the filter, above the matrix.
+    flag = html.index("Fallen to hold")
+    assert flag < html.index("<table")
+    banner = html[flag : html.index("</section>", flag)]
+    assert "Globex Corporation" in banner
+    assert "Customer acceptance record:" in banner
+    # Initech runs the private beta it is go for; only its requested paid beta is on hold.
+    assert "Initech" not in banner
+    table = list(csv.DictReader(io.StringIO(client.get(CSV).content.decode())))
+    assert {row["slug"]: row["fallen_to_hold"] for row in table} == {
+        "contoso": "no",
+        "globex": "yes",
+        "initech": "no",
+        "northwind": "no",
+    }
+
+
+def test_it_flags_a_beta_tenant_whose_evidence_went_stale(db):
+    private = {"stage": Stage.PRIVATE_BETA, "requested_stage": LaunchStage.PRIVATE_BETA}
+    ready_tenant("stale", **private, ages={("tenant-access-proof", "access-smoke"): 45})
+    ready_tenant("fresh", **private)
+    ready_tenant("setup-only", ages={("tenant-access-proof", "access-smoke"): 45})
+
+    _, rows, fallen = portfolio_rows()
+
+    assert [row.tenant.slug for row in fallen] == ["stale"]
+    assert len(rows) == 3
+
+
+def _dashboard_queries(client, user) -> int:
+    client.force_login(user)
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(INDEX)
+        assert response.status_code == 200
+    with CaptureQueriesContext(connection) as captured_csv:
+        assert client.get(CSV).status_code == 200
+    return len(captured), len(captured_csv)
+
+
+def test_it_keeps_the_query_count_constant_in_the_number_of_tenants(client, staff):
+    ready_tenant("first", stage=Stage.PAID_BETA)
+    one = _dashboard_queries(client, staff["operator"])
+
+    for i in range(49):
+        ready_tenant(f"t{i:02d}", stage=(Stage.SETUP, Stage.PRIVATE_BETA, Stage.PAID_BETA)[i % 3], regulated=i % 2 == 0)
+    fifty = _dashboard_queries(client, staff["operator"])
+
+    assert one == fifty
+    # session, user, and the five of load_tenants
+    assert fifty[0] <= 8
+    assert fifty[1] <= 8
