@@ -1,20 +1,27 @@
-"""The one write path for evidence attachments."""
+"""The one write path for evidence attachments, and their integrity checks."""
 
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.core.files.uploadedfile import UploadedFile
+from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
 
-from evidence.models import EvidenceAttachment
+from evidence import validation
+from evidence.models import EvidenceAttachment, EvidenceCheck, EvidenceKind
 from launchroom import catalog
 from launchroom.catalog import Kind
 from launchroom.models import Tenant
+from launchroom.services import NotPermitted
+
+# Clocks drift; anything further ahead than this is a typo or an attempt to stay fresh.
+CAPTURED_AT_SKEW = timedelta(minutes=5)
+MISSING_FILE = "the stored file is missing"
 
 
 def evidence_attach(
@@ -23,7 +30,7 @@ def evidence_attach(
     gate_key: str,
     requirement_key: str,
     by: Any,
-    file: UploadedFile | None = None,
+    file: File | None = None,
     url: str = "",
     output: str = "",
     captured_at: datetime | None = None,
@@ -32,7 +39,14 @@ def evidence_attach(
 ) -> EvidenceAttachment:
     """Attach one piece of evidence to one attachment requirement of a tenant's gate.
 
-    The file is hashed in chunks as it is read, never whole into memory.
+    Exactly one of ``file``, ``url`` or ``output``. A file is checked and hashed with
+    SHA-256 in one streaming pass (``evidence.validation.inspect_file``), then stored
+    through Django's storage API under a server-generated name. On any error nothing is
+    kept: no row and no stored file, not even a partial one. ``by`` is the staff user who
+    attached it, or None for a proof command (then ``produced_by_command`` names it).
+
+    Inside a caller's transaction, call it last: Django has no rollback hook, so a rollback
+    after it returned would drop the row but could not remove the stored file.
     """
     try:
         requirement = catalog.requirement(gate_key, requirement_key)
@@ -40,47 +54,118 @@ def evidence_attach(
         raise ValidationError({"requirement": f"No requirement {gate_key}/{requirement_key}."}) from None
     if requirement.kind != Kind.ATTACHMENT:
         raise ValidationError({"requirement": f"{requirement.label} is met by its record, not by an attachment."})
-    sources = [bool(file), bool(url), bool(output)]
+    if by is not None and not getattr(by, "is_staff", False):
+        raise NotPermitted("Only Thesmios staff attach evidence.")
+    sources = [file is not None, bool(url), bool(output)]
     if sum(sources) != 1:
         raise ValidationError("Attach exactly one of a file, a URL or pasted output.")
+    now = timezone.now()
+    captured_at = captured_at or now
+    if captured_at > now + CAPTURED_AT_SKEW:
+        raise ValidationError({"captured_at": "Evidence cannot be captured in the future."})
+
     attachment = EvidenceAttachment(
         tenant=tenant,
         gate_key=gate_key,
         requirement_key=requirement_key,
         uploaded_by=by,
         produced_by_command=produced_by_command,
-        captured_at=captured_at or timezone.now(),
-        note=note,
+        captured_at=captured_at,
+        note=note.strip(),
     )
+    inspected = None
     if file is not None:
-        digest = hashlib.sha256()
-        size = 0
-        for chunk in file.chunks():
-            digest.update(chunk)
-            size += len(chunk)
-        file.seek(0)
-        attachment.sha256 = digest.hexdigest()
-        attachment.size = size
-        attachment.content_type = getattr(file, "content_type", "") or "application/octet-stream"
-        attachment.original_name = (file.name or "evidence").rsplit("/", 1)[-1][:200]
+        inspected = validation.inspect_file(file)
+        attachment.sha256 = inspected.sha256
+        attachment.size = inspected.size
+        attachment.content_type = inspected.content_type
+        attachment.original_name = inspected.name
     elif url:
-        attachment.url = url
-        attachment.sha256 = hashlib.sha256(url.encode()).hexdigest()
-        attachment.size = len(url.encode())
-        attachment.content_type = "text/uri-list"
-    else:
-        data = output.encode()
-        attachment.output = output
+        attachment.url = validation.validate_url(url)
+        data = attachment.url.encode()
         attachment.sha256 = hashlib.sha256(data).hexdigest()
         attachment.size = len(data)
-        attachment.content_type = "text/plain"
-    with transaction.atomic():
-        if file is not None:
-            attachment.file.save(attachment.original_name, file, save=False)
-        try:
+        attachment.content_type = "text/uri-list"
+    else:
+        attachment.output = validation.validate_output(output)
+        data = attachment.output.encode()
+        attachment.sha256 = hashlib.sha256(data).hexdigest()
+        attachment.size = len(data)
+        attachment.content_type = "text/plain; charset=utf-8"
+    # Field-level checks before anything is written; the one-source rule was checked above
+    # and the file field is filled only once the file is stored.
+    attachment.full_clean(exclude=["file"], validate_constraints=False)
+
+    stored_name = ""
+    try:
+        with transaction.atomic():
+            if file is not None and inspected is not None:
+                field = attachment.file.field
+                target = field.generate_filename(attachment, inspected.name)
+                # Known before writing, so a write that fails half-way can be removed too.
+                stored_name = target
+                stored_name = field.storage.save(target, file, max_length=field.max_length)
+                attachment.file.name = stored_name
             attachment.save()
-        except Exception:
-            if attachment.file:
-                attachment.file.storage.delete(attachment.file.name)
-            raise
+    except BaseException:
+        if stored_name:
+            attachment.file.field.storage.delete(stored_name)
+        raise
     return attachment
+
+
+@dataclass(frozen=True)
+class Recomputed:
+    ok: bool
+    detail: str
+
+
+def _digest_stored_file(attachment: EvidenceAttachment) -> tuple[str, int] | None:
+    """SHA-256 and size of the stored file, read in chunks; None when it is missing."""
+    storage = attachment.file.storage
+    try:
+        handle = storage.open(attachment.file.name, "rb")
+    except (FileNotFoundError, OSError):
+        return None
+    digest = hashlib.sha256()
+    size = 0
+    with handle:
+        for chunk in handle.chunks(validation.CHUNK_SIZE):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
+def recompute(attachment: EvidenceAttachment) -> Recomputed:
+    """Whether an attachment's content still matches its recorded SHA-256."""
+    if attachment.kind == EvidenceKind.FILE:
+        found = _digest_stored_file(attachment)
+        if found is None:
+            return Recomputed(False, MISSING_FILE)
+        actual, size = found
+        if actual != attachment.sha256:
+            return Recomputed(
+                False,
+                f"the stored file hashes to {actual[:16]}…, not the recorded {attachment.sha256[:16]}… "
+                f"({size:,} bytes stored, {attachment.size:,} recorded)",
+            )
+        return Recomputed(True, "")
+    what = "URL" if attachment.kind == EvidenceKind.URL else "pasted output"
+    value = attachment.url if attachment.kind == EvidenceKind.URL else attachment.output
+    actual = hashlib.sha256(value.encode()).hexdigest()
+    if actual != attachment.sha256:
+        return Recomputed(
+            False, f"the stored {what} hashes to {actual[:16]}…, not the recorded {attachment.sha256[:16]}…"
+        )
+    return Recomputed(True, "")
+
+
+def evidence_verify(*, attachment: EvidenceAttachment) -> EvidenceCheck:
+    """Re-hash an attachment's stored content and record the result as an ``EvidenceCheck``.
+
+    The readiness engine reads the latest check: a failing one makes the requirement stale.
+    """
+    result = recompute(attachment)
+    return EvidenceCheck.objects.create(
+        attachment=attachment, checked_at=timezone.now(), ok=result.ok, detail=result.detail[:300]
+    )

@@ -1,7 +1,66 @@
-"""Authenticated evidence downloads (issue 5)."""
+"""Authenticated evidence downloads: staff, or members of the attachment's tenant.
 
-from django.http import Http404, HttpRequest, HttpResponse
+Everyone else, anonymous visitors included, gets the same 404 as for an attachment that
+does not exist, so the view does not tell who has evidence. Every answer is a download
+(``Content-Disposition: attachment``), never rendered by the browser; a URL or pasted
+output is offered as a small text file rather than followed.
+"""
+
+from __future__ import annotations
+
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404
+from django.utils.http import content_disposition_header
+from django.views.decorators.http import require_safe
+
+from evidence.models import EvidenceAttachment, EvidenceKind
+from evidence.validation import SERVABLE_CONTENT_TYPES
+from launchroom.models import TenantMembership
+
+# Evidence is served as data only: no scripts, no framing, no caching by shared proxies.
+DOWNLOAD_CSP = "default-src 'none'; sandbox; frame-ancestors 'none'"
 
 
+def can_download(user: object, attachment: EvidenceAttachment) -> bool:
+    if not getattr(user, "is_authenticated", False) or not getattr(user, "is_active", False):
+        return False
+    if getattr(user, "is_staff", False):
+        return True
+    return TenantMembership.objects.filter(user=user, tenant_id=attachment.tenant_id).exists()
+
+
+def _harden(response: HttpResponse) -> HttpResponse:
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = DOWNLOAD_CSP
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@require_safe
 def download(request: HttpRequest, pk: int) -> HttpResponse:
-    raise Http404
+    attachment = get_object_or_404(EvidenceAttachment.objects.all(), pk=pk)
+    if not can_download(request.user, attachment):
+        raise Http404("No such evidence.")
+    if attachment.kind == EvidenceKind.FILE:
+        try:
+            handle = attachment.file.open("rb")
+        except (FileNotFoundError, OSError):
+            # verify_evidence reports it; the buyer sees no more than "not here".
+            raise Http404("The evidence file is missing from storage.") from None
+        content_type = (
+            attachment.content_type if attachment.content_type in SERVABLE_CONTENT_TYPES else "application/octet-stream"
+        )
+        response: HttpResponse = FileResponse(
+            handle,
+            as_attachment=True,
+            filename=attachment.original_name or f"evidence-{attachment.pk}",
+            content_type=content_type,
+        )
+        return _harden(response)
+    if attachment.kind == EvidenceKind.URL:
+        body, suffix = attachment.url + "\n", "url"
+    else:
+        body, suffix = attachment.output, "output"
+    response = HttpResponse(body, content_type="text/plain; charset=utf-8")
+    response["Content-Disposition"] = content_disposition_header(True, f"evidence-{attachment.pk}-{suffix}.txt")
+    return _harden(response)

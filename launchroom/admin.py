@@ -36,6 +36,9 @@ from launchroom.models import (
 )
 from launchroom.readiness import evaluate
 
+# The support owner's screens live in their own module; importing it registers them.
+from launchroom import admin_support  # noqa: F401  isort: skip
+
 
 def _refusal_text(exc: Exception) -> str:
     if isinstance(exc, ValidationError):

@@ -33,6 +33,7 @@ from launchroom.models import (
 from launchroom.readiness import evaluate
 from launchroom.roles import sync_groups
 from launchroom.services import acceptance_sign, gate_decide, order_form_create, order_form_sign, stage_move
+from launchroom.support import status_broadcast_dry_run
 
 User = get_user_model()
 
@@ -209,6 +210,10 @@ def attach_evidence(tenant: Tenant, staff: dict[str, Any], gate_key: str, *, age
         uploader = staff[HAND_UPLOADER.get(gate_key, "operator")] if not command else staff["operator"]
         if gate_key == "support-fallback":
             uploader = staff["support"]
+        if requirement.key == "broadcast-dry-run":
+            # The support owner's real dry-run: renders the notice to every subscriber.
+            status_broadcast_dry_run(tenant=tenant, by=staff["support"])
+            continue
         if requirement.key == "deployment-url":
             evidence_attach(
                 tenant=tenant,

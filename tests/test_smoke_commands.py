@@ -18,7 +18,6 @@ import pytest
 from django.conf import settings as django_settings
 from django.core.management import CommandError, call_command
 from django.http import HttpResponse
-from django.test import override_settings
 from django.urls import include, path
 
 from evidence.models import EvidenceAttachment
@@ -63,20 +62,9 @@ def incomplete_managed_beta(request):
 urlpatterns = [path("managed-beta", incomplete_managed_beta), path("", include("thesmios.urls"))]
 
 
-@pytest.fixture(scope="session")
-def live_portal(request):
-    """The live server, started with a MEDIA_URL its media handler can parse.
-
-    Django's live server also serves MEDIA_URL, which the portal leaves None on purpose
-    (evidence has no public URL); the handler reads it once, when the server starts, and
-    cannot parse None. Tests list this fixture before ``live_server`` so it starts first.
-    """
-    with override_settings(MEDIA_URL="/__media-is-not-served__/"):
-        return request.getfixturevalue("live_server")
-
 
 @LIVE
-def test_managed_beta_check_passes_against_the_live_portal(live_portal, live_server, tmp_path):
+def test_managed_beta_check_passes_against_the_live_portal(live_server, tmp_path):
     report_path = tmp_path / "managed-beta.json"
 
     output, error = run("check_managed_beta_readiness", url=live_server.url, output=str(report_path))
@@ -102,7 +90,7 @@ def test_managed_beta_check_passes_against_the_live_portal(live_portal, live_ser
 
 
 @LIVE
-def test_launch_proof_bundle_passes_and_skips_https_checks_over_http(live_portal, live_server, tmp_path):
+def test_launch_proof_bundle_passes_and_skips_https_checks_over_http(live_server, tmp_path):
     bundle_path = tmp_path / "bundle.json"
 
     output, error = run("launch_proof_bundle", url=live_server.url, output=str(bundle_path))
@@ -143,7 +131,7 @@ def test_launch_proof_bundle_passes_and_skips_https_checks_over_http(live_portal
 
 
 @LIVE
-def test_it_fails_every_check_against_a_path_that_is_not_the_portal(live_portal, live_server, tmp_path):
+def test_it_fails_every_check_against_a_path_that_is_not_the_portal(live_server, tmp_path):
     report_path = tmp_path / "report.json"
 
     output, error = run("launch_proof_bundle", url=live_server.url + "/not-the-portal/", output=str(report_path))
@@ -158,7 +146,7 @@ def test_it_fails_every_check_against_a_path_that_is_not_the_portal(live_portal,
 
 
 @LIVE
-def test_it_names_what_an_incomplete_page_lacks(live_portal, live_server, settings, tmp_path):
+def test_it_names_what_an_incomplete_page_lacks(live_server, settings, tmp_path):
     settings.ROOT_URLCONF = __name__
 
     output, error = run("check_managed_beta_readiness", url=live_server.url, output=str(tmp_path / "r.json"))
@@ -206,7 +194,7 @@ def test_it_refuses_a_missing_or_wrong_url(db, settings, url):
 
 
 @LIVE
-def test_it_reads_the_url_from_thesmios_smoke_url(live_portal, live_server, settings):
+def test_it_reads_the_url_from_thesmios_smoke_url(live_server, settings):
     settings.THESMIOS_SMOKE_URL = live_server.url
 
     output, error = run("check_managed_beta_readiness")
@@ -216,7 +204,7 @@ def test_it_reads_the_url_from_thesmios_smoke_url(live_portal, live_server, sett
 
 
 @LIVE
-def test_launch_proof_bundle_attaches_the_bundle_to_gates_1_and_2(live_portal, live_server, tmp_path):
+def test_launch_proof_bundle_attaches_the_bundle_to_gates_1_and_2(live_server, tmp_path):
     tenant = Tenant.objects.create(slug="acme", name="Acme")
     bundle_path = tmp_path / "bundle.json"
 
@@ -245,7 +233,7 @@ def test_launch_proof_bundle_attaches_the_bundle_to_gates_1_and_2(live_portal, l
 
 
 @LIVE
-def test_managed_beta_check_attaches_the_readiness_advisory(live_portal, live_server):
+def test_managed_beta_check_attaches_the_readiness_advisory(live_server):
     tenant = Tenant.objects.create(slug="acme", name="Acme")
 
     output, error = run("check_managed_beta_readiness", url=live_server.url, attach="acme")
@@ -259,7 +247,7 @@ def test_managed_beta_check_attaches_the_readiness_advisory(live_portal, live_se
 
 
 @LIVE
-def test_it_attaches_nothing_when_a_check_fails(live_portal, live_server):
+def test_it_attaches_nothing_when_a_check_fails(live_server):
     Tenant.objects.create(slug="acme", name="Acme")
 
     _, error = run("launch_proof_bundle", url=live_server.url + "/not-the-portal/", attach="acme")

@@ -1,0 +1,279 @@
+"""Evidence in the admin: staff attach files, URLs or pasted output; nobody edits them.
+
+Adding goes through ``evidence_attach`` (the one write path); an attachment has no change
+or delete permission, and its history cannot be reverted (``HistoryAdmin``). A tenant's admin page links
+here per requirement with ``attach_url``, which pre-fills the tenant and requirement.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db.models import OuterRef, QuerySet, Subquery
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
+
+from evidence import validation
+from evidence.models import EvidenceAttachment, EvidenceCheck, EvidenceKind
+from evidence.services import CAPTURED_AT_SKEW, evidence_attach, evidence_verify
+from launchroom import catalog
+from launchroom.admin_base import HistoryAdmin, status_badge
+from launchroom.readiness import attachment_problem
+
+
+def attach_url(tenant_id: int, gate_key: str, requirement_key: str) -> str:
+    """The admin "attach evidence" form, pre-filled for one requirement of one tenant."""
+    query = urlencode({"tenant": tenant_id, "requirement": f"{gate_key}/{requirement_key}"})
+    return f"{reverse('admin:evidence_evidenceattachment_add')}?{query}"
+
+
+class AttachEvidenceForm(forms.ModelForm):
+    """The add form: a tenant, one requirement, and exactly one of a file, a URL or output."""
+
+    requirement = forms.ChoiceField(
+        choices=[("", "---------"), *catalog.attachment_requirement_choices()],
+        help_text="The gate requirement this evidence proves.",
+    )
+    url = forms.URLField(
+        label="URL", required=False, max_length=1000, assume_scheme="https", help_text="https:// only."
+    )
+
+    class Meta:
+        model = EvidenceAttachment
+        fields = ["tenant", "requirement", "file", "url", "output", "captured_at", "note"]
+        help_texts = {
+            "file": f"{validation.ALLOWED_DESCRIPTION}; checked by content, not just by name.",
+            "output": "Pasted command output, when there is no file.",
+        }
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        file, url, output = data.get("file"), data.get("url"), data.get("output")
+        if sum(bool(v) for v in (file, url, output)) != 1:
+            raise ValidationError("Attach exactly one of a file, a URL or pasted output.")
+        # The same checks evidence_attach makes, run here so that they show on the form.
+        if file:
+            validation.inspect_file(file)
+        elif url:
+            validation.validate_url(url)
+        else:
+            validation.validate_output(output)
+        captured_at = data.get("captured_at")
+        if captured_at and captured_at > timezone.now() + CAPTURED_AT_SKEW:
+            self.add_error("captured_at", "Evidence cannot be captured in the future.")
+        return data
+
+    def validate_unique(self) -> None:
+        # The model's constraints are checked by evidence_attach on the row it builds;
+        # this form's instance is never saved.
+        return None
+
+
+class GateFilter(admin.SimpleListFilter):
+    title = "gate"
+    parameter_name = "gate"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [(g.key, f"{g.number}. {g.title}") for g in catalog.GATES if g.attachment_requirements]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        return queryset.filter(gate_key=self.value()) if self.value() else queryset
+
+
+ADD_FIELDS = ["tenant", "requirement", "file", "url", "output", "captured_at", "note"]
+VIEW_FIELDS = [
+    "tenant",
+    "gate",
+    "requirement_label",
+    "kind",
+    "download",
+    "original_name",
+    "evidence_url",
+    "output_preview",
+    "sha256",
+    "size",
+    "content_type",
+    "captured_at",
+    "uploaded_by",
+    "produced_by_command",
+    "note",
+    "created_at",
+    "status",
+]
+
+
+def attachment_status(attachment: EvidenceAttachment, now: Any = None) -> tuple[str, str]:
+    """("ok" | "stale" | "failing", label) for an attachment annotated with its latest check."""
+    try:
+        requirement = catalog.requirement(attachment.gate_key, attachment.requirement_key)
+    except KeyError:
+        return "failing", "Unknown requirement"
+    problem = attachment_problem(attachment, requirement, now or timezone.now())
+    if not problem:
+        return "ok", "Fresh, intact"
+    if getattr(attachment, "check_ok", None) is False or problem.startswith("has no"):
+        return "failing", f"Integrity failed: {problem}"
+    return "stale", f"Stale: {problem}"
+
+
+@admin.register(EvidenceAttachment)
+class EvidenceAttachmentAdmin(HistoryAdmin):
+    form = AttachEvidenceForm
+    raw_id_fields = ["tenant"]
+    list_display = [
+        "__str__",
+        "tenant",
+        "gate",
+        "requirement_key",
+        "kind",
+        "captured_at",
+        "uploaded_by",
+        "produced_by_command",
+        "status",
+    ]
+    list_display_links = ["__str__"]
+    list_select_related = ["tenant", "uploaded_by"]
+    list_filter = [GateFilter, "captured_at"]
+    search_fields = ["tenant__slug", "tenant__name", "requirement_key", "original_name", "sha256"]
+    show_full_result_count = False
+    actions = ["verify_integrity"]
+    list_per_page = 100
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[EvidenceAttachment]:
+        latest = EvidenceCheck.objects.filter(attachment=OuterRef("pk")).order_by("-checked_at", "-id")
+        qs = (
+            super()
+            .get_queryset(request)
+            .annotate(
+                check_ok=Subquery(latest.values("ok")[:1]),
+                check_detail=Subquery(latest.values("detail")[:1]),
+            )
+        )
+        match = getattr(request, "resolver_match", None)
+        if match is not None and match.url_name == "evidence_evidenceattachment_changelist":
+            # Pasted output can be a megabyte per row; the list never shows it.
+            qs = qs.defer("output")
+        return qs
+
+    def get_fields(self, request: HttpRequest, obj: EvidenceAttachment | None = None) -> list[str]:
+        return ADD_FIELDS if obj is None else VIEW_FIELDS
+
+    def get_readonly_fields(self, request: HttpRequest, obj: EvidenceAttachment | None = None) -> list[str]:
+        return [] if obj is None else VIEW_FIELDS
+
+    def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
+        initial = super().get_changeform_initial_data(request)
+        initial.setdefault("captured_at", timezone.now())
+        return initial
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def save_form(self, request: HttpRequest, form: forms.ModelForm, change: bool) -> EvidenceAttachment:
+        data = form.cleaned_data
+        gate_key, _, requirement_key = data["requirement"].partition("/")
+        return evidence_attach(
+            tenant=data["tenant"],
+            gate_key=gate_key,
+            requirement_key=requirement_key,
+            by=request.user,
+            file=data.get("file") or None,
+            url=data.get("url") or "",
+            output=data.get("output") or "",
+            captured_at=data.get("captured_at"),
+            note=data.get("note") or "",
+        )
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        """Already saved by ``evidence_attach`` in ``save_form``."""
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        """An attachment has no related rows to save."""
+
+    @admin.display(description="gate", ordering="gate_key")
+    def gate(self, obj: EvidenceAttachment) -> str:
+        gate = catalog.GATES_BY_KEY.get(obj.gate_key)
+        return f"{gate.number}. {gate.title}" if gate else obj.gate_key
+
+    @admin.display(description="requirement")
+    def requirement_label(self, obj: EvidenceAttachment) -> str:
+        try:
+            return catalog.requirement(obj.gate_key, obj.requirement_key).label
+        except KeyError:
+            return obj.requirement_key
+
+    @admin.display(description="kind")
+    def kind(self, obj: EvidenceAttachment) -> str:
+        return str(EvidenceKind(obj.kind).label)
+
+    @admin.display(description="status")
+    def status(self, obj: EvidenceAttachment) -> str:
+        key, label = attachment_status(obj)
+        return status_badge({"ok": "accepted"}.get(key, "stale"), label)
+
+    @admin.display(description="download")
+    def download(self, obj: EvidenceAttachment) -> str:
+        if not obj.pk:
+            return "-"
+        return format_html('<a href="{}">Download</a>', reverse("evidence:download", args=[obj.pk]))
+
+    @admin.display(description="URL")
+    def evidence_url(self, obj: EvidenceAttachment) -> str:
+        # Shown as text, not a link: staff open evidence URLs deliberately, not by a stray click.
+        return obj.url or "-"
+
+    @admin.display(description="pasted output")
+    def output_preview(self, obj: EvidenceAttachment) -> str:
+        if not obj.output:
+            return "-"
+        text = obj.output if len(obj.output) <= 2000 else obj.output[:2000] + "\n…"
+        return format_html("<pre>{}</pre>", text)
+
+    @admin.action(description="Verify integrity (re-hash the stored evidence)", permissions=["view"])
+    def verify_integrity(self, request: HttpRequest, queryset: QuerySet[EvidenceAttachment]) -> None:
+        ok = failed = 0
+        for attachment in EvidenceAttachment.objects.filter(pk__in=queryset.values("pk")).iterator():
+            check = evidence_verify(attachment=attachment)
+            if check.ok:
+                ok += 1
+            else:
+                failed += 1
+        if failed:
+            self.message_user(
+                request,
+                f"Verified {ok + failed} attachment(s): {ok} intact, {failed} failed their integrity check.",
+                messages.WARNING,
+            )
+        else:
+            self.message_user(request, f"Verified {ok} attachment(s): all intact.", messages.SUCCESS)
+
+
+@admin.register(EvidenceCheck)
+class EvidenceCheckAdmin(HistoryAdmin):
+    list_display = ["attachment", "tenant", "checked_at", "ok", "detail"]
+    list_select_related = ["attachment__tenant"]
+    list_filter = ["ok", "checked_at"]
+    show_full_result_count = False
+    readonly_fields = ["attachment", "checked_at", "ok", "detail"]
+
+    @admin.display(description="tenant", ordering="attachment__tenant__name")
+    def tenant(self, obj: EvidenceCheck) -> str:
+        return str(obj.attachment.tenant)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -1,0 +1,313 @@
+"""The support owner's fallback (gate 7): support plans, incidents, manual notices, status broadcasts.
+
+Only the Support owner group runs these. A status broadcast renders one e-mail per
+status subscriber through Django's e-mail API. A *dry-run* never reaches a mailbox: it
+goes through the configured backend only when that backend does not deliver (console,
+file, in-memory, dummy), and otherwise through an in-process capture. A *controlled send*
+delivers, and needs both a delivering backend (``EMAIL_URL``) and an explicit ``send=True``
+(the admin's "really send" checkbox). Either way the rendered messages are stored as gate
+7 evidence, produced by the command.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.mail import EmailMessage, get_connection
+from django.core.mail.backends.base import BaseEmailBackend
+from django.db import transaction
+from django.utils import timezone
+
+from evidence.models import EvidenceAttachment
+from evidence.services import evidence_attach
+from launchroom.catalog import Role
+from launchroom.models import Incident, IncidentNotice, Severity, SupportPlan, Tenant
+from launchroom.services import NotPermitted, Refused, has_role
+
+GATE = "support-fallback"
+DRY_RUN_REQUIREMENT = "broadcast-dry-run"
+SEND_REQUIREMENT = "controlled-send"
+DRY_RUN_COMMAND = "status_broadcast_dry_run"
+SEND_COMMAND = "status_broadcast_send"
+
+# Backends that never deliver mail: a dry-run may go through them.
+NON_DELIVERING_BACKENDS = frozenset(
+    {
+        "django.core.mail.backends.console.EmailBackend",
+        "django.core.mail.backends.filebased.EmailBackend",
+        "django.core.mail.backends.locmem.EmailBackend",
+        "django.core.mail.backends.dummy.EmailBackend",
+    }
+)
+CLOCK_SKEW = timedelta(minutes=5)
+
+PLAN_FIELDS = (
+    "support_owner",
+    "support_owner_name",
+    "support_owner_email",
+    "escalation_route",
+    "manual_incident_channel",
+    "status_subscribers",
+    "notes",
+)
+
+
+def _require_support(by: Any, what: str) -> None:
+    if not has_role(by, Role.SUPPORT):
+        raise NotPermitted(f"Only the support owner {what}.")
+
+
+def delivering_backend_configured() -> bool:
+    return settings.EMAIL_BACKEND not in NON_DELIVERING_BACKENDS
+
+
+# Support plans ------------------------------------------------------------------------------
+
+
+def support_plan_save(*, tenant: Tenant, by: Any, **fields: Any) -> SupportPlan:
+    """Create or change a tenant's support plan (gate 7's records)."""
+    _require_support(by, "changes a support plan")
+    unknown = set(fields) - set(PLAN_FIELDS)
+    if unknown:
+        raise ValidationError({name: "Not a support-plan field." for name in sorted(unknown)})
+    with transaction.atomic():
+        plan = SupportPlan.objects.select_for_update().filter(tenant=tenant).first() or SupportPlan(tenant=tenant)
+        for name, value in fields.items():
+            setattr(plan, name, value)
+        plan.full_clean()
+        bad = [address for address in plan.subscribers if "@" not in address or " " in address]
+        if bad:
+            raise ValidationError({"status_subscribers": f"Not an e-mail address: {', '.join(bad)}."})
+        plan.save()
+        return plan
+
+
+# Incidents ----------------------------------------------------------------------------------
+
+
+def incident_open(*, tenant: Tenant, severity: str, summary: str, customer_impact: str, by: Any) -> Incident:
+    """Open an incident for a tenant."""
+    _require_support(by, "opens an incident")
+    errors = {}
+    if severity not in Severity.values:
+        errors["severity"] = f"Choose one of {', '.join(Severity.values)}."
+    if not summary.strip():
+        errors["summary"] = "Summarise the incident."
+    if not customer_impact.strip():
+        errors["customer_impact"] = "Say what the customer sees."
+    if errors:
+        raise ValidationError(errors)
+    incident = Incident(
+        tenant=tenant,
+        opened_at=timezone.now(),
+        opened_by=by,
+        severity=severity,
+        summary=summary.strip(),
+        customer_impact=customer_impact.strip(),
+    )
+    incident.full_clean()
+    with transaction.atomic():
+        incident.save()
+    return incident
+
+
+def incident_notice_add(
+    *, incident: Incident, recipient: str, channel: str, sent_at: datetime, text: str, by: Any
+) -> IncidentNotice:
+    """Record one manual notice: who was told, how, when, and what."""
+    _require_support(by, "records incident notices")
+    errors = {}
+    for name, value in (("recipient", recipient), ("channel", channel), ("text", text)):
+        if not value.strip():
+            errors[name] = "This is required."
+    # A notice may predate the incident's record: support tells the customer first and
+    # records afterwards. Only a time in the future is certainly wrong.
+    if sent_at is None:
+        errors["sent_at"] = "Say when the notice was sent."
+    elif sent_at > timezone.now() + CLOCK_SKEW:
+        errors["sent_at"] = "A notice cannot be recorded as sent in the future."
+    if errors:
+        raise ValidationError(errors)
+    notice = IncidentNotice(
+        incident=incident,
+        recipient=recipient.strip(),
+        channel=channel.strip(),
+        sent_at=sent_at,
+        text=text.strip(),
+        recorded_by=by,
+    )
+    notice.full_clean()
+    with transaction.atomic():
+        notice.save()
+    return notice
+
+
+def incident_resolve(*, incident: Incident, resolution: str, by: Any) -> Incident:
+    """Resolve an open incident, saying how."""
+    _require_support(by, "resolves an incident")
+    if not resolution.strip():
+        raise ValidationError({"resolution": "Say how the incident was resolved."})
+    with transaction.atomic():
+        locked = Incident.objects.select_for_update().get(pk=incident.pk)
+        if locked.resolved_at is not None:
+            raise Refused(f"This incident was already resolved at {locked.resolved_at:%Y-%m-%d %H:%M} UTC.")
+        locked.resolved_at = max(timezone.now(), locked.opened_at)
+        locked.resolution = resolution.strip()
+        locked.full_clean()
+        locked.save()
+        return locked
+
+
+# Status broadcasts ----------------------------------------------------------------------------
+
+
+class _CaptureBackend(BaseEmailBackend):
+    """Keeps messages in memory for one dry-run while a delivering backend is configured."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.messages: list[EmailMessage] = []
+
+    def send_messages(self, email_messages: Any) -> int:
+        self.messages.extend(email_messages)
+        return len(email_messages)
+
+
+@dataclass(frozen=True)
+class Broadcast:
+    """What a status broadcast did: the messages it rendered and the evidence it stored."""
+
+    sent: bool
+    backend: str
+    recipients: list[str]
+    attachment: EvidenceAttachment
+    output: str
+
+
+def _render(plan: SupportPlan, incident: Incident | None, subscriber: str) -> EmailMessage:
+    tenant = plan.tenant
+    if incident is not None:
+        state = "Resolved" if incident.resolved_at else "Investigating"
+        subject = f"[{tenant.name}] {state}: {incident.summary}"
+        lines = [
+            f"Status update for {tenant.name}.",
+            "",
+            f"Severity: {incident.get_severity_display()}",
+            f"Opened: {incident.opened_at:%Y-%m-%d %H:%M} UTC",
+            f"Status: {state}",
+            "",
+            f"What you may see: {incident.customer_impact}",
+        ]
+        if incident.resolved_at:
+            lines += ["", f"Resolved {incident.resolved_at:%Y-%m-%d %H:%M} UTC: {incident.resolution}"]
+    else:
+        subject = f"[{tenant.name}] Status broadcast test"
+        lines = [
+            f"This is a test of the status broadcast for {tenant.name}'s managed beta.",
+            "No incident is open. You receive this because you are a status subscriber.",
+        ]
+    owner = plan.support_owner_name or (plan.support_owner.get_full_name() if plan.support_owner else "")
+    if plan.support_owner_email:
+        owner = f"{owner} <{plan.support_owner_email}>".strip()
+    lines += [
+        "",
+        "Support continues by hand during the managed beta:",
+        f"  Support owner: {owner or 'not named yet'}",
+        f"  Incident channel: {plan.manual_incident_channel}",
+        f"  Escalation: {plan.escalation_route}",
+    ]
+    # One message per subscriber: subscribers never see each other's addresses.
+    return EmailMessage(subject=subject, body="\n".join(lines) + "\n", to=[subscriber])
+
+
+def render_broadcast(plan: SupportPlan, incident: Incident | None = None) -> list[EmailMessage]:
+    """The messages a broadcast would send: one per status subscriber (also the admin's preview)."""
+    return [_render(plan, incident, address) for address in plan.subscribers]
+
+
+def status_broadcast_dry_run(
+    *, tenant: Tenant, by: Any, incident: Incident | None = None, send: bool = False
+) -> Broadcast:
+    """Render the status notice to every subscriber of the tenant's support plan.
+
+    With ``send=False`` (the default) nothing is delivered and the output is stored as
+    ``support-fallback/broadcast-dry-run`` evidence. With ``send=True``, and only when a
+    delivering e-mail backend is configured and the tenant's record says the controlled
+    send is configured, the messages are delivered and stored as
+    ``support-fallback/controlled-send`` evidence.
+    """
+    _require_support(by, "runs a status broadcast")
+    plan = SupportPlan.objects.select_related("tenant", "support_owner").filter(tenant=tenant).first()
+    if plan is None:
+        raise Refused(f"{tenant} has no support plan: add one with its status subscribers first.")
+    if incident is not None and incident.tenant_id != tenant.pk:
+        raise Refused("That incident belongs to another tenant.")
+    recipients = plan.subscribers
+    if not recipients:
+        raise Refused(f"{tenant}'s support plan has no status subscribers.")
+    if send:
+        reasons = []
+        if not delivering_backend_configured():
+            reasons.append(
+                f"The e-mail backend ({settings.EMAIL_BACKEND.rsplit('.', 2)[-2]}) does not deliver: configure "
+                "EMAIL_URL for a real provider before a controlled send."
+            )
+        if not tenant.controlled_send_configured:
+            reasons.append(f"{tenant}'s record does not say the controlled send is configured.")
+        if reasons:
+            raise Refused(reasons)
+
+    messages = render_broadcast(plan, incident)
+    if send or not delivering_backend_configured():
+        connection = get_connection(fail_silently=False)
+        backend = settings.EMAIL_BACKEND
+    else:
+        connection = _CaptureBackend()
+        backend = f"{__name__}._CaptureBackend"
+    connection.send_messages(messages)
+
+    now = timezone.now()
+    command = SEND_COMMAND if send else DRY_RUN_COMMAND
+    rendered = [
+        {"to": m.to, "from": m.from_email, "subject": m.subject, "body": m.body, "message": m.message().as_string()}
+        for m in messages
+    ]
+    output = {
+        "command": command,
+        "tenant": tenant.slug,
+        "incident": None if incident is None else {"id": incident.pk, "summary": incident.summary},
+        "sent": send,
+        "backend": backend,
+        "rendered_at": now.isoformat(),
+        "run_by": by.get_username(),
+        "subscribers": recipients,
+        "messages": rendered,
+    }
+    data = json.dumps(output, indent=2, ensure_ascii=False).encode()
+    text = "\n\n".join(f"To: {m['to'][0]}\nSubject: {m['subject']}\n\n{m['body']}" for m in rendered)
+    with transaction.atomic():
+        if incident is not None and not send:
+            locked = Incident.objects.select_for_update().get(pk=incident.pk)
+            locked.broadcast_dry_run_output = text
+            locked.save(update_fields=["broadcast_dry_run_output"])
+        # Last in the transaction: a rollback after it returns could not remove the stored file.
+        attachment = evidence_attach(
+            tenant=tenant,
+            gate_key=GATE,
+            requirement_key=SEND_REQUIREMENT if send else DRY_RUN_REQUIREMENT,
+            by=by,
+            file=SimpleUploadedFile(
+                f"{command.replace('_', '-')}-{tenant.slug}-{now:%Y%m%dT%H%M%SZ}.json", data, "application/json"
+            ),
+            captured_at=now,
+            produced_by_command=command,
+            note=f"{len(messages)} message(s) {'delivered' if send else 'rendered, not sent'}"
+            + (f" for incident #{incident.pk}" if incident else ""),
+        )
+    return Broadcast(sent=send, backend=backend, recipients=recipients, attachment=attachment, output=text)
