@@ -14,13 +14,13 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html_join
 
 from launchroom import catalog, services
 from launchroom.admin_base import DecisionRecordAdmin, HistoryAdmin, ReadOnlyInline, status_badge
-from launchroom.catalog import Kind
 from launchroom.models import (
     AcceptanceRecord,
     ApiToken,
@@ -140,10 +140,10 @@ class TenantAdmin(HistoryAdmin):
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
     raw_id_fields = ["commercial_owner"]
-    readonly_fields = ["stage", "readiness_overview", "related_records", "created_at", "updated_at"]
+    readonly_fields = ["stage", "related_records", "created_at", "updated_at"]
     fieldsets = [
         (None, {"fields": ["name", "slug", "stage", "commercial_owner", "regulated_buyer"]}),
-        ("Readiness at a glance", {"fields": ["readiness_overview", "related_records"]}),
+        ("Records", {"fields": ["related_records"]}),
         (
             "Configured capabilities (conditional requirements)",
             {
@@ -183,57 +183,30 @@ class TenantAdmin(HistoryAdmin):
         value = getattr(obj, "_requested_stage", None)
         return dict(Stage.choices).get(value, "no order form") if value else "no order form"
 
-    @admin.display(description="readiness")
-    def readiness_overview(self, obj: Tenant) -> str:
-        readiness = evaluate(obj)
-        add_evidence = reverse("admin:evidence_evidenceattachment_add")
-        decide = reverse("admin:launchroom_tenant_decide", args=[obj.pk])
-        rows = []
-        for result in readiness.gates:
-            gate = result.gate
-            needs = format_html_join(
-                "", "<li>{}</li>", ((r.reason,) for r in result.requirements if not r.met and r.reason)
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None) -> Any:
+        """The change page opens with readiness at a glance, with the links this user may follow."""
+        tenant = self.get_object(request, object_id)
+        extra_context = dict(extra_context or {})
+        if tenant is not None:
+            readiness = evaluate(tenant)
+            user = request.user
+            extra_context["readiness_html"] = render_to_string(
+                "admin/launchroom/tenant/readiness.html",
+                {
+                    "tenant": tenant,
+                    "readiness": readiness,
+                    "stage_label": dict(Stage.choices)[readiness.stage],
+                    "can_attach": user.has_perm("evidence.add_evidenceattachment"),
+                    "can_decide": user.has_perm("launchroom.add_gatedecision"),
+                    "can_move": user.has_perm("launchroom.move_stage"),
+                },
+                request=request,
             )
-            links = []
-            for r in result.requirements:
-                if r.requirement.kind == Kind.ATTACHMENT:
-                    links.append(
-                        format_html(
-                            '<a href="{}?tenant={}&amp;requirement={}/{}">Attach: {}</a>',
-                            add_evidence,
-                            obj.pk,
-                            gate.key,
-                            r.requirement.key,
-                            r.requirement.label,
-                        )
-                    )
-            if gate.decided_by is not None:
-                links.append(
-                    format_html('<a href="{}?gate={}">Decide (by {})</a>', decide, gate.key, gate.decided_by.value)
-                )
-            rows.append(
-                format_html(
-                    "<tr><td>{}. {}</td><td>{}</td><td>{}</td><td><ul>{}</ul></td><td>{}</td></tr>",
-                    gate.number,
-                    gate.title,
-                    status_badge(result.status, result.status_label),
-                    f"{result.effect}{' (in force)' if result.in_force else ''}",
-                    needs,
-                    format_html_join(" · ", "{}", ((link,) for link in links)),
-                )
-            )
-        move = reverse("admin:launchroom_tenant_move_stage", args=[obj.pk])
-        return format_html(
-            '<p>Decision for <strong>{}</strong>: {} · <a href="{}">Launch room</a> · <a href="{}">Move stage</a></p>'
-            "<table><thead><tr><th>Gate</th><th>Status</th><th>Effect</th><th>Still needed</th><th>Act</th></tr>"
-            "</thead><tbody>{}</tbody></table><p>Do not claim: {}</p>",
-            dict(Stage.choices)[readiness.stage],
-            status_badge(readiness.decision, readiness.decision.upper()),
-            obj.get_absolute_url(),
-            move,
-            format_html_join("", "{}", ((row,) for row in rows)),
-            "; ".join(readiness.do_not_claim),
-        )
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Tenant | None = None) -> bool:
+        # A launch is ended, never deleted: its decisions are kept forever.
+        return False
 
     @admin.display(description="records")
     def related_records(self, obj: Tenant) -> str:

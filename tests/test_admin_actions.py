@@ -88,3 +88,23 @@ def test_it_refuses_a_move_into_beta_on_hold_with_the_reasons(client, staff):
     northwind.refresh_from_db()
     assert northwind.stage == "setup"
     assert not StageChange.objects.filter(tenant=northwind).exists()
+
+
+def test_it_shows_readiness_at_a_glance_on_the_tenant_page(client, staff):
+    contoso = demo.build_contoso(staff)
+    client.force_login(staff["security"])
+    body = client.get(f"/admin/launchroom/tenant/{contoso.pk}/change/").content.decode()
+    assert "Readiness at a glance" in body
+    assert "Customer acceptance record" in body
+    assert 'status--missing">Missing' in body
+    assert f"/admin/launchroom/tenant/{contoso.pk}/decide/?gate=security-procurement-pack" in body
+    # Security may attach and decide, but not move stages: no such link is offered.
+    assert "move-stage" not in body
+
+
+def test_it_keeps_the_tenant_change_page_query_count_flat(client, staff, django_assert_max_num_queries):
+    contoso = demo.build_contoso(staff)
+    client.force_login(staff["operator"])
+    client.get(f"/admin/launchroom/tenant/{contoso.pk}/change/")
+    with django_assert_max_num_queries(25):
+        assert client.get(f"/admin/launchroom/tenant/{contoso.pk}/change/").status_code == 200

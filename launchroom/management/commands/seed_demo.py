@@ -6,6 +6,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.test.utils import override_settings
 
 from launchroom import demo
 from launchroom.models import Tenant
@@ -25,6 +26,15 @@ class Command(BaseCommand):
                 "unless --force is given."
             )
         staff = demo.ensure_staff()
+        # The demo's broadcast dry-runs are kept as evidence, not printed to the console.
+        with override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend"):
+            self._build(staff)
+        self.stdout.write(
+            "Demo logins (password 'demo'): operator, commercial, finance, security, support, "
+            + ", ".join(f"buyer-{slug}" for slug in demo.BUILDERS)
+        )
+
+    def _build(self, staff: dict[str, Any]) -> None:
         for slug, build in demo.BUILDERS.items():
             tenant = Tenant.objects.filter(slug=slug).first()
             if tenant is None:
