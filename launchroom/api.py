@@ -1,7 +1,336 @@
-"""PATCH/GET /api/platform/launch-acceptance (issue 4)."""
+"""``/api/platform/launch-acceptance``: record and list customer acceptance (SPEC section 5).
 
-from django.http import HttpRequest, JsonResponse
+``PATCH`` records a decision through ``services.acceptance_sign``; ``GET ?tenant=<slug>``
+lists a tenant's records, newest first. Authentication is the session (with CSRF) or an
+``Authorization: Bearer`` token (``launchroom.middleware.ApiTokenMiddleware``).
+
+Errors come in SPEC section 5's order: 404 (no such tenant, or not a member), 403 (not the
+buyer sponsor, nor staff with the permission recording written approval), 400 (broken
+JSON, wrong content type, bad fields) and 409 (refused by the rules). Nothing is saved on
+any error: the service writes in one transaction, after every check.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.http import Http404, HttpRequest, JsonResponse
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+
+from evidence.models import EvidenceAttachment
+from launchroom.access import client_address, tenant_for_user, user_agent
+from launchroom.models import AcceptanceDecision, AcceptanceRecord, LaunchStage, MembershipRole, Tenant
+from launchroom.readiness import evaluate, load
+from launchroom.services import NotPermitted, Refused, acceptance_sign
+
+REQUIRED_FIELDS = ("tenant", "stage", "decision", "signer_name", "signer_role", "exclusions", "residual_risks")
+OPTIONAL_FIELDS = (
+    "approval_reference",
+    "evidence_references",
+    "note",
+    "affirmation",
+    "on_written_approval",
+    "signer_email",
+)
+STRING_FIELDS = ("signer_name", "signer_role", "approval_reference", "note", "affirmation", "signer_email")
+LIST_FIELDS = ("exclusions", "residual_risks")
 
 
+def utc_iso(value: datetime | None) -> str | None:
+    """An aware datetime as ISO 8601 in UTC with a ``Z``."""
+    if value is None:
+        return None
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def acceptance_json(record: AcceptanceRecord, *, tenant_slug: str, superseded_by: int | None) -> dict[str, Any]:
+    """The public shape of an acceptance record (the API answer and the certificate's JSON).
+
+    ``record`` needs ``recorded_by`` and ``order_form`` loaded; ``superseded_by`` is derived
+    from the ``supersedes`` link by the caller, never stored on the row.
+    """
+    return {
+        "id": record.pk,
+        "tenant": tenant_slug,
+        "stage": record.stage,
+        "decision": record.decision,
+        "status": "superseded" if superseded_by else "current",
+        "supersedes": record.supersedes_id,
+        "superseded_by": superseded_by,
+        "signer_name": record.signer_name,
+        "signer_role": record.signer_role,
+        "signer_email": record.signer_email,
+        "on_written_approval": record.on_written_approval,
+        "recorded_by": record.recorded_by.get_username(),
+        "approval_reference": record.approval_reference,
+        "order_form_version": record.order_form.version if record.order_form else None,
+        "exclusions": record.exclusions,
+        "residual_risks": record.residual_risks,
+        "note": record.note,
+        "evidence_references": record.evidence_references,
+        "affirmation": record.affirmation,
+        "signed_at": utc_iso(record.signed_at),
+        "client_address": record.client_address,
+        "user_agent": record.user_agent,
+        "snapshot_sha256": record.snapshot_sha256,
+        "certificate_url": reverse("launchroom:certificate", args=[tenant_slug, record.pk]),
+    }
+
+
+def _error(status: int, code: str, **extra: Any) -> JsonResponse:
+    return JsonResponse({"error": code, **extra}, status=status)
+
+
+def _invalid(errors: dict[str, list[str]]) -> JsonResponse:
+    return _error(400, "invalid", errors=errors)
+
+
+def _not_found() -> JsonResponse:
+    return _error(404, "not_found", detail="No such tenant.")
+
+
+def validation_errors(exc: ValidationError) -> dict[str, list[str]]:
+    if hasattr(exc, "error_dict"):
+        return {name: list(messages) for name, messages in exc.message_dict.items()}
+    return {"__all__": list(exc.messages)}
+
+
+@never_cache
 def launch_acceptance(request: HttpRequest) -> JsonResponse:
-    return JsonResponse({"error": "not built yet"}, status=501)
+    if not request.user.is_authenticated:
+        response = _error(401, "authentication_required", detail="Log in, or send Authorization: Bearer <token>.")
+        response["WWW-Authenticate"] = 'Bearer realm="thesmios"'
+        return response
+    if request.method == "GET":
+        return _list(request)
+    if request.method == "PATCH":
+        return _record(request)
+    response = _error(405, "method_not_allowed", detail="Use GET or PATCH.")
+    response["Allow"] = "GET, PATCH"
+    return response
+
+
+def _list(request: HttpRequest) -> JsonResponse:
+    slug = request.GET.get("tenant", "").strip()
+    if not slug:
+        return _invalid({"tenant": ["Give the tenant: ?tenant=<slug>."]})
+    try:
+        tenant, _role = tenant_for_user(request.user, slug)
+    except Http404:
+        return _not_found()
+    stage = request.GET.get("stage", "").strip()
+    if stage and stage not in LaunchStage.values:
+        return _invalid({"stage": [f"Choose one of {', '.join(LaunchStage.values)}."]})
+    records = list(
+        AcceptanceRecord.objects.filter(tenant=tenant)
+        .select_related("recorded_by", "order_form")
+        .defer("snapshot")
+        .order_by("-signed_at", "-id")
+    )
+    # "Superseded by" is derived over every record of the tenant, before any stage filter.
+    superseded_by = {r.supersedes_id: r.pk for r in records if r.supersedes_id}
+    if stage:
+        records = [r for r in records if r.stage == stage]
+    return JsonResponse(
+        {
+            "tenant": tenant.slug,
+            "count": len(records),
+            "records": [
+                acceptance_json(r, tenant_slug=tenant.slug, superseded_by=superseded_by.get(r.pk)) for r in records
+            ],
+        }
+    )
+
+
+def _parse_body(request: HttpRequest) -> dict[str, Any] | JsonResponse:
+    if request.content_type != "application/json":
+        return _invalid({"__all__": ["Send a JSON object with Content-Type: application/json."]})
+    try:
+        body = json.loads(request.body or b"")
+    except (ValueError, UnicodeDecodeError):
+        return _invalid({"__all__": ["The body is not valid JSON."]})
+    if not isinstance(body, dict):
+        return _invalid({"__all__": ["The body must be a JSON object."]})
+    return body
+
+
+def _permission_problem(user: Any, role: str | None, on_written_approval: bool) -> str:
+    if on_written_approval:
+        if not (user.is_staff and user.has_perm("launchroom.add_acceptancerecord")):
+            return "Only staff with the permission record a buyer's written approval."
+        return ""
+    if user.is_staff:
+        return "Staff record a buyer's written approval: send on_written_approval: true and the buyer's signer_email."
+    if role != MembershipRole.BUYER_SPONSOR:
+        return "Only the tenant's buyer sponsor signs the acceptance record."
+    return ""
+
+
+def _string_list(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
+
+
+def _field_errors(body: dict[str, Any], tenant: Tenant) -> dict[str, list[str]]:
+    """Shape checks of every field, collected together so the client can fix them at once."""
+    errors: dict[str, list[str]] = {}
+
+    def add(name: str, message: str) -> None:
+        errors.setdefault(name, []).append(message)
+
+    for name in sorted(set(body) - set(REQUIRED_FIELDS) - set(OPTIONAL_FIELDS)):
+        add(name, "Unknown field. Acceptance records are never edited: send a new decision instead.")
+    for name in REQUIRED_FIELDS:
+        if name not in body:
+            add(name, "This field is required.")
+    for name in STRING_FIELDS:
+        if name in body and not isinstance(body[name], str):
+            add(name, "Must be a string.")
+    for name in LIST_FIELDS:
+        if name in body and not _string_list(body[name]):
+            add(name, "Must be a list of strings.")
+    if "stage" in body and body["stage"] not in LaunchStage.values:
+        add("stage", f"Choose one of {', '.join(LaunchStage.values)}.")
+    if "decision" in body and body["decision"] not in AcceptanceDecision.values:
+        add("decision", f"Choose one of {', '.join(AcceptanceDecision.values)}.")
+    if "on_written_approval" in body and not isinstance(body["on_written_approval"], bool):
+        add("on_written_approval", "Must be true or false.")
+    if body.get("on_written_approval") is True and isinstance(body.get("signer_email", ""), str):
+        try:
+            validate_email(body.get("signer_email", ""))
+        except ValidationError:
+            add("signer_email", "Give the e-mail address of the buyer whose written approval this is.")
+    for name in ("signer_name", "signer_role"):
+        if isinstance(body.get(name), str) and not body[name].strip():
+            add(name, "This field may not be blank.")
+    if "evidence_references" in body:
+        refs = _evidence_ids(body["evidence_references"])
+        if refs is None:
+            add("evidence_references", 'Must be a list of attachment ids or of {"id": ..., "sha256": ...} objects.')
+        elif refs:
+            known = set(
+                EvidenceAttachment.objects.filter(tenant=tenant, pk__in=[pk for pk, _ in refs]).values_list(
+                    "pk", flat=True
+                )
+            )
+            for pk, _sha in refs:
+                if pk not in known:
+                    add("evidence_references", f"No evidence {pk} in this tenant's launch room.")
+    return errors
+
+
+def _evidence_ids(value: Any) -> list[tuple[int, str | None]] | None:
+    """The (id, sha256 or None) pairs of an ``evidence_references`` value, or None when malformed."""
+    if not isinstance(value, list):
+        return None
+    refs: list[tuple[int, str | None]] = []
+    for item in value:
+        if isinstance(item, int) and not isinstance(item, bool):
+            refs.append((item, None))
+        elif (
+            isinstance(item, dict)
+            and isinstance(item.get("id"), int)
+            and not isinstance(item.get("id"), bool)
+            and isinstance(item.get("sha256", ""), str)
+            and set(item) <= {"id", "sha256"}
+        ):
+            refs.append((item["id"], item.get("sha256")))
+        else:
+            return None
+    return refs
+
+
+def _evidence_conflicts(refs: Iterable[tuple[int, str | None]], current: list[dict[str, Any]]) -> list[str]:
+    """Why the evidence the client says it saw is not the evidence the decision rests on."""
+    by_id = {ref["id"]: ref["sha256"] for ref in current}
+    reasons = []
+    for pk, sha in refs:
+        if pk not in by_id:
+            reasons.append(f"Evidence {pk} is not part of the readiness this decision rests on (it was replaced).")
+        elif sha and sha != by_id[pk]:
+            reasons.append(f"Evidence {pk} does not have the SHA-256 {sha}.")
+    return reasons
+
+
+def _same_as(record: AcceptanceRecord, body: dict[str, Any], signer_email: str, snapshot_sha256: str) -> bool:
+    """Whether a PATCH repeats the current record exactly (an automation retry)."""
+    return (
+        record.decision == body["decision"]
+        and record.signer_name == body["signer_name"].strip()
+        and record.signer_role == body["signer_role"].strip()
+        and record.signer_email == signer_email
+        and record.exclusions == [e.strip() for e in body["exclusions"] if e.strip()]
+        and record.residual_risks == [r.strip() for r in body["residual_risks"] if r.strip()]
+        and record.note == body.get("note", "").strip()
+        and record.on_written_approval == bool(body.get("on_written_approval"))
+        and record.snapshot_sha256 == snapshot_sha256
+    )
+
+
+def _record(request: HttpRequest) -> JsonResponse:
+    body = _parse_body(request)
+    if isinstance(body, JsonResponse):
+        return body
+    slug = body.get("tenant")
+    if not isinstance(slug, str) or not slug.strip():
+        return _invalid({"tenant": ["Give the tenant's slug."]})
+    try:
+        tenant, role = tenant_for_user(request.user, slug.strip())
+    except Http404:
+        return _not_found()
+    user = request.user
+    on_written_approval = body.get("on_written_approval") is True
+    problem = _permission_problem(user, role, on_written_approval)
+    if problem:
+        return _error(403, "forbidden", reasons=[problem])
+    errors = _field_errors(body, tenant)
+    if errors:
+        return _invalid(errors)
+
+    stage = body["stage"]
+    readiness = evaluate(load(tenant, with_output=False), stage)
+    refs = _evidence_ids(body.get("evidence_references", [])) or []
+    conflicts = _evidence_conflicts(refs, readiness.evidence_references())
+    if conflicts:
+        return _error(409, "refused", reasons=conflicts)
+    signer_email = body.get("signer_email", "").strip() if on_written_approval else user.email
+    current = readiness.data.current_acceptance(stage)
+    if (
+        current is not None
+        and (current.signer_id if not on_written_approval else current.recorded_by_id) == user.pk
+        and _same_as(current, body, signer_email, readiness.acceptance_snapshot_sha256())
+    ):
+        return JsonResponse(acceptance_json(current, tenant_slug=tenant.slug, superseded_by=None), status=200)
+
+    try:
+        record = acceptance_sign(
+            tenant=tenant,
+            stage=stage,
+            decision=body["decision"],
+            signer_name=body["signer_name"],
+            signer_role=body["signer_role"],
+            recorded_by=user,
+            exclusions=body["exclusions"],
+            residual_risks=body["residual_risks"],
+            approval_reference=body.get("approval_reference", ""),
+            note=body.get("note", ""),
+            affirmation=body.get("affirmation", ""),
+            client_address=client_address(request),
+            user_agent=user_agent(request),
+            on_written_approval=on_written_approval,
+            signer_email=signer_email if on_written_approval else "",
+        )
+    except NotPermitted as exc:
+        return _error(403, "forbidden", reasons=exc.reasons)
+    except Refused as exc:
+        return _error(409, "refused", reasons=exc.reasons)
+    except ValidationError as exc:
+        return _invalid(validation_errors(exc))
+    response = JsonResponse(acceptance_json(record, tenant_slug=tenant.slug, superseded_by=None), status=201)
+    response["Location"] = reverse("launchroom:certificate_json", args=[tenant.slug, record.pk])
+    return response

@@ -10,4 +10,9 @@ urlpatterns = [
     path("", views.index, name="index"),
     path("portfolio.csv", dashboard.portfolio_csv, name="portfolio_csv"),
     path("<slug:slug>/", views.room, name="room"),
+    path("<slug:slug>/sign", views.sign, name="sign"),
+    path("<slug:slug>/billing-fallback", views.billing_fallback, name="billing_fallback"),
+    path("<slug:slug>/evidence/", views.evidence, name="evidence"),
+    path("<slug:slug>/acceptance/<int:pk>/", views.certificate, name="certificate"),
+    path("<slug:slug>/acceptance/<int:pk>.json", views.certificate_json, name="certificate_json"),
 ]

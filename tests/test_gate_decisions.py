@@ -131,8 +131,8 @@ def test_it_does_not_count_command_output_as_self_approval(staff, tenant):
 
 
 def test_it_lets_the_owner_reject_and_reopen_with_a_note(staff, tenant):
+    demo.support_plan(tenant, staff)  # the broadcast dry-run needs the plan's subscribers
     demo.attach_evidence(tenant, staff, "support-fallback")
-    demo.support_plan(tenant, staff)
     support = staff["support"]
 
     decide(tenant, "support-fallback", support, decision="rejected", note="The dry-run lists no subscribers.")

@@ -153,7 +153,7 @@ CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31_536_000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
-SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
@@ -176,6 +176,8 @@ AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
 AXES_IPWARE_PROXY_COUNT = TRUSTED_PROXY_COUNT or None
 
 # Launch operations.
+# Where links in e-mails point when no request says (invitations sent from a command).
+PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default="http://127.0.0.1:8000")
 THESMIOS_SMOKE_URL = env.str("THESMIOS_SMOKE_URL", default="")
 SMOKE_TIMEOUT_SECONDS = env.float("SMOKE_TIMEOUT_SECONDS", default=10.0)
 LAUNCH_OPERATIONS_SECRET = env.str("LAUNCH_OPERATIONS_SECRET", default="")

@@ -1,0 +1,192 @@
+"""Customer accounts: invitations by e-mail, the set-password link, login and password reset.
+
+Customers are users without the staff flag who hold a ``TenantMembership``. A commercial
+owner invites one from the admin (``invite_buyer``); the buyer receives a one-time link,
+valid ``INVITE_TIMEOUT_SECONDS``, where they choose a password. The link is a Django
+password-reset token with its own salt, so it is single-use (it rests on the password
+hash, which setting a password changes) and cannot be swapped for a reset link.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import forms as auth_forms
+from django.contrib.auth import get_user_model
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.tokens import PasswordResetTokenGenerator
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.core.validators import validate_email
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.template.loader import render_to_string
+from django.urls import reverse, reverse_lazy
+from django.utils.crypto import constant_time_compare
+from django.utils.encoding import force_bytes
+from django.utils.http import base36_to_int, urlsafe_base64_encode
+
+from launchroom.models import MembershipRole, Tenant, TenantMembership
+from launchroom.services import NotPermitted, Refused
+
+User = get_user_model()
+
+
+class InviteTokenGenerator(PasswordResetTokenGenerator):
+    """Set-password links for invited buyers: valid ``INVITE_TIMEOUT_SECONDS``, single-use."""
+
+    key_salt = "thesmios.launchroom.accounts.InviteTokenGenerator"
+
+    def check_token(self, user: Any, token: str | None) -> bool:
+        if not (user and token):
+            return False
+        ts_b36, _, _hash = token.partition("-")
+        try:
+            ts = base36_to_int(ts_b36)
+        except ValueError:
+            return False
+        if self._num_seconds(self._now()) - ts > settings.INVITE_TIMEOUT_SECONDS:
+            return False
+        return any(
+            constant_time_compare(self._make_token_with_timestamp(user, ts, secret), token)
+            for secret in [self.secret, *self.secret_fallbacks]
+        )
+
+
+invite_token_generator = InviteTokenGenerator()
+
+
+def invite_link(user: Any, request: HttpRequest | None = None) -> str:
+    """The absolute one-time set-password link for ``user``."""
+    path = reverse(
+        "invite_accept",
+        kwargs={
+            "uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
+            "token": invite_token_generator.make_token(user),
+        },
+    )
+    if request is not None:
+        return request.build_absolute_uri(path)
+    base = settings.PORTAL_BASE_URL
+    return base.rstrip("/") + path
+
+
+def _timeout_words() -> str:
+    seconds = int(settings.INVITE_TIMEOUT_SECONDS)
+    if seconds % 86400 == 0:
+        days = seconds // 86400
+        return f"{days} day{'s' if days != 1 else ''}"
+    if seconds % 3600 == 0:
+        hours = seconds // 3600
+        return f"{hours} hour{'s' if hours != 1 else ''}"
+    minutes = max(1, seconds // 60)
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"
+
+
+def invite_buyer(
+    *, tenant: Tenant, email: str, role: str, by: Any, request: HttpRequest | None = None
+) -> TenantMembership:
+    """Give ``email`` access to ``tenant``'s launch room with ``role``, and e-mail them.
+
+    A new address gets a customer account with no usable password and a one-time
+    set-password link; an existing customer is told they have access. The e-mail is sent
+    once the membership is committed.
+    """
+    email = (email or "").strip()
+    errors: dict[str, str] = {}
+    try:
+        validate_email(email)
+    except ValidationError:
+        errors["email"] = "Enter a valid e-mail address."
+    if role not in MembershipRole.values:
+        errors["role"] = f"Choose one of {', '.join(MembershipRole.values)}."
+    if errors:
+        raise ValidationError(errors)
+    if not (getattr(by, "is_staff", False) and by.has_perm("launchroom.invite_buyer")):
+        raise NotPermitted("Only a commercial owner invites buyers.")
+
+    with transaction.atomic():
+        matches = list(User.objects.filter(email__iexact=email).order_by("pk")[:2])
+        if len(matches) > 1:
+            raise Refused(f"Several accounts use {email}; invite one of them by username in the admin.")
+        user = matches[0] if matches else User.objects.filter(username__iexact=email).first()
+        if user is not None and user.is_staff:
+            raise Refused(f"{email} is a staff account: staff see every launch room already.")
+        if user is not None and not user.is_active:
+            raise Refused(f"The account of {email} is deactivated; reactivate it in the admin first.")
+        if user is None:
+            user = User(username=email.lower(), email=email)
+            user.set_unusable_password()
+            user.save()
+        existing = TenantMembership.objects.filter(user=user, tenant=tenant).first()
+        if existing is not None:
+            raise Refused(f"{email} is already a member of {tenant} ({existing.get_role_display()}).")
+        membership = TenantMembership.objects.create(user=user, tenant=tenant, role=role)
+
+        context = {
+            "tenant": tenant,
+            "role": membership.get_role_display(),
+            "invited_by": by.get_full_name() or by.get_username(),
+            "expires": _timeout_words(),
+            "username": user.get_username(),
+        }
+        if user.has_usable_password():
+            context["login_url"] = (
+                request.build_absolute_uri(reverse("login"))
+                if request is not None
+                else (settings.PORTAL_BASE_URL).rstrip("/") + reverse("login")
+            )
+            template = "registration/invite_existing_email.txt"
+        else:
+            context["link"] = invite_link(user, request)
+            template = "registration/invite_email.txt"
+        subject = render_to_string("registration/invite_subject.txt", context).strip()
+        body = render_to_string(template, context)
+        recipient = user.email
+        transaction.on_commit(lambda: send_mail(subject, body, None, [recipient]))
+    return membership
+
+
+class LoginForm(auth_forms.AuthenticationForm):
+    """Invited buyers' usernames are their e-mail addresses, in lower case."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.fields["username"].label = "Username or e-mail"
+
+    def clean_username(self) -> str:
+        username = self.cleaned_data.get("username", "")
+        return username.strip().lower() if "@" in username else username
+
+
+class PasswordResetForm(auth_forms.PasswordResetForm):
+    """Also reaches invited buyers who never set a password (their invite may have expired)."""
+
+    def get_users(self, email: str):  # type: ignore[no-untyped-def]
+        return (
+            user
+            for user in User._default_manager.filter(email__iexact=email, is_active=True)
+            if user.email.casefold() == email.casefold()
+        )
+
+
+class InviteSetPasswordView(auth_views.PasswordResetConfirmView):
+    """The invited buyer's one-time link: choose a password, then log in."""
+
+    token_generator = invite_token_generator
+    template_name = "registration/invite_set_password.html"
+    success_url = reverse_lazy("login")
+    post_reset_login = False
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        response = super().form_valid(form)
+        messages.success(self.request, "Your password is set. Log in with your username and the new password.")
+        return response
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        if self.user is not None:
+            context["username"] = self.user.get_username()
+        return context

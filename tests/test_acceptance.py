@@ -1,0 +1,334 @@
+"""Signing the acceptance record in the launch room: SPEC section 5 on the form."""
+
+from __future__ import annotations
+
+import pytest
+from django.forms.models import model_to_dict
+from django.test import Client
+from django.urls import reverse
+
+from launchroom import ledger
+from launchroom.models import AcceptanceRecord, AppendOnlyError, DecisionLogEntry, OrderForm
+from launchroom.readiness import evaluate
+from launchroom.services import AFFIRMATION, order_form_create, order_form_sign
+from tests.launch_helpers import build, buyer, sign_form
+
+pytestmark = pytest.mark.django_db
+
+
+def sign_url(tenant) -> str:
+    return reverse("launchroom:sign", args=[tenant.slug])
+
+
+def snapshot_of_rows(tenant) -> tuple:
+    return (
+        list(AcceptanceRecord.objects.filter(tenant=tenant).values()),
+        DecisionLogEntry.objects.filter(tenant=tenant).count(),
+        AcceptanceRecord.history.count(),
+    )
+
+
+def test_it_refuses_accepting_northwind_on_the_form_and_saves_nothing(client, staff):
+    tenant = build("northwind", staff)
+    client.force_login(buyer("northwind"))
+    before = snapshot_of_rows(tenant)
+    response = client.post(sign_url(tenant), sign_form(tenant, "accepted"))
+    assert response.status_code == 409
+    body = response.content.decode()
+    assert "This decision cannot be recorded" in body
+    assert "There is no signed order form" in body
+    assert "Gate 2 (Strict proof plan is published) is missing" in body
+    assert snapshot_of_rows(tenant) == before
+    # The form keeps what the buyer typed.
+    assert 'value="Carlos Conti"' in body
+
+
+def test_it_refuses_accepted_with_exclusions_while_a_hold_is_in_force(client, staff):
+    tenant = build("northwind", staff)
+    client.force_login(buyer("northwind"))
+    response = client.post(sign_url(tenant), sign_form(tenant, "accepted_with_exclusions"))
+    assert response.status_code == 409
+    assert "Gate 5 (Authenticated tenant access proof) is missing" in response.content.decode()
+    assert not AcceptanceRecord.objects.exists()
+
+
+def test_it_refuses_a_record_that_leaves_out_a_do_not_claim_entry_naming_it(client, staff):
+    tenant = build("contoso", staff)
+    client.force_login(buyer("contoso"))
+    claims = evaluate(tenant).do_not_claim
+    kept = "\n".join(claims[1:])
+    response = client.post(sign_url(tenant), sign_form(tenant, "accepted", exclusions=kept))
+    assert response.status_code == 409
+    assert f"The exclusions must list &quot;{claims[0]}&quot;" in response.content.decode()
+    assert not AcceptanceRecord.objects.exists()
+
+
+def test_it_refuses_a_different_approval_reference(client, staff):
+    tenant = build("contoso", staff)
+    client.force_login(buyer("contoso"))
+    response = client.post(sign_url(tenant), sign_form(tenant, "accepted", approval_reference="PO-SOMETHING-ELSE"))
+    assert response.status_code == 409
+    assert "is not the signed order form" in response.content.decode()
+    assert not AcceptanceRecord.objects.exists()
+
+
+def test_it_needs_the_affirmation_and_the_typed_name(client, staff):
+    tenant = build("contoso", staff)
+    client.force_login(buyer("contoso"))
+    response = client.post(sign_url(tenant), sign_form(tenant, "accepted", affirmation=None, signer_name="  "))
+    assert response.status_code == 400
+    form = response.context["acceptance_form"]
+    assert "affirmation" in form.errors
+    assert "signer_name" in form.errors
+    assert not AcceptanceRecord.objects.exists()
+
+
+def test_it_needs_a_reason_to_defer_or_reject(client, staff):
+    tenant = build("northwind", staff)
+    client.force_login(buyer("northwind"))
+    for decision in ("deferred", "rejected"):
+        response = client.post(sign_url(tenant), sign_form(tenant, decision, residual_risks="", note=""))
+        assert response.status_code == 400
+        assert "Say why" in response.content.decode()
+    assert not AcceptanceRecord.objects.exists()
+
+
+def test_it_refuses_deferring_without_a_signed_order_form(client, staff):
+    tenant = build("northwind", staff)
+    client.force_login(buyer("northwind"))
+    response = client.post(sign_url(tenant), sign_form(tenant, "deferred", note="Waiting for procurement."))
+    assert response.status_code == 409
+    assert "There is no signed order form" in response.content.decode()
+
+
+def test_it_signs_contoso_and_the_room_then_reads_go(client, staff):
+    tenant = build("contoso", staff)
+    user = buyer("contoso")
+    client.force_login(user)
+    readiness = evaluate(tenant)
+    response = client.post(
+        sign_url(tenant),
+        sign_form(tenant, "accepted", approval_reference=""),
+        HTTP_USER_AGENT="Mozilla/5.0 (test browser)",
+        REMOTE_ADDR="198.51.100.23",
+    )
+    record = AcceptanceRecord.objects.get(tenant=tenant)
+    assert response.status_code == 302
+    assert response["Location"] == reverse("launchroom:certificate", args=[tenant.slug, record.pk]) + "#certificate"
+    assert record.decision == "accepted"
+    assert record.stage == "paid_beta"
+    assert record.signer == user
+    assert record.recorded_by == user
+    assert record.signer_email == user.email
+    assert record.signer_name == "Carlos Conti"
+    assert record.signer_role == "Head of compliance operations"
+    assert record.approval_reference == tenant.order_forms.get().approval_reference
+    assert record.order_form == tenant.order_forms.get()
+    assert record.exclusions == readiness.do_not_claim
+    assert record.residual_risks == ["Support communication stays manual during the beta"]
+    assert record.affirmation == AFFIRMATION
+    assert record.client_address == "198.51.100.23"
+    assert record.user_agent == "Mozilla/5.0 (test browser)"
+    assert record.snapshot_sha256 == readiness.acceptance_snapshot_sha256()
+    assert record.evidence_references == readiness.evidence_references()
+    assert record.signed_at.utcoffset().total_seconds() == 0
+    assert record.supersedes is None
+    assert DecisionLogEntry.objects.filter(kind="acceptance_record", object_id=record.pk).exists()
+    assert ledger.verify_tenant(tenant) is None
+
+    room = client.get(reverse("launchroom:room", args=[tenant.slug]))
+    assert 'data-testid="decision">Go<' in room.content.decode()
+    assert evaluate(tenant).is_go
+
+
+def test_it_asks_to_sign_again_when_the_readiness_changed_while_the_page_was_open(client, staff):
+    tenant = build("contoso", staff)
+    client.force_login(buyer("contoso"))
+    data = sign_form(tenant, "accepted")
+    # The operator reopens gate 1 after the buyer opened the page.
+    from launchroom.services import gate_decide
+
+    gate_decide(
+        tenant=tenant, gate_key="public-deployment", decision="reopened", note="Re-checking.", by=staff["operator"]
+    )
+    response = client.post(sign_url(tenant), data)
+    assert response.status_code == 409
+    assert "The readiness changed while this page was open" in response.content.decode()
+    assert not AcceptanceRecord.objects.exists()
+    form = response.context["acceptance_form"]
+    assert form["snapshot_sha256"].value() == evaluate(tenant).acceptance_snapshot_sha256()
+
+
+def test_it_supersedes_the_current_record_and_never_writes_the_old_one(client, staff):
+    tenant = build("contoso", staff)
+    client.force_login(buyer("contoso"))
+    client.post(sign_url(tenant), sign_form(tenant, "accepted"))
+    first = AcceptanceRecord.objects.get(tenant=tenant)
+    first_values = model_to_dict(first)
+    first_history = first.history.count()
+
+    response = client.post(
+        sign_url(tenant), sign_form(tenant, "accepted_with_exclusions", residual_risks="Manual incident notices")
+    )
+    assert response.status_code == 302
+    second = AcceptanceRecord.objects.exclude(pk=first.pk).get()
+    assert second.supersedes == first
+    first.refresh_from_db()
+    assert model_to_dict(first) == first_values
+    assert first.history.count() == first_history
+    assert first.superseded_by == second
+
+    room = client.get(reverse("launchroom:room", args=[tenant.slug]))
+    items = {item["record"].pk: item["superseded_by"] for item in room.context["acceptances"]}
+    assert items == {second.pk: None, first.pk: second}
+    assert room.context["current_acceptance"] == second
+
+    # Withdrawing: "superseded" with no successor leaves gate 9 missing.
+    response = client.post(sign_url(tenant), sign_form(tenant, "superseded", note="Withdrawn pending review."))
+    assert response.status_code == 302
+    third = AcceptanceRecord.objects.get(supersedes=second)
+    assert evaluate(tenant).gate("customer-acceptance").status == "missing"
+    assert not evaluate(tenant).is_go
+    # Nothing left to withdraw.
+    response = client.post(sign_url(tenant), sign_form(tenant, "superseded", note="Again."))
+    assert response.status_code == 409
+    assert "no current acceptance record to withdraw" in response.content.decode()
+    assert AcceptanceRecord.objects.filter(tenant=tenant).count() == 3
+    assert AcceptanceRecord.objects.filter(supersedes=third).count() == 0
+    assert ledger.verify_tenant(tenant) is None
+
+
+def test_it_marks_acceptance_stale_when_a_new_order_form_version_is_signed(client, staff):
+    tenant = build("globex", staff)
+    draft = order_form_create(tenant=tenant, by=staff["commercial"], cohort_size=300)
+    order_form_sign(
+        order_form=draft, approval_reference="PO-GLOBEX-2026-02", signer_name="Procurement", by=staff["commercial"]
+    )
+    assert evaluate(tenant).gate("customer-acceptance").status == "stale"
+    client.force_login(buyer("globex"))
+    body = client.get(reverse("launchroom:room", args=[tenant.slug])).content.decode()
+    assert "Order form v2 was signed after this acceptance (v1)" in body
+    assert OrderForm.objects.filter(tenant=tenant).count() == 2
+
+
+def test_it_cannot_change_an_acceptance_record_by_model_save_or_queryset(staff):
+    tenant = build("globex", staff)
+    record = AcceptanceRecord.objects.get(tenant=tenant)
+    record.decision = "rejected"
+    with pytest.raises(AppendOnlyError):
+        record.save()
+    with pytest.raises(AppendOnlyError):
+        record.delete()
+    with pytest.raises(AppendOnlyError):
+        AcceptanceRecord.objects.filter(pk=record.pk).update(decision="rejected")
+    with pytest.raises(AppendOnlyError):
+        AcceptanceRecord.objects.filter(pk=record.pk).delete()
+    with pytest.raises(AppendOnlyError):
+        AcceptanceRecord.objects.bulk_update([record], ["decision"])
+    record.refresh_from_db()
+    assert record.decision == "accepted"
+
+
+def test_it_cannot_change_an_acceptance_record_through_the_admin(client, staff):
+    tenant = build("globex", staff)
+    record = AcceptanceRecord.objects.get(tenant=tenant)
+    before = model_to_dict(record)
+    client.force_login(staff["operator"])  # a superuser
+    change = reverse("admin:index") + f"launchroom/acceptancerecord/{record.pk}/change/"
+    delete = reverse("admin:index") + f"launchroom/acceptancerecord/{record.pk}/delete/"
+    payload = {**{k: v for k, v in before.items() if v is not None and not isinstance(v, list | dict)}}
+    payload.update(decision="rejected", signer_name="Someone else", post="yes")
+    response = client.post(change, payload)
+    assert response.status_code in (200, 302, 403, 404, 405)
+    response = client.post(delete, {"post": "yes"})
+    assert response.status_code in (200, 302, 403, 404, 405)
+    record.refresh_from_db()
+    assert model_to_dict(record) == before
+    assert AcceptanceRecord.objects.filter(pk=record.pk).exists()
+
+
+def test_it_enforces_csrf_on_the_signing_form(staff):
+    tenant = build("contoso", staff)
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(buyer("contoso"))
+    response = client.post(sign_url(tenant), sign_form(tenant, "accepted"))
+    assert response.status_code == 403
+    assert not AcceptanceRecord.objects.exists()
+    response = client.post(
+        reverse("launchroom:billing_fallback", args=[tenant.slug]), {"name": "Carlos", "confirm": "on"}
+    )
+    assert response.status_code == 403
+
+    client.get(reverse("launchroom:room", args=[tenant.slug]))
+    token = client.cookies["csrftoken"].value
+    response = client.post(sign_url(tenant), {**sign_form(tenant, "accepted"), "csrfmiddlewaretoken": token})
+    assert response.status_code == 302
+    assert AcceptanceRecord.objects.filter(tenant=tenant).count() == 1
+
+
+def test_it_shows_a_certificate_that_still_matches_and_its_json_twin(client, staff):
+    tenant = build("contoso", staff)
+    client.force_login(buyer("contoso"))
+    response = client.post(sign_url(tenant), sign_form(tenant, "accepted"), follow=True)
+    record = AcceptanceRecord.objects.get(tenant=tenant)
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "Launch acceptance certificate" in body
+    assert 'data-testid="certificate-decision">Accepted<' in body
+    assert "Still matches" in body
+    assert record.snapshot_sha256 in body
+    assert record.approval_reference in body
+    assert AFFIRMATION in body
+    assert reverse("launchroom:certificate_json", args=[tenant.slug, record.pk]) in body
+
+    data = client.get(reverse("launchroom:certificate_json", args=[tenant.slug, record.pk])).json()
+    assert data["id"] == record.pk
+    assert data["status"] == "current"
+    assert data["superseded_by"] is None
+    assert data["snapshot_matches"] is True
+    assert data["snapshot_sha256"] == data["current_snapshot_sha256"] == record.snapshot_sha256
+    assert data["signed_at"].endswith("Z")
+    assert data["exclusions"] == record.exclusions
+    assert (
+        data["decision_log"]["entry_hash"]
+        == DecisionLogEntry.objects.get(object_id=record.pk, kind="acceptance_record").entry_hash
+    )
+
+
+def test_it_says_when_a_certificate_no_longer_matches_and_what_changed(client, staff):
+    from launchroom.services import gate_decide
+
+    tenant = build("globex", staff)
+    record = AcceptanceRecord.objects.get(tenant=tenant)
+    gate_decide(
+        tenant=tenant,
+        gate_key="strict-proof-plan",
+        decision="rejected",
+        note="Proof JSON is out of date.",
+        by=staff["operator"],
+    )
+    client.force_login(buyer("globex"))
+    body = client.get(reverse("launchroom:certificate", args=[tenant.slug, record.pk])).content.decode()
+    assert "No longer matches" in body
+    assert "Gate 2 (Strict proof plan is published): accepted then, rejected now." in body
+    data = client.get(reverse("launchroom:certificate_json", args=[tenant.slug, record.pk])).json()
+    assert data["snapshot_matches"] is False
+    assert data["current_snapshot_sha256"] != record.snapshot_sha256
+    assert "Gate 2 (Strict proof plan is published): accepted then, rejected now." in data["changes"]
+
+
+def test_it_links_superseded_certificates_to_their_successor(client, staff):
+    tenant = build("contoso", staff)
+    client.force_login(buyer("contoso"))
+    client.post(sign_url(tenant), sign_form(tenant, "accepted"))
+    client.post(sign_url(tenant), sign_form(tenant, "accepted_with_exclusions"))
+    first, second = AcceptanceRecord.objects.order_by("pk")
+    body = client.get(reverse("launchroom:certificate", args=[tenant.slug, first.pk])).content.decode()
+    assert "Superseded" in body
+    assert reverse("launchroom:certificate", args=[tenant.slug, second.pk]) in body
+    data = client.get(reverse("launchroom:certificate_json", args=[tenant.slug, first.pk])).json()
+    assert data["status"] == "superseded"
+    assert data["superseded_by"] == second.pk
+    data = client.get(reverse("launchroom:certificate_json", args=[tenant.slug, second.pk])).json()
+    assert data["supersedes"] == first.pk
+    assert data["status"] == "current"
