@@ -4,11 +4,22 @@ Every gate decision, acceptance record and stage move appends one ``DecisionLogE
 the transaction that writes the row: ``entry_hash = sha256(prev_hash + payload)``, where
 ``payload`` is the canonical JSON of the row's own fields. Editing, deleting, reordering or
 inserting a row behind the services' back breaks the chain, which ``verify`` reports.
+
+The chain alone cannot see a link cut off the end of the log, nor a chain recomputed from
+the tampered link onwards (the hash has no secret). The history tables close both gaps:
+``append`` writes through the ORM, so every link also has a creation record in
+``HistoricalDecisionLogEntry``; a link that history saw created but the log no longer
+holds was deleted, and a link with no creation record, or one that differs from it, was
+written behind the portal's back. Tampering that also rewrites the history tables is out
+of reach of any check inside the same database; the backup drill's dumps are the
+outside copy.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +36,9 @@ KINDS: dict[str, type[models.Model]] = {
     "stage_change": StageChange,
 }
 KIND_OF = {model: kind for kind, model in KINDS.items()}
+
+# The fields of a link that its creation record in the history must still match.
+LINK_FIELDS = ("seq", "kind", "object_id", "payload", "prev_hash", "entry_hash")
 
 
 def row_payload(row: models.Model) -> str:
@@ -60,6 +74,9 @@ def append(row: models.Model) -> DecisionLogEntry:
 
 @dataclass
 class Break:
+    """The first broken link of a tenant's log: ``seq`` is None when the problem is a
+    decision row that has no link at all."""
+
     tenant: str
     seq: int | None
     problem: str
@@ -69,32 +86,108 @@ class Break:
         return f"{self.tenant}: {where}: {self.problem}"
 
 
-def verify_tenant(tenant: Tenant) -> Break | None:
-    """Walk one tenant's chain; return its first broken link, or None when it holds."""
-    entries = list(DecisionLogEntry.objects.filter(tenant=tenant).order_by("seq"))
-    rows: dict[tuple[str, int], models.Model] = {}
-    for kind, model in KINDS.items():
-        for row in model._default_manager.filter(tenant=tenant):
-            rows[(kind, row.pk)] = row
+@dataclass
+class Result:
+    """One tenant's verification: how many links it holds and its first break, if any."""
+
+    tenant: Tenant
+    links: int
+    broken: Break | None
+
+    @property
+    def ok(self) -> bool:
+        return self.broken is None
+
+
+def _first_break(
+    tenant: Tenant,
+    entries: list[DecisionLogEntry],
+    rows: dict[tuple[str, int], models.Model],
+    created: dict[int, dict[str, Any]],
+) -> Break | None:
+    """Walk one tenant's chain in ``seq`` order and name the first link that fails.
+
+    ``entries`` are the live links, ``rows`` the live decision rows by (kind, id), and
+    ``created`` the history's creation record of each link by its id.
+    """
+    slug = tenant.slug
     prev = GENESIS
     seen: set[tuple[str, int]] = set()
     for expected_seq, entry in enumerate(entries, start=1):
         if entry.seq != expected_seq:
-            return Break(tenant.slug, entry.seq, f"expected link {expected_seq}: a link was deleted or inserted")
+            return Break(slug, expected_seq, "is missing: it was deleted from the log")
         if entry.prev_hash != prev:
-            return Break(tenant.slug, entry.seq, "does not follow the previous link (reordered or inserted)")
+            return Break(
+                slug,
+                entry.seq,
+                "does not follow the link before it: links were reordered, or one was inserted or deleted",
+            )
         if link_hash(entry.prev_hash, entry.payload) != entry.entry_hash:
-            return Break(tenant.slug, entry.seq, "its hash does not match its content (the log was edited)")
+            return Break(slug, entry.seq, "its hash does not match its content: the log entry was edited")
         key = (entry.kind, entry.object_id)
         row = rows.get(key)
         if row is None:
-            return Break(tenant.slug, entry.seq, f"{entry.kind} {entry.object_id} was deleted")
+            return Break(slug, entry.seq, f"{entry.kind} {entry.object_id} was deleted")
         if row_payload(row) != entry.payload:
-            return Break(tenant.slug, entry.seq, f"{entry.kind} {entry.object_id} was edited after it was logged")
+            return Break(slug, entry.seq, f"{entry.kind} {entry.object_id} was edited after it was logged")
+        record = created.get(entry.pk)
+        if record is None:
+            return Break(
+                slug, entry.seq, "has no creation record in the history: it was written behind the portal's back"
+            )
+        changed = [name for name in LINK_FIELDS if record[name] != getattr(entry, name)]
+        if changed:
+            return Break(
+                slug,
+                entry.seq,
+                f"differs from the link the portal wrote ({', '.join(changed)}): the log was rewritten",
+            )
         seen.add(key)
         prev = entry.entry_hash
+    live_ids = {entry.pk for entry in entries}
+    lost = sorted(record["seq"] for entry_id, record in created.items() if entry_id not in live_ids)
+    if lost:
+        return Break(slug, lost[0], "was deleted from the end of the log (the history recorded it)")
     unlogged = sorted(set(rows) - seen)
     if unlogged:
         kind, pk = unlogged[0]
-        return Break(tenant.slug, None, f"{kind} {pk} is not in the log (inserted behind the portal's back)")
+        after = f" (the log ends at link {entries[-1].seq})" if entries else " (the log is empty)"
+        return Break(slug, None, f"{kind} {pk} is not in the log: it was inserted behind the portal's back{after}")
     return None
+
+
+def _verify_batch(tenants: list[Tenant]) -> Iterator[Result]:
+    ids = [t.pk for t in tenants]
+    entries: dict[int, list[DecisionLogEntry]] = defaultdict(list)
+    for entry in DecisionLogEntry.objects.filter(tenant_id__in=ids).order_by("tenant_id", "seq"):
+        entries[entry.tenant_id].append(entry)
+    rows: dict[int, dict[tuple[str, int], models.Model]] = defaultdict(dict)
+    for kind, model in KINDS.items():
+        for row in model._default_manager.filter(tenant_id__in=ids).order_by():
+            rows[row.tenant_id][(kind, row.pk)] = row  # type: ignore[attr-defined]
+    created: dict[int, dict[int, dict[str, Any]]] = defaultdict(dict)
+    history = DecisionLogEntry.history.model  # type: ignore[attr-defined]
+    for record in history.objects.filter(tenant_id__in=ids, history_type="+").values("id", "tenant_id", *LINK_FIELDS):
+        created[record["tenant_id"]][record["id"]] = record
+    for tenant in tenants:
+        chain = entries.get(tenant.pk, [])
+        yield Result(tenant, len(chain), _first_break(tenant, chain, rows[tenant.pk], created[tenant.pk]))
+
+
+def verify(tenants: Iterable[Tenant] | None = None, *, batch_size: int = 200) -> Iterator[Result]:
+    """Verify each tenant's log (every tenant when ``tenants`` is None), in slug order,
+    loading a batch of tenants at a time so memory stays flat for any number of them."""
+    source = Tenant.objects.order_by("slug") if tenants is None else tenants
+    batch: list[Tenant] = []
+    for tenant in source.iterator() if isinstance(source, models.QuerySet) else source:
+        batch.append(tenant)
+        if len(batch) >= batch_size:
+            yield from _verify_batch(batch)
+            batch = []
+    if batch:
+        yield from _verify_batch(batch)
+
+
+def verify_tenant(tenant: Tenant) -> Break | None:
+    """Walk one tenant's chain; return its first broken link, or None when it holds."""
+    return next(_verify_batch([tenant])).broken
