@@ -189,7 +189,7 @@ def test_it_sends_the_security_headers_on_every_response(client: Client, db: Any
     assert directives["frame-ancestors"] == ["'none'"]
     assert directives["form-action"] == ["'self'"]
 
-    assert response.headers["Strict-Transport-Security"] == f"max-age={ONE_YEAR}; includeSubDomains"
+    assert response.headers["Strict-Transport-Security"] == f"max-age={ONE_YEAR}; includeSubDomains; preload"
     assert response.headers["Referrer-Policy"] == "same-origin"
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.headers["X-Frame-Options"] == "DENY"
