@@ -141,7 +141,6 @@ class EvidenceAttachmentAdmin(HistoryAdmin):
     list_select_related = ["tenant", "uploaded_by"]
     list_filter = [GateFilter, "captured_at"]
     search_fields = ["tenant__slug", "tenant__name", "requirement_key", "original_name", "sha256"]
-    show_full_result_count = False
     actions = ["verify_integrity"]
     list_per_page = 100
 
@@ -262,7 +261,6 @@ class EvidenceCheckAdmin(HistoryAdmin):
     list_display = ["attachment", "tenant", "checked_at", "ok", "detail"]
     list_select_related = ["attachment__tenant"]
     list_filter = ["ok", "checked_at"]
-    show_full_result_count = False
     readonly_fields = ["attachment", "checked_at", "ok", "detail"]
 
     @admin.display(description="tenant", ordering="attachment__tenant__name")

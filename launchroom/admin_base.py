@@ -11,6 +11,8 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
+from launchroom.paginator import EstimatedCountPaginator
+
 STATUS_CLASSES = {
     "go": "go",
     "hold": "hold",
@@ -36,7 +38,9 @@ class HistoryAdmin(SimpleHistoryAdmin):
     (simple_history hides the revert button when SIMPLE_HISTORY_REVERT_DISABLED is set,
     but its view would still save a POST.)"""
 
+    # Big tables: no second COUNT(*) for "N total", and an estimated count on PostgreSQL.
     show_full_result_count = False
+    paginator = EstimatedCountPaginator
 
     def history_form_view(
         self, request: HttpRequest, object_id: str, version_id: str, extra_context: Any = None

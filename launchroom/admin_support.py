@@ -126,7 +126,6 @@ class SupportPlanAdmin(BroadcastActionMixin, HistoryAdmin):
     list_select_related = ["tenant", "support_owner"]
     search_fields = ["tenant__name", "tenant__slug", "support_owner_name", "status_subscribers"]
     readonly_fields = ["updated_at"]
-    show_full_result_count = False
     actions = ["status_broadcast"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[SupportPlan]:
@@ -230,7 +229,6 @@ class IncidentAdmin(BroadcastActionMixin, HistoryAdmin):
     list_select_related = ["tenant"]
     list_filter = [IncidentStateFilter, "severity"]
     search_fields = ["summary", "tenant__name", "tenant__slug"]
-    show_full_result_count = False
     actions = ["status_broadcast"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Incident]:
