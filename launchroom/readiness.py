@@ -15,7 +15,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import Count, F, OuterRef, QuerySet, Subquery, Window
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from billing.models import BillingProfile
@@ -71,7 +72,9 @@ class TenantData:
     order_forms: list[OrderForm] = field(default_factory=list)  # newest version first
     billing: BillingProfile | None = None
     support: SupportPlan | None = None
-    attachments: list[EvidenceAttachment] = field(default_factory=list)  # newest capture first
+    # The newest attachment of each requirement, newest capture first; each carries
+    # ``same_requirement``, the number of attachments that requirement has in all.
+    attachments: list[EvidenceAttachment] = field(default_factory=list)
     decisions: list[GateDecision] = field(default_factory=list)  # newest first
     acceptances: list[AcceptanceRecord] = field(default_factory=list)  # newest first
 
@@ -100,13 +103,35 @@ class TenantData:
     def attachments_for(self, gate_key: str, requirement_key: str) -> list[EvidenceAttachment]:
         return [a for a in self.attachments if a.gate_key == gate_key and a.requirement_key == requirement_key]
 
+    @property
+    def evidence_total(self) -> int:
+        """Every attachment of the tenant, older ones included."""
+        return sum(getattr(a, "same_requirement", 1) for a in self.attachments)
+
 
 def _attachment_queryset(*, with_output: bool) -> QuerySet[EvidenceAttachment]:
+    """The newest attachment of each requirement, with how many it has in all.
+
+    Readiness reads only the newest attachment of a requirement, so only those rows are
+    built, however long a tenant's evidence history grows; ``same_requirement`` counts the
+    rest for the pages that link to them.
+    """
     latest_check = EvidenceCheck.objects.filter(attachment=OuterRef("pk")).order_by("-checked_at", "-id")
-    qs = EvidenceAttachment.objects.annotate(
-        check_ok=Subquery(latest_check.values("ok")[:1]),
-        check_detail=Subquery(latest_check.values("detail")[:1]),
-    ).select_related("uploaded_by")
+    per_requirement = [F("tenant_id"), F("gate_key"), F("requirement_key")]
+    qs = (
+        EvidenceAttachment.objects.annotate(
+            newest_first=Window(
+                RowNumber(), partition_by=per_requirement, order_by=[F("captured_at").desc(), F("id").desc()]
+            ),
+            same_requirement=Window(Count("id"), partition_by=per_requirement),
+        )
+        .filter(newest_first=1)
+        .annotate(
+            check_ok=Subquery(latest_check.values("ok")[:1]),
+            check_detail=Subquery(latest_check.values("detail")[:1]),
+        )
+        .select_related("uploaded_by")
+    )
     if not with_output:
         qs = qs.defer("output")
     return qs.order_by("-captured_at", "-id")

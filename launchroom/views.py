@@ -7,7 +7,6 @@ Staff land on the portfolio dashboard instead of the tenant list.
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -193,11 +192,11 @@ def _person(user: Any) -> str:
 
 
 def _gate_rows(readiness: Readiness) -> list[GateRow]:
-    counts = Counter((a.gate_key, a.requirement_key) for a in readiness.data.attachments)
+    counts = {(a.gate_key, a.requirement_key): a.same_requirement for a in readiness.data.attachments}
     rows = []
     for result in readiness.gates:
         requirements = [
-            RequirementRow(r, older=max(0, counts[(result.gate.key, r.requirement.key)] - 1))
+            RequirementRow(r, older=max(0, counts.get((result.gate.key, r.requirement.key), 0) - 1))
             for r in result.requirements
         ]
         rows.append(GateRow(result, requirements))
@@ -374,7 +373,7 @@ def _room_context(
         "blocking": [g for g in gates if g.result.blocks],
         "buyer_actions": _buyer_actions(readiness, role, can_accept_billing),
         "other_actions": {owner: items for owner, items in readiness.next_actions.items() if owner != catalog.BUYER},
-        "evidence_total": len(data.attachments),
+        "evidence_total": data.evidence_total,
         "order_form": data.signed_order_form or data.latest_order_form,
         "latest_order_form": data.latest_order_form,
         "billing": billing,
@@ -580,6 +579,10 @@ def _certificate_data(request: HttpRequest, slug: str, pk: int) -> dict[str, Any
     matches = current_sha == record.snapshot_sha256
     log_entry = DecisionLogEntry.objects.filter(tenant=tenant, kind="acceptance_record", object_id=record.pk).first()
     by_id = {a.pk: a for a in data.attachments}
+    # The record may rest on attachments that newer ones have replaced since.
+    older = {ref.get("id") for ref in record.evidence_references} - set(by_id)
+    if older:
+        by_id.update(EvidenceAttachment.objects.defer("output").in_bulk(older))
     evidence_rows = []
     for ref in record.evidence_references:
         attachment = by_id.get(ref.get("id"))
