@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from evidence import validation
+from evidence import uploads, validation
 from evidence.models import EvidenceAttachment, EvidenceCheck, EvidenceKind
 from evidence.services import CAPTURED_AT_SKEW, evidence_attach, evidence_verify
 from launchroom import catalog
@@ -58,8 +58,9 @@ class AttachEvidenceForm(forms.ModelForm):
         if sum(bool(v) for v in (file, url, output)) != 1:
             raise ValidationError("Attach exactly one of a file, a URL or pasted output.")
         # The same checks evidence_attach makes, run here so that they show on the form.
+        # An upload was checked as it streamed in: this reads the result, not the file.
         if file:
-            validation.inspect_file(file)
+            uploads.inspection(file)
         elif url:
             validation.validate_url(url)
         else:

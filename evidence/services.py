@@ -12,7 +12,7 @@ from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
 
-from evidence import validation
+from evidence import uploads, validation
 from evidence.models import EvidenceAttachment, EvidenceCheck, EvidenceKind
 from launchroom import catalog
 from launchroom.catalog import Kind
@@ -40,7 +40,8 @@ def evidence_attach(
     """Attach one piece of evidence to one attachment requirement of a tenant's gate.
 
     Exactly one of ``file``, ``url`` or ``output``. A file is checked and hashed with
-    SHA-256 in one streaming pass (``evidence.validation.inspect_file``), then stored
+    SHA-256 in one streaming pass (``evidence.uploads.inspection``: done by the upload
+    handler as an upload arrived, else ``evidence.validation.inspect_file``), then stored
     through Django's storage API under a server-generated name. On any error nothing is
     kept: no row and no stored file, not even a partial one. ``by`` is the staff user who
     attached it, or None for a proof command (then ``produced_by_command`` names it).
@@ -75,7 +76,8 @@ def evidence_attach(
     )
     inspected = None
     if file is not None:
-        inspected = validation.inspect_file(file)
+        # Inspected while it streamed in when it came over HTTP; otherwise read once now.
+        inspected = uploads.inspection(file)
         attachment.sha256 = inspected.sha256
         attachment.size = inspected.size
         attachment.content_type = inspected.content_type

@@ -3,12 +3,13 @@
 Every refusal is a ``ValidationError`` that names the limit or the reason, keyed by the
 form field it concerns (``file``, ``url`` or ``output``).
 
-A file is read once, in chunks, as it streams in: the SHA-256, the size limit, the
-content checks and the HTML scan all happen in that one pass, so a file is never held
-whole in memory. The exception is JSON, which must parse: the standard library has no
-incremental parser, so a JSON file's decoded text is kept until the end of the pass and
-parsed then. Its size is capped by the same upload limit (25 MiB by default), and proof
-outputs are a few kilobytes.
+A file is read once, in chunks, as it streams in (``FileInspector``): the SHA-256, the
+size limit, the content checks and the HTML scan all happen in that one pass, so a file
+is never held whole in memory. An upload over HTTP is fed to it by the upload handler in
+``evidence.uploads`` while it arrives; a file at hand, by ``inspect_file``. The exception
+is JSON, which must parse: the standard library has no incremental parser, so a JSON
+file's decoded text is kept until the end of the pass and parsed then. Its size is capped
+by the same upload limit (25 MiB by default), and proof outputs are a few kilobytes.
 """
 
 from __future__ import annotations
@@ -125,77 +126,111 @@ def _html_marker(data: bytes) -> bytes | None:
     return next((m for m in HTML_MARKERS if m in lowered), None)
 
 
-def inspect_file(file: File) -> InspectedFile:
-    """Check and hash an uploaded file in one streaming pass.
+class FileInspector:
+    """The checks of one file, fed chunk by chunk as it streams in: one implementation for
+    every feeder (``inspect_file`` for a file at hand, the upload handler for an upload).
 
     Refused: a name with nothing usable in it, a type outside the allowed list (by
     extension and by content), an empty file, a file over ``EVIDENCE_MAX_UPLOAD_BYTES``,
     HTML anywhere in a text file or in the first 64 KiB of a binary one (an HTML/PNG
-    polyglot), text that is not UTF-8, and JSON that does not parse.
+    polyglot), text that is not UTF-8, and JSON that does not parse. The constructor,
+    ``check_declared_size``, ``feed`` and ``finish`` each raise the refusal as a
+    ``ValidationError`` keyed ``file``; after one has been raised the inspector is spent.
     """
-    limit = int(settings.EVIDENCE_MAX_UPLOAD_BYTES)
-    name = sanitise_filename(getattr(file, "name", None))
-    file_type = file_type_for(name)
-    too_big = f"{name} is larger than the {human_size(limit)} upload limit (EVIDENCE_MAX_UPLOAD_BYTES)."
-    declared = getattr(file, "size", None)
-    if isinstance(declared, int) and declared > limit:
-        raise _refuse("file", too_big)
 
-    digest = hashlib.sha256()
-    size = 0
-    head = b""
-    tail = b""
-    decoder = codecs.getincrementaldecoder("utf-8-sig")("strict") if file_type.text else None
-    json_parts: list[str] | None = [] if file_type.key == "json" else None
-    for chunk in file.chunks(CHUNK_SIZE):
+    def __init__(self, name: str | None) -> None:
+        self.limit = int(settings.EVIDENCE_MAX_UPLOAD_BYTES)
+        self.name = sanitise_filename(name)
+        self.file_type = file_type_for(self.name)
+        self.size = 0
+        self._digest = hashlib.sha256()
+        self._head = b""
+        self._tail = b""
+        self._magic = self.file_type.magic
+        self._decoder = codecs.getincrementaldecoder("utf-8-sig")("strict") if self.file_type.text else None
+        self._json_parts: list[str] | None = [] if self.file_type.key == "json" else None
+
+    def _too_big(self) -> ValidationError:
+        return _refuse(
+            "file", f"{self.name} is larger than the {human_size(self.limit)} upload limit (EVIDENCE_MAX_UPLOAD_BYTES)."
+        )
+
+    def check_declared_size(self, declared: object) -> None:
+        """Refuse early when the size a file claims is already over the limit; the limit
+        is enforced on the bytes that arrive, whatever was claimed."""
+        if isinstance(declared, int) and declared > self.limit:
+            raise self._too_big()
+
+    def feed(self, chunk: bytes) -> None:
         if not chunk:
-            continue
-        offset = size
-        size += len(chunk)
-        if size > limit:
-            raise _refuse("file", too_big)
-        digest.update(chunk)
-        if len(head) < len(file_type.magic):
-            head += chunk[: len(file_type.magic) - len(head)]
-        if file_type.text or offset < HEAD_SCAN_BYTES:
-            marker = _html_marker(tail + chunk)
+            return
+        offset = self.size
+        self.size += len(chunk)
+        if self.size > self.limit:
+            raise self._too_big()
+        self._digest.update(chunk)
+        if len(self._head) < len(self._magic):
+            self._head += chunk[: len(self._magic) - len(self._head)]
+        if self._decoder is not None or offset < HEAD_SCAN_BYTES:
+            marker = _html_marker(self._tail + chunk)
             if marker is not None:
                 raise _refuse(
                     "file",
-                    f"{name} contains HTML ({marker.decode()}…); HTML is never accepted as evidence, "
+                    f"{self.name} contains HTML ({marker.decode()}…); HTML is never accepted as evidence, "
                     "not even inside another type.",
                 )
-            tail = chunk[-_OVERLAP:]
-        if decoder is not None:
+            self._tail = chunk[-_OVERLAP:]
+        if self._decoder is not None:
             if b"\x00" in chunk:
-                raise _refuse("file", f"{name} is binary, not {file_type.label} (it contains NUL bytes).")
+                raise _refuse("file", f"{self.name} is binary, not {self.file_type.label} (it contains NUL bytes).")
             try:
-                text = decoder.decode(chunk)
+                text = self._decoder.decode(chunk)
             except UnicodeDecodeError as exc:
-                raise _refuse("file", f"{name} is not UTF-8 text (bad byte at offset {offset + exc.start}).") from None
-            if json_parts is not None:
-                json_parts.append(text)
-    if size == 0:
-        raise _refuse("file", f"{name} is empty.")
-    if decoder is not None:
-        try:
-            tail_text = decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            raise _refuse("file", f"{name} is not UTF-8 text (it ends inside a character).") from None
-        if json_parts is not None:
-            json_parts.append(tail_text)
-    if file_type.magic and not head.startswith(file_type.magic):
-        ext = name.rpartition(".")[2].lower()
-        raise _refuse("file", f"{name} is not a {file_type.label}: its content does not match its .{ext} name.")
-    if json_parts is not None:
-        _check_json(name, "".join(json_parts))
-    return InspectedFile(
-        name=name,
-        sha256=digest.hexdigest(),
-        size=size,
-        content_type=file_type.content_type,
-        file_type=file_type,
-    )
+                raise _refuse(
+                    "file", f"{self.name} is not UTF-8 text (bad byte at offset {offset + exc.start})."
+                ) from None
+            if self._json_parts is not None:
+                self._json_parts.append(text)
+
+    def finish(self) -> InspectedFile:
+        name = self.name
+        if self.size == 0:
+            raise _refuse("file", f"{name} is empty.")
+        if self._decoder is not None:
+            try:
+                tail_text = self._decoder.decode(b"", final=True)
+            except UnicodeDecodeError:
+                raise _refuse("file", f"{name} is not UTF-8 text (it ends inside a character).") from None
+            if self._json_parts is not None:
+                self._json_parts.append(tail_text)
+        if self._magic and not self._head.startswith(self._magic):
+            ext = name.rpartition(".")[2].lower()
+            raise _refuse(
+                "file", f"{name} is not a {self.file_type.label}: its content does not match its .{ext} name."
+            )
+        if self._json_parts is not None:
+            text, self._json_parts = "".join(self._json_parts), None
+            _check_json(name, text)
+        return InspectedFile(
+            name=name,
+            sha256=self._digest.hexdigest(),
+            size=self.size,
+            content_type=self.file_type.content_type,
+            file_type=self.file_type,
+        )
+
+
+def inspect_file(file: File) -> InspectedFile:
+    """Check and hash a file at hand (from a command or a test) in one chunked pass.
+
+    An upload over HTTP is inspected while it streams in, by ``evidence.uploads``; this
+    is the same ``FileInspector`` fed from the file instead.
+    """
+    inspector = FileInspector(getattr(file, "name", None))
+    inspector.check_declared_size(getattr(file, "size", None))
+    for chunk in file.chunks(CHUNK_SIZE):
+        inspector.feed(chunk)
+    return inspector.finish()
 
 
 def _check_json(name: str, text: str) -> None:

@@ -16,7 +16,7 @@ from django.core.files import File
 from django.core.files.storage import FileSystemStorage
 from django.core.files.uploadedfile import SimpleUploadedFile, TemporaryUploadedFile
 
-from evidence import validation
+from evidence import uploads, validation
 from evidence.models import EvidenceAttachment
 from evidence.services import evidence_attach, evidence_verify
 from launchroom.models import Tenant
@@ -320,3 +320,179 @@ def test_it_limits_pasted_output(attach, settings):
 def test_it_refuses_blank_or_binary_output(attach):
     assert_refused(attach, "empty", output="   \n")
     assert_refused(attach, "NUL", output="ok\x00")
+
+
+# Uploads over HTTP: inspected by the upload handler while they stream in ----------------------
+
+ADD = "/admin/evidence/evidenceattachment/add/"
+BIG = django_settings.FILE_UPLOAD_MAX_MEMORY_SIZE + 512 * 1024  # streamed to a temporary file
+
+
+def add_form(tenant, **extra):
+    return {
+        "tenant": tenant.pk,
+        "requirement": f"{GATE}/{REQ}",
+        "captured_at_0": "2026-01-15",
+        "captured_at_1": "10:00:00",
+        "note": "",
+        "url": "",
+        "output": "",
+        **extra,
+    }
+
+
+def form_errors(response) -> str:
+    form = response.context["adminform"].form
+    return " ".join(message for messages in form.errors.values() for message in messages)
+
+
+def log_bytes(size: int) -> bytes:
+    line = "2026-05-01T10:00:00Z PASSED check managed-beta page answered 200 in 41 ms \u2713\n".encode()
+    return (line * (size // len(line) + 1))[:size].rsplit(b"\n", 1)[0] + b"\n"
+
+
+def parsed_upload(rf, name: str, content: bytes):
+    """The uploaded file as the server side holds it once the request body has been read."""
+    request = rf.post("/upload", {"file": SimpleUploadedFile(name, content)})
+    return request.FILES["file"]
+
+
+@pytest.fixture
+def temp_dir(tmp_path, settings):
+    settings.FILE_UPLOAD_TEMP_DIR = str(tmp_path)
+    return tmp_path
+
+
+def test_it_hashes_a_multi_chunk_upload_through_the_admin_as_it_streams_in(client, staff, tenant, temp_dir):
+    data = log_bytes(3 * 1024 * 1024)
+    assert len(data) > 10 * uploads.InspectingUploadHandler.chunk_size
+    client.force_login(staff["operator"])
+
+    response = client.post(ADD, add_form(tenant, file=SimpleUploadedFile("run.log", data)))
+
+    assert response.status_code == 302, form_errors(response)
+    assert isinstance(response.wsgi_request.FILES["file"], TemporaryUploadedFile)
+    attachment = EvidenceAttachment.objects.get()
+    assert attachment.sha256 == hashlib.sha256(data).hexdigest()
+    assert (attachment.size, attachment.original_name) == (len(data), "run.log")
+    assert attachment.content_type == "text/plain; charset=utf-8"
+    with attachment.file.open("rb") as fh:
+        assert hashlib.sha256(fh.read()).hexdigest() == attachment.sha256
+    assert evidence_verify(attachment=attachment).ok
+    assert list(temp_dir.iterdir()) == []  # the temporary file was moved into storage, not copied
+
+
+def test_the_handler_records_the_hash_and_the_form_and_service_reuse_it(rf, temp_dir):
+    data = b"%PDF-1.7\n" + bytes(range(256)) * (BIG // 256)
+    upload = parsed_upload(rf, "dpia.pdf", data)
+
+    assert isinstance(upload, TemporaryUploadedFile)
+    recorded = uploads.recorded_inspection(upload)
+    assert isinstance(recorded, validation.InspectedFile)
+    assert recorded.sha256 == hashlib.sha256(data).hexdigest()
+    assert (recorded.size, recorded.content_type) == (len(data), "application/pdf")
+    # Read from the record, not from the file: the very same result, every time.
+    assert uploads.inspection(upload) is recorded
+    assert uploads.inspection(upload) is recorded
+    assert Path(upload.temporary_file_path()).read_bytes() == data
+    upload.close()
+
+
+def test_a_small_upload_is_inspected_in_memory_as_it_streams_in(rf):
+    upload = parsed_upload(rf, "smoke.json", b'{"passed": true}')
+    assert not isinstance(upload, TemporaryUploadedFile)
+    assert uploads.recorded_inspection(upload).sha256 == hashlib.sha256(b'{"passed": true}').hexdigest()
+
+
+def test_a_recorded_result_is_not_used_once_the_file_has_changed(rf, temp_dir):
+    data = log_bytes(BIG)
+    upload = parsed_upload(rf, "run.log", data)
+    recorded = uploads.recorded_inspection(upload)
+    assert recorded is not None
+
+    upload.seek(0, os.SEEK_END)
+    upload.write(b"one more line\n")
+    upload.seek(0)
+
+    assert uploads.recorded_inspection(upload) is None
+    fresh = uploads.inspection(upload)
+    assert fresh is not recorded
+    assert fresh.sha256 == hashlib.sha256(data + b"one more line\n").hexdigest()
+    upload.close()
+
+
+def test_a_recorded_result_is_not_used_for_a_renamed_file(rf):
+    upload = parsed_upload(rf, "run.log", b"PASSED\n")
+    upload.name = "run.pdf"
+    assert uploads.recorded_inspection(upload) is None
+    with pytest.raises(ValidationError, match="is not a PDF"):
+        uploads.inspection(upload)
+
+
+def test_only_the_handler_can_record_a_result(attach):
+    content = b"PASSED managed-beta page\n"
+    upload = SimpleUploadedFile("run.log", content)
+    upload.inspection = validation.InspectedFile(  # an attribute proves nothing
+        name="run.log", sha256="0" * 64, size=1, content_type="text/plain", file_type=validation.FILE_TYPES[1]
+    )
+    assert uploads.recorded_inspection(upload) is None
+    attachment = attach(file=upload)
+    assert attachment.sha256 == hashlib.sha256(content).hexdigest()
+
+
+def test_the_handler_keeps_nothing_of_an_oversized_upload(rf, settings, temp_dir):
+    settings.EVIDENCE_MAX_UPLOAD_BYTES = 1024 * 1024
+    upload = parsed_upload(rf, "huge.log", log_bytes(BIG))
+
+    error = uploads.recorded_inspection(upload)
+    assert isinstance(error, ValidationError)
+    assert "larger than the 1 MiB upload limit (EVIDENCE_MAX_UPLOAD_BYTES)" in " ".join(error.messages)
+    # It stopped writing at the limit and dropped what it had: a 2 GB upload cannot fill the disk.
+    assert os.path.getsize(upload.temporary_file_path()) == 0
+    assert upload.size == len(log_bytes(BIG))
+    # A refusal sticks, whatever happens to the file afterwards.
+    upload.name = "renamed.log"
+    with pytest.raises(ValidationError, match="upload limit"):
+        uploads.inspection(upload)
+    upload.close()
+    assert list(temp_dir.iterdir()) == []
+
+
+def test_an_oversized_upload_through_the_admin_is_refused_and_nothing_is_stored(
+    client, staff, tenant, settings, temp_dir
+):
+    settings.EVIDENCE_MAX_UPLOAD_BYTES = 2 * 1024 * 1024
+    client.force_login(staff["operator"])
+    before = media_files()
+
+    response = client.post(ADD, add_form(tenant, file=SimpleUploadedFile("huge.log", log_bytes(BIG))))
+
+    assert response.status_code == 200
+    assert "huge.log is larger than the 2 MiB upload limit (EVIDENCE_MAX_UPLOAD_BYTES)" in form_errors(response)
+    assert EvidenceAttachment.objects.count() == 0
+    assert media_files() == before
+    assert list(temp_dir.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "error"),
+    [
+        ("snapshot.png", png_bytes(b"Comment\x00<html><script>alert(1)</script></html>"), "contains HTML (<html"),
+        ("dpia.pdf", b"%PDF-1.4\n<html><body>hi</body></html>" + b"\x00" * BIG, "contains HTML (<html"),
+        ("run.log", log_bytes(BIG) + b"<iframe src=//evil>\n", "contains HTML (<iframe"),
+        ("smoke.json", b'{"log": "' + b"a" * BIG + b'"', "is not valid JSON"),
+        ("shot.png", b"GIF89a" + b"\x00" * BIG, "is not a PNG image"),
+        ("page.html", b"<p>hi</p>" * (BIG // 9), ".html files are not accepted"),
+    ],
+)
+def test_a_refused_upload_through_the_admin_shows_on_the_form(client, staff, tenant, temp_dir, name, content, error):
+    client.force_login(staff["operator"])
+    before = media_files()
+
+    response = client.post(ADD, add_form(tenant, file=SimpleUploadedFile(name, content)))
+
+    assert response.status_code == 200
+    assert error in form_errors(response)
+    assert EvidenceAttachment.objects.count() == 0
+    assert media_files() == before
+    assert list(temp_dir.iterdir()) == []

@@ -189,6 +189,7 @@ PASSWORD_RESET_TIMEOUT = INVITE_TIMEOUT_SECONDS
 # Uploads bigger than this are streamed to a temporary file, never held whole in memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+FILE_UPLOAD_HANDLERS = ["evidence.uploads.InspectingUploadHandler"]  # checks and hashes uploads as they stream in
 PORTAL_VERSION = env.str("PORTAL_VERSION", default="0.1.0")
 
 LOGGING = {
