@@ -38,7 +38,8 @@ def test_it_counts_a_small_table_exactly(db: Any) -> None:
     count, queries = counted(paginator)
     assert count == 25
     assert paginator.num_pages == 3
-    assert any("COUNT(" in sql.upper() for sql in queries)
+    assert len(queries) == 1  # on PostgreSQL the estimate and the exact count are one query
+    assert "COUNT(" in queries[0].upper()
 
 
 def test_it_pages_a_plain_list(db: Any) -> None:
@@ -65,7 +66,6 @@ def test_it_reads_the_estimate_of_an_unfiltered_big_table(db: Any) -> None:
     assert count == 10_000
     assert len(queries) == 1
     assert "pg_class" in queries[0]
-    assert "COUNT(" not in queries[0].upper()
     assert paginator.num_pages == 100
 
 
@@ -85,6 +85,8 @@ def test_it_keeps_the_estimate_for_a_list_annotated_per_row(db: Any) -> None:
     analyze()
     qs = Tenant.objects.select_related("commercial_owner").annotate(n=Count("evidence")).order_by("name")
     assert LowThreshold(qs, 10).estimated_count() == 30
+    make_tenants(5, start=30)  # below the threshold the same query counts exactly
+    assert EstimatedCountPaginator(qs, 10).estimated_count() == 35
 
 
 @pytest.mark.postgres
