@@ -33,7 +33,7 @@ from launchroom.models import (
 from launchroom.readiness import evaluate
 from launchroom.roles import sync_groups
 from launchroom.services import acceptance_sign, gate_decide, order_form_create, order_form_sign, stage_move
-from launchroom.support import status_broadcast_dry_run
+from launchroom.support import status_broadcast_dry_run, support_plan_save
 
 User = get_user_model()
 
@@ -164,8 +164,9 @@ def complete_billing(tenant: Tenant, staff: dict[str, Any], *, accept_by: Any | 
 
 def support_plan(tenant: Tenant, staff: dict[str, Any]) -> SupportPlan:
     support = staff["support"]
-    return SupportPlan.objects.create(
+    return support_plan_save(
         tenant=tenant,
+        by=support,
         support_owner=support,
         support_owner_name=support.get_full_name(),
         support_owner_email=support.email,
