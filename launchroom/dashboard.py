@@ -85,7 +85,7 @@ def portfolio_rows(
         stage = form.cleaned_data["stage"]
         decision = form.cleaned_data["decision"]
     now = timezone.now()
-    everything = [_row(data, now) for data in load_tenants(Tenant.objects.all())]
+    everything = [_row(data, now) for data in load_tenants(Tenant.objects.all(), lean=True)]
     fallen = [row for row in everything if row.fallen_to_hold]
     rows = [
         row

@@ -109,7 +109,22 @@ class TenantData:
         return sum(getattr(a, "same_requirement", 1) for a in self.attachments)
 
 
-def _attachment_queryset(*, with_output: bool) -> QuerySet[EvidenceAttachment]:
+# What evaluate() reads of each row: a portfolio load builds only these columns.
+LEAN_ATTACHMENT_FIELDS = (
+    "id",
+    "tenant_id",
+    "gate_key",
+    "requirement_key",
+    "captured_at",
+    "sha256",
+    "uploaded_by_id",
+    "produced_by_command",
+)
+LEAN_DECISION_FIELDS = ("id", "tenant_id", "gate_key", "decision", "note", "decided_at")
+LEAN_ACCEPTANCE_FIELDS = ("id", "tenant_id", "stage", "decision", "order_form_id", "supersedes_id", "signed_at")
+
+
+def _attachment_queryset(*, with_output: bool, lean: bool = False) -> QuerySet[EvidenceAttachment]:
     """The newest attachment of each requirement, with how many it has in all.
 
     Readiness reads only the newest attachment of a requirement, so only those rows are
@@ -130,16 +145,22 @@ def _attachment_queryset(*, with_output: bool) -> QuerySet[EvidenceAttachment]:
             check_ok=Subquery(latest_check.values("ok")[:1]),
             check_detail=Subquery(latest_check.values("detail")[:1]),
         )
-        .select_related("uploaded_by")
     )
-    if not with_output:
+    if lean:
+        qs = qs.only(*LEAN_ATTACHMENT_FIELDS)
+    elif not with_output:
         qs = qs.defer("output")
     return qs.order_by("-captured_at", "-id")
 
 
-def load_tenants(tenants: QuerySet[Tenant], *, with_output: bool = False) -> list[TenantData]:
-    """Load every tenant of ``tenants`` with what readiness needs, in five queries."""
-    rows = list(tenants.select_related("billing_profile", "support_plan", "commercial_owner"))
+def load_tenants(tenants: QuerySet[Tenant], *, with_output: bool = False, lean: bool = False) -> list[TenantData]:
+    """Load every tenant of ``tenants`` with what readiness needs, in five queries.
+
+    ``lean`` (portfolios) builds only the columns ``evaluate`` reads and no related users;
+    otherwise the rows are whole, for pages that also show who decided what.
+    """
+    related = ["billing_profile", "support_plan"] if lean else ["billing_profile", "support_plan", "commercial_owner"]
+    rows = list(tenants.select_related(*related))
     by_id: dict[int, TenantData] = {}
     for tenant in rows:
         by_id[tenant.pk] = TenantData(
@@ -152,11 +173,14 @@ def load_tenants(tenants: QuerySet[Tenant], *, with_output: bool = False) -> lis
     ids = tenants.values("pk")
     for order_form in OrderForm.objects.filter(tenant__in=ids).order_by("tenant_id", "-version"):
         by_id[order_form.tenant_id].order_forms.append(order_form)
-    for attachment in _attachment_queryset(with_output=with_output).filter(tenant__in=ids):
+    for attachment in _attachment_queryset(with_output=with_output, lean=lean).filter(tenant__in=ids):
         by_id[attachment.tenant_id].attachments.append(attachment)
-    for decision in GateDecision.objects.filter(tenant__in=ids).select_related("decided_by"):
+    decisions = GateDecision.objects.filter(tenant__in=ids)
+    decisions = decisions.only(*LEAN_DECISION_FIELDS) if lean else decisions.select_related("decided_by")
+    for decision in decisions:
         by_id[decision.tenant_id].decisions.append(decision)
-    acceptances = AcceptanceRecord.objects.filter(tenant__in=ids).defer("snapshot").order_by("-signed_at", "-id")
+    acceptances = AcceptanceRecord.objects.filter(tenant__in=ids).order_by("-signed_at", "-id")
+    acceptances = acceptances.only(*LEAN_ACCEPTANCE_FIELDS) if lean else acceptances.defer("snapshot")
     for record in acceptances:
         by_id[record.tenant_id].acceptances.append(record)
     return [by_id[t.pk] for t in rows]
@@ -532,7 +556,8 @@ def evaluate(tenant: Tenant | TenantData, stage: str | None = None, *, now: date
 def evaluate_portfolio(tenants: QuerySet[Tenant] | None = None, *, now: datetime | None = None) -> list[Readiness]:
     """Evaluate every tenant for its requested stage, in five queries whatever their number."""
     now = now or timezone.now()
-    return [evaluate(data, now=now) for data in load_tenants(tenants if tenants is not None else Tenant.objects.all())]
+    loaded = load_tenants(tenants if tenants is not None else Tenant.objects.all(), lean=True)
+    return [evaluate(data, now=now) for data in loaded]
 
 
 __all__ = [
