@@ -12,6 +12,7 @@ from datetime import datetime
 
 from django import forms
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
@@ -95,6 +96,9 @@ def portfolio_rows(
     return form, rows, fallen
 
 
+PAGE_SIZE = 100
+
+
 def _staff_only(request: HttpRequest) -> None:
     # Customers are not told the portfolio exists.
     if not request.user.is_staff:
@@ -104,14 +108,22 @@ def _staff_only(request: HttpRequest) -> None:
 @login_required
 def portfolio(request: HttpRequest) -> HttpResponse:
     _staff_only(request)
-    form, rows, fallen = portfolio_rows(request.GET.dict())
-    query = request.GET.urlencode()
+    params = request.GET.copy()
+    page_number = params.pop("page", [None])[-1]
+    form, rows, fallen = portfolio_rows(params.dict())
+    # Every tenant is evaluated (filters and the fallen-to-hold flag need them all); only a
+    # page of the matrix is rendered.
+    page = Paginator(rows, PAGE_SIZE).get_page(page_number)
+    query = params.urlencode()
     return render(
         request,
         "launchroom/dashboard.html",
         {
             "form": form,
-            "rows": rows,
+            "rows": page.object_list,
+            "page": page,
+            "total": len(rows),
+            "page_query": query + "&" if query else "",
             "fallen": fallen,
             "gates": catalog.GATES,
             "status_labels": STATUS_LABELS.items(),

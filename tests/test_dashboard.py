@@ -201,3 +201,19 @@ def test_it_keeps_the_query_count_constant_in_the_number_of_tenants(client, staf
     # session, user, and the five of load_tenants
     assert fifty[0] <= 8
     assert fifty[1] <= 8
+
+
+def test_it_pages_the_matrix_and_keeps_the_filter(client, staff):
+    from launchroom.models import Tenant
+
+    Tenant.objects.bulk_create(Tenant(slug=f"t{i:03d}", name=f"Tenant {i:03d}") for i in range(120))
+    client.force_login(staff["operator"])
+    first = client.get("/launch-room/", {"stage": "setup"}).content.decode()
+    assert len(rows_of(first)) == 100
+    assert "120 tenants matching the filter, 1–100 shown" in first
+    assert 'href="?stage=setup&amp;page=2"' in first
+    second = client.get("/launch-room/", {"stage": "setup", "page": 2}).content.decode()
+    assert len(rows_of(second)) == 20
+    assert "Tenant 119" in second and "Tenant 000" not in second
+    # The CSV is never paged.
+    assert len(list(csv.reader(io.StringIO(client.get(CSV).content.decode())))) == 121
