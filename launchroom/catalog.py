@@ -622,11 +622,3 @@ def counts() -> dict[str, int]:
         "proofs": len(COMMANDS),
         "excluded_claims": len(STANDING_EXCLUSIONS),
     }
-
-
-def all_claims() -> tuple[str, ...]:
-    seen: dict[str, None] = {}
-    for g in GATES:
-        for claim in g.claims:
-            seen[claim] = None
-    return tuple(seen)
