@@ -155,8 +155,10 @@ def write_report(report: dict[str, Any], path: str) -> bytes:
 
 def expect_status(response: requests.Response, *codes: int) -> None:
     if response.status_code not in codes:
-        raise CheckFailed(f"{response.request.method} {response.url} answered {response.status_code}, "
-                          f"expected {' or '.join(map(str, codes))}")
+        raise CheckFailed(
+            f"{response.request.method} {response.url} answered {response.status_code}, "
+            f"expected {' or '.join(map(str, codes))}"
+        )
 
 
 def expect_json(response: requests.Response) -> Any:

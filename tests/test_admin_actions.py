@@ -18,8 +18,11 @@ def test_it_accepts_a_gate_from_the_tenant_page(client, staff):
     )
     assert response.status_code == 302
     decision = GateDecision.objects.get(tenant=tenant)
-    assert (decision.decision, decision.decided_by, decision.note) == ("accepted", staff["operator"],
-                                                                       "Proof JSON reviewed.")
+    assert (decision.decision, decision.decided_by, decision.note) == (
+        "accepted",
+        staff["operator"],
+        "Proof JSON reviewed.",
+    )
 
 
 def test_it_shows_the_refusal_and_saves_nothing(client, staff):
@@ -66,8 +69,13 @@ def test_it_moves_stages_as_a_changelist_action_and_reports_counts(client, staff
     client.force_login(staff["operator"])
     response = client.post(
         "/admin/launchroom/tenant/",
-        {"action": "move_stage", "_selected_action": [globex.pk, northwind.pk], "apply": "1",
-         "to_stage": "paused", "reason": "Quarter-end freeze."},
+        {
+            "action": "move_stage",
+            "_selected_action": [globex.pk, northwind.pk],
+            "apply": "1",
+            "to_stage": "paused",
+            "reason": "Quarter-end freeze.",
+        },
         follow=True,
     )
     body = response.content.decode()

@@ -21,20 +21,49 @@ def make_tenants(staff, start, count):
         BillingProfile.objects.create(tenant=tenant, plan="p")
         buyer = get_user_model().objects.create(username=f"buyer{i:03}")
         TenantMembership.objects.create(user=buyer, tenant=tenant, role="buyer_sponsor")
-        GateDecision.objects.create(tenant=tenant, gate_key="strict-proof-plan", decision="accepted", note="n",
-                                    decided_by=staff["operator"], decided_at=now)
+        GateDecision.objects.create(
+            tenant=tenant,
+            gate_key="strict-proof-plan",
+            decision="accepted",
+            note="n",
+            decided_by=staff["operator"],
+            decided_at=now,
+        )
         first = AcceptanceRecord.objects.create(
-            tenant=tenant, stage="paid_beta", decision="deferred", signer_name="B", signer_role="R",
-            signer_email="b@example.com", recorded_by=buyer, approval_reference="PO", signed_at=now,
-            snapshot_sha256="0" * 64, note="later",
+            tenant=tenant,
+            stage="paid_beta",
+            decision="deferred",
+            signer_name="B",
+            signer_role="R",
+            signer_email="b@example.com",
+            recorded_by=buyer,
+            approval_reference="PO",
+            signed_at=now,
+            snapshot_sha256="0" * 64,
+            note="later",
         )
         AcceptanceRecord.objects.create(
-            tenant=tenant, stage="paid_beta", decision="rejected", signer_name="B", signer_role="R",
-            signer_email="b@example.com", recorded_by=buyer, approval_reference="PO", signed_at=now,
-            snapshot_sha256="0" * 64, note="no", supersedes=first,
+            tenant=tenant,
+            stage="paid_beta",
+            decision="rejected",
+            signer_name="B",
+            signer_role="R",
+            signer_email="b@example.com",
+            recorded_by=buyer,
+            approval_reference="PO",
+            signed_at=now,
+            snapshot_sha256="0" * 64,
+            note="no",
+            supersedes=first,
         )
-        StageChange.objects.create(tenant=tenant, from_stage="setup", to_stage="paused", reason="r",
-                                   changed_by=staff["operator"], changed_at=now)
+        StageChange.objects.create(
+            tenant=tenant,
+            from_stage="setup",
+            to_stage="paused",
+            reason="r",
+            changed_by=staff["operator"],
+            changed_at=now,
+        )
 
 
 CHANGELISTS = [

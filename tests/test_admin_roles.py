@@ -59,13 +59,21 @@ def test_it_gives_each_role_only_its_screens(client, staff, tenant, role, url, s
 
 def test_it_lets_the_commercial_owner_edit_an_order_form(client, staff, tenant):
     order_form = OrderForm.objects.get(tenant=tenant)
-    data = {name: getattr(order_form, name) or "" for name in
-            ["requested_stage", "compliance_modules", "cohort_description", "cohort_size", "verifier_audience",
-             "data_boundaries", "excluded_claims", "acceptance_language"]}
+    data = {
+        name: getattr(order_form, name) or ""
+        for name in [
+            "requested_stage",
+            "compliance_modules",
+            "cohort_description",
+            "cohort_size",
+            "verifier_audience",
+            "data_boundaries",
+            "excluded_claims",
+            "acceptance_language",
+        ]
+    }
     data["compliance_modules"] = "Right-to-work verification\nDriver licence checks"
-    response = as_user(client, staff["commercial"]).post(
-        f"/admin/launchroom/orderform/{order_form.pk}/change/", data
-    )
+    response = as_user(client, staff["commercial"]).post(f"/admin/launchroom/orderform/{order_form.pk}/change/", data)
     assert response.status_code == 302
     order_form.refresh_from_db()
     assert "Driver licence checks" in order_form.compliance_modules
@@ -84,9 +92,16 @@ def test_it_refuses_the_commercial_owner_on_a_billing_profile(client, staff, ten
 def test_it_lets_finance_edit_billing_and_records_who(client, staff, tenant):
     billing = BillingProfile.objects.get(tenant=tenant)
     data = {
-        "tenant": tenant.pk, "route": "invoice_only", "plan": "Design partner plus", "seat_cap": 200,
-        "billing_owner_name": "AP", "billing_owner_email": "ap@acme.example", "po_terms": "Net 45",
-        "invoice_contact": "", "renewal_terms": "Quarterly", "cancellation_terms": "30 days",
+        "tenant": tenant.pk,
+        "route": "invoice_only",
+        "plan": "Design partner plus",
+        "seat_cap": 200,
+        "billing_owner_name": "AP",
+        "billing_owner_email": "ap@acme.example",
+        "po_terms": "Net 45",
+        "invoice_contact": "",
+        "renewal_terms": "Quarterly",
+        "cancellation_terms": "30 days",
     }
     response = as_user(client, staff["finance"]).post(f"/admin/billing/billingprofile/{billing.pk}/change/", data)
     assert response.status_code == 302
@@ -113,9 +128,15 @@ def test_it_gives_groups_no_user_or_delete_permissions(staff):
 def test_it_lets_the_commercial_owner_create_a_tenant_with_history(client, staff):
     response = as_user(client, staff["commercial"]).post(
         "/admin/launchroom/tenant/add/",
-        {"name": "Umbrella", "slug": "umbrella", "commercial_owner": staff["commercial"].pk,
-         "memberships-TOTAL_FORMS": 0, "memberships-INITIAL_FORMS": 0,
-         "order_forms-TOTAL_FORMS": 0, "order_forms-INITIAL_FORMS": 0},
+        {
+            "name": "Umbrella",
+            "slug": "umbrella",
+            "commercial_owner": staff["commercial"].pk,
+            "memberships-TOTAL_FORMS": 0,
+            "memberships-INITIAL_FORMS": 0,
+            "order_forms-TOTAL_FORMS": 0,
+            "order_forms-INITIAL_FORMS": 0,
+        },
     )
     assert response.status_code == 302, response.content[:2000]
     tenant = Tenant.objects.get(slug="umbrella")

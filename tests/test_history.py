@@ -26,9 +26,16 @@ def test_it_records_the_admin_user_on_a_tenant_change(client, staff):
     client.force_login(staff["commercial"])
     response = client.post(
         f"/admin/launchroom/tenant/{tenant.pk}/change/",
-        {"name": "Acme Industries", "slug": "acme", "commercial_owner": staff["commercial"].pk,
-         "regulated_buyer": "on", "memberships-TOTAL_FORMS": 0, "memberships-INITIAL_FORMS": 0,
-         "order_forms-TOTAL_FORMS": 0, "order_forms-INITIAL_FORMS": 0},
+        {
+            "name": "Acme Industries",
+            "slug": "acme",
+            "commercial_owner": staff["commercial"].pk,
+            "regulated_buyer": "on",
+            "memberships-TOTAL_FORMS": 0,
+            "memberships-INITIAL_FORMS": 0,
+            "order_forms-TOTAL_FORMS": 0,
+            "order_forms-INITIAL_FORMS": 0,
+        },
     )
     assert response.status_code == 302, response.content[:3000]
     latest = Tenant.history.filter(id=tenant.pk).latest()

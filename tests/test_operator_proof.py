@@ -22,7 +22,6 @@ SECRET = "test-launch-operations-secret"
 ROOT = Path(__file__).resolve().parent.parent
 
 
-
 @pytest.fixture
 def proof_env(monkeypatch, settings):
     monkeypatch.setenv("CONFIRM_OPERATOR_LAUNCH_PROOF", "thesmios-operator-proof")

@@ -45,8 +45,9 @@ def test_it_counts_the_old_version_superseded_once_the_new_one_is_signed(staff, 
     assert evaluate(tenant, LaunchStage.PRIVATE_BETA).is_go
     v2 = services.order_form_revise(order_form=v1, by=staff["commercial"], cohort_size=500)
     assert evaluate(tenant, LaunchStage.PRIVATE_BETA).is_go  # a draft changes nothing yet
-    services.order_form_sign(order_form=v2, approval_reference="PO-ACME-2", signer_name="Procurement",
-                             by=staff["commercial"])
+    services.order_form_sign(
+        order_form=v2, approval_reference="PO-ACME-2", signer_name="Procurement", by=staff["commercial"]
+    )
     readiness = evaluate(tenant, LaunchStage.PRIVATE_BETA)
     assert readiness.gate("customer-acceptance").status == "stale"
     assert "order form v2 was signed after this acceptance (v1)" in readiness.gate("customer-acceptance").reasons
@@ -67,8 +68,7 @@ def test_it_refuses_to_sign_without_a_reference_or_scope(staff, tenant):
         services.order_form_sign(order_form=draft, approval_reference=" ", signer_name="", by=staff["commercial"])
     assert set(excinfo.value.message_dict) == {"approval_reference", "signer_name"}
     with pytest.raises(services.Refused, match="compliance modules and worker cohort"):
-        services.order_form_sign(order_form=draft, approval_reference="PO-1", signer_name="Pat",
-                                 by=staff["commercial"])
+        services.order_form_sign(order_form=draft, approval_reference="PO-1", signer_name="Pat", by=staff["commercial"])
     draft.refresh_from_db()
     assert draft.status == "draft"
 
@@ -84,8 +84,13 @@ def test_it_signs_through_the_admin_action(client, staff, tenant):
     client.force_login(staff["commercial"])
     response = client.post(
         "/admin/launchroom/orderform/",
-        {"action": "sign", "_selected_action": [draft.pk], "apply": "1", "approval_reference": "PO-ACME-9",
-         "signer_name": "Pat Procurement"},
+        {
+            "action": "sign",
+            "_selected_action": [draft.pk],
+            "apply": "1",
+            "approval_reference": "PO-ACME-9",
+            "signer_name": "Pat Procurement",
+        },
         follow=True,
     )
     assert response.status_code == 200
@@ -120,5 +125,6 @@ def test_it_revises_through_the_admin_action(client, staff, tenant):
     client.force_login(staff["commercial"])
     client.post("/admin/launchroom/orderform/", {"action": "revise", "_selected_action": [signed.pk]})
     assert list(OrderForm.objects.filter(tenant=tenant).values_list("version", "status")) == [
-        (2, "draft"), (1, "signed")
+        (2, "draft"),
+        (1, "signed"),
     ]

@@ -53,6 +53,15 @@ def test_it_builds_the_states_of_spec_section_8(settings):
     northwind = evaluate(Tenant.objects.get(slug="northwind"))
     assert (northwind.stage, northwind.decision) == ("private_beta", "hold")
     users = set(get_user_model().objects.values_list("username", flat=True))
-    assert {"operator", "commercial", "finance", "security", "support", "buyer-northwind", "buyer-contoso",
-            "buyer-globex", "buyer-initech"} <= users
+    assert {
+        "operator",
+        "commercial",
+        "finance",
+        "security",
+        "support",
+        "buyer-northwind",
+        "buyer-contoso",
+        "buyer-globex",
+        "buyer-initech",
+    } <= users
     assert get_user_model().objects.get(username="operator").is_superuser

@@ -62,7 +62,6 @@ def incomplete_managed_beta(request):
 urlpatterns = [path("managed-beta", incomplete_managed_beta), path("", include("thesmios.urls"))]
 
 
-
 @LIVE
 def test_managed_beta_check_passes_against_the_live_portal(live_server, tmp_path):
     report_path = tmp_path / "managed-beta.json"
