@@ -134,6 +134,19 @@ def test_it_refuses_to_start_without_a_secret_key(tmp_path: Path) -> None:
     assert "SECRET_KEY is required when DEBUG is off" in result.stderr
 
 
+@pytest.mark.parametrize("command", [["migrate", "--check"], ["shell", "-c", "print(1)"], ["seed_demo", "--force"]])
+def test_it_refuses_every_command_but_makemigrations_without_a_secret_key(tmp_path: Path, command) -> None:
+    result = run(["manage.py", *command], production_env(tmp_path, SECRET_KEY=None))
+    assert result.returncode != 0
+    assert "SECRET_KEY is required when DEBUG is off" in result.stderr
+
+
+def test_it_checks_migrations_on_a_fresh_checkout_without_a_secret_key(tmp_path: Path) -> None:
+    result = run(["manage.py", "makemigrations", "--check", "--dry-run"], production_env(tmp_path, SECRET_KEY=None))
+    assert result.returncode == 0, result.stderr
+    assert "No changes detected" in result.stdout
+
+
 @pytest.mark.parametrize(
     ("name", "value"),
     [

@@ -6,6 +6,8 @@ runs on SQLite in the project folder; production values are never written here.
 
 from __future__ import annotations
 
+import secrets
+import sys
 from pathlib import Path
 
 import environ
@@ -30,14 +32,21 @@ def env_positive_int(name: str, default: int) -> int:
 
 DEBUG = env.bool("DEBUG", default=False)
 
+# Commands that only read the code and never sign, hash or serve anything may run without a
+# key (`manage.py makemigrations --check` on a fresh checkout); everything else refuses.
+KEYLESS_COMMANDS = {"makemigrations"}
+
 SECRET_KEY = env.str("SECRET_KEY", default="")
 if not SECRET_KEY:
-    if not DEBUG:
+    if DEBUG:
+        SECRET_KEY = "django-insecure-local-development-only"
+    elif Path(sys.argv[0]).name == "manage.py" and sys.argv[1:2] and sys.argv[1] in KEYLESS_COMMANDS:
+        SECRET_KEY = secrets.token_urlsafe(50)
+    else:
         raise ImproperlyConfigured(
             "SECRET_KEY is required when DEBUG is off: set the SECRET_KEY environment variable "
             "(or DEBUG=1 for local development)."
         )
-    SECRET_KEY = "django-insecure-local-development-only"
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
