@@ -116,3 +116,30 @@ def test_it_keeps_the_tenant_change_page_query_count_flat(client, staff, django_
     client.get(f"/admin/launchroom/tenant/{contoso.pk}/change/")
     with django_assert_max_num_queries(25):
         assert client.get(f"/admin/launchroom/tenant/{contoso.pk}/change/").status_code == 200
+
+
+def test_it_invites_a_buyer_from_the_tenant_page(client, staff, mailoutbox, django_capture_on_commit_callbacks):
+    from launchroom.models import TenantMembership
+
+    tenant = demo.new_tenant("acme", "Acme", staff)
+    client.force_login(staff["commercial"])
+    with django_capture_on_commit_callbacks(execute=True):  # the e-mail leaves once the membership is saved
+        response = client.post(
+            f"/admin/launchroom/tenant/{tenant.pk}/invite/",
+            {"email": "Dana.Doe@acme.example", "role": "buyer_sponsor"},
+        )
+    assert response.status_code == 302
+    membership = TenantMembership.objects.get(tenant=tenant)
+    assert (membership.role, membership.user.is_staff) == ("buyer_sponsor", False)
+    assert len(mailoutbox) == 1
+    assert mailoutbox[0].to == [membership.user.email]
+
+
+def test_it_refuses_invitations_to_roles_without_the_permission(client, staff):
+    tenant = demo.new_tenant("acme", "Acme", staff)
+    client.force_login(staff["finance"])
+    response = client.post(
+        f"/admin/launchroom/tenant/{tenant.pk}/invite/", {"email": "x@acme.example", "role": "buyer_sponsor"}
+    )
+    assert response.status_code == 403
+    assert not tenant.memberships.exists()
