@@ -3,7 +3,7 @@
 import pytest
 from django.core.exceptions import ValidationError
 
-from launchroom import demo, services
+from launchroom import catalog, demo, services
 from launchroom.models import AppendOnlyError, LaunchStage, OrderForm
 from launchroom.readiness import evaluate
 
@@ -128,3 +128,38 @@ def test_it_revises_through_the_admin_action(client, staff, tenant):
         (2, "draft"),
         (1, "signed"),
     ]
+
+
+def scope_post(tenant, **changes):
+    data = {
+        "tenant": tenant.pk,
+        "requested_stage": "paid_beta",
+        "compliance_modules": "Right-to-work verification",
+        "cohort_description": "Pilot cohort",
+        "cohort_size": "40",
+        "verifier_audience": "HR",
+        "data_boundaries": "EU only",
+        "excluded_claims": "\n".join(catalog.STANDING_EXCLUSIONS),
+        "acceptance_language": "Accepted as scoped.",
+    }
+    data.update(changes)
+    return data
+
+
+def test_it_creates_the_first_version_through_the_admin(client, staff, tenant):
+    client.force_login(staff["commercial"])
+    page = client.get(f"/admin/launchroom/orderform/add/?tenant={tenant.pk}").content.decode()
+    assert catalog.STANDING_EXCLUSIONS[0] in page  # the standing exclusions are prefilled
+    response = client.post("/admin/launchroom/orderform/add/", scope_post(tenant))
+    assert response.status_code == 302
+    order_form = OrderForm.objects.get(tenant=tenant)
+    assert (order_form.version, order_form.status, order_form.recorded_by) == (1, "draft", staff["commercial"])
+
+
+def test_it_refuses_a_second_open_version_in_the_admin(client, staff, tenant):
+    demo.scoped_order_form(tenant, staff, requested_stage=LaunchStage.PAID_BETA, sign=False)
+    client.force_login(staff["commercial"])
+    response = client.post("/admin/launchroom/orderform/add/", scope_post(tenant))
+    assert response.status_code == 200
+    assert "edit that version instead" in response.content.decode()
+    assert OrderForm.objects.filter(tenant=tenant).count() == 1
