@@ -17,7 +17,6 @@ from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html_join
 
 from launchroom import catalog, ledger, services
 from launchroom.admin_base import DecisionRecordAdmin, HistoryAdmin, ReadOnlyInline, status_badge
@@ -140,10 +139,9 @@ class TenantAdmin(HistoryAdmin):
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
     raw_id_fields = ["commercial_owner"]
-    readonly_fields = ["stage", "related_records", "created_at", "updated_at"]
+    readonly_fields = ["stage", "created_at", "updated_at"]
     fieldsets = [
         (None, {"fields": ["name", "slug", "stage", "commercial_owner", "regulated_buyer"]}),
-        ("Records", {"fields": ["related_records"]}),
         (
             "Configured capabilities (conditional requirements)",
             {
@@ -199,6 +197,7 @@ class TenantAdmin(HistoryAdmin):
                     "can_attach": user.has_perm("evidence.add_evidenceattachment"),
                     "can_decide": user.has_perm("launchroom.add_gatedecision"),
                     "can_move": user.has_perm("launchroom.move_stage"),
+                    "links": self.related_links(tenant, user),
                 },
                 request=request,
             )
@@ -208,30 +207,36 @@ class TenantAdmin(HistoryAdmin):
         # A launch is ended, never deleted: its decisions are kept forever.
         return False
 
-    @admin.display(description="records")
-    def related_records(self, obj: Tenant) -> str:
+    @staticmethod
+    def related_links(tenant: Tenant, user: Any) -> list[tuple[str, str]]:
+        """Links to the tenant's records, only those this user may open."""
         links = []
-        billing = getattr(obj, "billing_profile", None)
-        if billing is not None:
-            links.append(("Billing profile", reverse("admin:billing_billingprofile_change", args=[billing.pk])))
-        else:
-            links.append(("Add billing profile", reverse("admin:billing_billingprofile_add") + f"?tenant={obj.pk}"))
-        support = getattr(obj, "support_plan", None)
-        if support is not None:
-            links.append(("Support plan", reverse("admin:launchroom_supportplan_change", args=[support.pk])))
-        else:
-            links.append(("Add support plan", reverse("admin:launchroom_supportplan_add") + f"?tenant={obj.pk}"))
-        for label, name in [
-            ("Evidence", "admin:evidence_evidenceattachment_changelist"),
-            ("Gate decisions", "admin:launchroom_gatedecision_changelist"),
-            ("Acceptance records", "admin:launchroom_acceptancerecord_changelist"),
-            ("Stage moves", "admin:launchroom_stagechange_changelist"),
-            ("Incidents", "admin:launchroom_incident_changelist"),
+        billing = getattr(tenant, "billing_profile", None)
+        support = getattr(tenant, "support_plan", None)
+        candidates = [
+            ("billing.view_billingprofile", "Billing profile", "admin:billing_billingprofile_change", billing),
+            ("launchroom.view_supportplan", "Support plan", "admin:launchroom_supportplan_change", support),
+        ]
+        for perm, label, name, obj in candidates:
+            if obj is not None and user.has_perm(perm):
+                links.append((label, reverse(name, args=[obj.pk])))
+        if billing is None and user.has_perm("billing.add_billingprofile"):
+            links.append(("Add billing profile", reverse("admin:billing_billingprofile_add") + f"?tenant={tenant.pk}"))
+        if support is None and user.has_perm("launchroom.add_supportplan"):
+            links.append(("Add support plan", reverse("admin:launchroom_supportplan_add") + f"?tenant={tenant.pk}"))
+        for perm, label, name in [
+            ("evidence.view_evidenceattachment", "Evidence", "admin:evidence_evidenceattachment_changelist"),
+            ("launchroom.view_gatedecision", "Gate decisions", "admin:launchroom_gatedecision_changelist"),
+            ("launchroom.view_acceptancerecord", "Acceptance records", "admin:launchroom_acceptancerecord_changelist"),
+            ("launchroom.view_stagechange", "Stage moves", "admin:launchroom_stagechange_changelist"),
+            ("launchroom.view_incident", "Incidents", "admin:launchroom_incident_changelist"),
         ]:
-            links.append((label, reverse(name) + f"?tenant__id__exact={obj.pk}"))
-        links.append(("Invite a buyer", reverse("admin:launchroom_tenant_invite", args=[obj.pk])))
-        links.append(("Tenant history", reverse("admin:launchroom_tenant_history", args=[obj.pk])))
-        return format_html_join(" · ", '<a href="{}">{}</a>', ((url, label) for label, url in links))
+            if user.has_perm(perm):
+                links.append((label, reverse(name) + f"?tenant__id__exact={tenant.pk}"))
+        if user.has_perm("launchroom.invite_buyer"):
+            links.append(("Invite a buyer", reverse("admin:launchroom_tenant_invite", args=[tenant.pk])))
+        links.append(("Tenant history", reverse("admin:launchroom_tenant_history", args=[tenant.pk])))
+        return links
 
     def get_urls(self) -> list[Any]:
         custom = [

@@ -143,3 +143,15 @@ def test_it_refuses_invitations_to_roles_without_the_permission(client, staff):
     )
     assert response.status_code == 403
     assert not tenant.memberships.exists()
+
+
+def test_it_links_only_the_records_a_role_may_open(client, staff):
+    contoso = demo.build_contoso(staff)
+    client.force_login(staff["commercial"])
+    body = client.get(f"/admin/launchroom/tenant/{contoso.pk}/change/").content.decode()
+    assert "/admin/billing/billingprofile/" not in body  # commercial owners have no billing access
+    assert "Invite a buyer" in body
+    client.force_login(staff["finance"])
+    body = client.get(f"/admin/launchroom/tenant/{contoso.pk}/change/").content.decode()
+    assert "/admin/billing/billingprofile/" in body
+    assert "Invite a buyer" not in body
