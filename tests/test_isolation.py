@@ -165,3 +165,18 @@ def test_anonymous_visitors_are_sent_to_login_or_refused(staff, client):
                 assert response["Location"].startswith(reverse("login"))
             body = response.content.decode(errors="replace")
             assert [m for m in b_markers(b) if m in body] == [], (route, url)
+
+
+@pytest.mark.django_db
+def test_it_answers_an_unknown_room_with_a_plain_styled_404(client, staff):
+    from tests.launch_helpers import build, buyer
+
+    build("northwind", staff)
+    build("globex", staff)
+    client.force_login(buyer("northwind"))
+    for slug in ("globex", "no-such-tenant"):
+        response = client.get(f"/launch-room/{slug}/")
+        body = response.content.decode()
+        assert response.status_code == 404
+        assert "There is nothing here that you can open" in body
+        assert "Globex" not in body
