@@ -13,6 +13,7 @@ and API smoke and gate 2's production-proof JSON and smoke, marked as this comma
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 import requests
@@ -154,23 +155,18 @@ def run_pack_checks(run: SmokeRun) -> None:
 
 
 def run_route_protection_checks(run: SmokeRun) -> None:
-    def launch_room() -> str:
-        response = run.get("launch-room/")
-        expect_status(response, 302, 303)
-        if "login" not in location(response):
-            raise CheckFailed(f"redirects to {location(response)!r}, not to the login page")
-        return f"redirects to {location(response)}"
+    def redirects_to_login(path: str) -> Callable[[], str]:
+        def check() -> str:
+            response = run.get(path)
+            expect_status(response, 302, 303)
+            if "login" not in location(response):
+                raise CheckFailed(f"redirects to {location(response)!r}, not to the login page")
+            return f"redirects to {location(response)}"
 
-    run.check("anonymous launch room redirects to login", launch_room)
+        return check
 
-    def admin() -> str:
-        response = run.get("admin/")
-        expect_status(response, 302, 303)
-        if "login" not in location(response):
-            raise CheckFailed(f"redirects to {location(response)!r}, not to the login page")
-        return f"redirects to {location(response)}"
-
-    run.check("admin requires login", admin)
+    run.check("anonymous launch room redirects to login", redirects_to_login("launch-room/"))
+    run.check("admin requires login", redirects_to_login("admin/"))
 
     def download() -> str:
         response = run.get("evidence/1/download")
