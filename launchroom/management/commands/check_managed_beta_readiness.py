@@ -225,7 +225,9 @@ def add_common_arguments(parser: CommandParser) -> None:
     parser.add_argument("--attach", metavar="TENANT", help="Store the report as evidence for this tenant's slug.")
 
 
-def finish(command: BaseCommand, run: SmokeRun, report: dict[str, Any], output: str | None) -> bytes:
+def finish(
+    command: BaseCommand, run: SmokeRun, report: dict[str, Any], output: str | None, *, label: str = "Report"
+) -> bytes:
     """Write the report and print the tally; the caller attaches and decides the exit."""
     try:
         data = write_report(report, output) if output else None
@@ -234,7 +236,7 @@ def finish(command: BaseCommand, run: SmokeRun, report: dict[str, Any], output: 
     counts = run.counts()
     command.stdout.write(f"{counts['passed']} passed, {counts['failed']} failed, {counts['skipped']} skipped")
     if output:
-        command.stdout.write(f"Report written to {output} (sha256 {report['sha256']})")
+        command.stdout.write(f"{label} written to {output} (sha256 {report['sha256']})")
     return data if data is not None else json.dumps(report, indent=2, sort_keys=True).encode()
 
 

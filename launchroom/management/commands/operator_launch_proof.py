@@ -48,6 +48,7 @@ from django.utils import timezone
 
 from evidence.models import EvidenceAttachment
 from evidence.services import evidence_attach
+from launchroom.management.commands.check_managed_beta_readiness import finish
 from launchroom.models import MembershipRole, Tenant, TenantMembership
 from launchroom.readiness import canonical_json
 from launchroom.smoke import (
@@ -381,17 +382,8 @@ class Command(BaseCommand):
             ),
             secret,
         )
-        data = json.dumps(report, indent=2, sort_keys=True, ensure_ascii=False).encode()
-        if output:
-            try:
-                with open(output, "wb") as fh:
-                    fh.write(data)
-            except OSError as exc:
-                raise CommandError(f"cannot write {output}: {exc.strerror or exc}") from None
+        data = finish(self, run, report, output, label="Signed proof")
         counts = run.counts()
-        self.stdout.write(f"{counts['passed']} passed, {counts['failed']} failed, {counts['skipped']} skipped")
-        if output:
-            self.stdout.write(f"Signed proof written to {output} (sha256 {report['sha256']})")
         if counts["failed"]:
             raise CommandError(f"{counts['failed']} of {len(run.results)} checks failed: nothing attached")
         targets = ATTACH_TO + (FIXTURE_ATTACH_TO if include_fixtures else ())
