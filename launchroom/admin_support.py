@@ -34,37 +34,30 @@ def _is_support(request: HttpRequest) -> bool:
 class SupportPlanForm(forms.ModelForm):
     class Meta:
         model = SupportPlan
-        fields = [
-            "tenant",
-            "support_owner",
-            "support_owner_name",
-            "support_owner_email",
-            "escalation_route",
-            "manual_incident_channel",
-            "status_subscribers",
-            "notes",
-        ]
+        fields = ["tenant", *support.PLAN_FIELDS]
 
     def clean_status_subscribers(self) -> str:
         value = self.cleaned_data.get("status_subscribers", "")
-        bad = [line.strip() for line in value.splitlines() if line.strip() and not _looks_like_email(line.strip())]
+        bad = support.invalid_subscribers(value)
         if bad:
             raise ValidationError(f"Not an e-mail address: {', '.join(bad)}.")
         return value
 
 
-def _looks_like_email(value: str) -> bool:
-    try:
-        forms.EmailField().clean(value)
-    except ValidationError:
-        return False
-    return True
-
-
-class BroadcastActionMixin(admin.ModelAdmin):
-    """The "status broadcast dry-run" action, with a confirmation page and a "really send" box."""
+class SupportOwnerAdmin(admin.ModelAdmin):
+    """The support owner's screens: only that role adds or changes rows, nothing is deleted,
+    and the "status broadcast dry-run" action has a confirmation page and a "really send" box."""
 
     broadcast_template = "admin/launchroom/status_broadcast_confirm.html"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return super().has_add_permission(request) and _is_support(request)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return super().has_change_permission(request, obj) and _is_support(request)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
     def has_broadcast_permission(self, request: HttpRequest) -> bool:
         return _is_support(request)
@@ -119,7 +112,7 @@ class BroadcastActionMixin(admin.ModelAdmin):
 
 
 @admin.register(SupportPlan)
-class SupportPlanAdmin(BroadcastActionMixin, HistoryAdmin):
+class SupportPlanAdmin(SupportOwnerAdmin, HistoryAdmin):
     form = SupportPlanForm
     raw_id_fields = ["tenant", "support_owner"]
     list_display = ["tenant", "support_owner_display", "manual_incident_channel", "subscriber_count", "last_dry_run"]
@@ -136,15 +129,6 @@ class SupportPlanAdmin(BroadcastActionMixin, HistoryAdmin):
 
     def broadcast_targets(self, queryset: QuerySet[SupportPlan]) -> list[tuple[Any, Incident | None]]:
         return [(plan.tenant, None) for plan in queryset.select_related("tenant__support_plan__support_owner")]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return super().has_add_permission(request) and _is_support(request)
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return super().has_change_permission(request, obj) and _is_support(request)
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def get_readonly_fields(self, request: HttpRequest, obj: SupportPlan | None = None) -> list[str]:
         # The tenant of an existing plan does not change.
@@ -221,7 +205,7 @@ class IncidentForm(forms.ModelForm):
 
 
 @admin.register(Incident)
-class IncidentAdmin(BroadcastActionMixin, HistoryAdmin):
+class IncidentAdmin(SupportOwnerAdmin, HistoryAdmin):
     form = IncidentForm
     inlines = [IncidentNoticeInline]
     raw_id_fields = ["tenant"]
@@ -261,15 +245,6 @@ class IncidentAdmin(BroadcastActionMixin, HistoryAdmin):
         if obj.resolved_at is not None:
             fixed.append("resolution")
         return fixed
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return super().has_add_permission(request) and _is_support(request)
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return super().has_change_permission(request, obj) and _is_support(request)
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def save_model(self, request: HttpRequest, obj: Incident, form: Any, change: bool) -> None:
         data = form.cleaned_data

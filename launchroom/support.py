@@ -21,6 +21,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.mail import EmailMessage, get_connection
 from django.core.mail.backends.base import BaseEmailBackend
+from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
 
@@ -58,6 +59,20 @@ PLAN_FIELDS = (
 )
 
 
+def invalid_subscribers(text: str) -> list[str]:
+    """The lines of a status-subscriber list that are not e-mail addresses."""
+    bad = []
+    for line in text.splitlines():
+        address = line.strip()
+        if not address:
+            continue
+        try:
+            validate_email(address)
+        except ValidationError:
+            bad.append(address)
+    return bad
+
+
 def _require_support(by: Any, what: str) -> None:
     if not has_role(by, Role.SUPPORT):
         raise NotPermitted(f"Only the support owner {what}.")
@@ -81,7 +96,7 @@ def support_plan_save(*, tenant: Tenant, by: Any, **fields: Any) -> SupportPlan:
         for name, value in fields.items():
             setattr(plan, name, value)
         plan.full_clean()
-        bad = [address for address in plan.subscribers if "@" not in address or " " in address]
+        bad = invalid_subscribers(plan.status_subscribers)
         if bad:
             raise ValidationError({"status_subscribers": f"Not an e-mail address: {', '.join(bad)}."})
         plan.save()
