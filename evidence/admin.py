@@ -23,7 +23,7 @@ from evidence import uploads, validation
 from evidence.models import EvidenceAttachment, EvidenceCheck, EvidenceKind
 from evidence.services import CAPTURED_AT_SKEW, evidence_attach, evidence_verify
 from launchroom import catalog
-from launchroom.admin_base import HistoryAdmin, status_badge
+from launchroom.admin_base import DecisionRecordAdmin, HistoryAdmin, status_badge
 from launchroom.readiness import attachment_problem
 
 
@@ -258,7 +258,9 @@ class EvidenceAttachmentAdmin(HistoryAdmin):
 
 
 @admin.register(EvidenceCheck)
-class EvidenceCheckAdmin(HistoryAdmin):
+class EvidenceCheckAdmin(DecisionRecordAdmin):
+    """Integrity results are append-only, like decisions: viewed, never edited."""
+
     list_display = ["attachment", "tenant", "checked_at", "ok", "detail"]
     list_select_related = ["attachment__tenant"]
     list_filter = ["ok", "checked_at"]
@@ -267,12 +269,3 @@ class EvidenceCheckAdmin(HistoryAdmin):
     @admin.display(description="tenant", ordering="attachment__tenant__name")
     def tenant(self, obj: EvidenceCheck) -> str:
         return str(obj.attachment.tenant)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
