@@ -487,7 +487,7 @@ def _gate_result(data: TenantData, gate: Gate, stage: str, now: datetime) -> Gat
 
 def _next_action(result: GateResult) -> list[tuple[str, str]]:
     gate = result.gate
-    if result.status in (READY_FOR_REVIEW,) and gate.decided_by is not None:
+    if result.status == READY_FOR_REVIEW and gate.decided_by is not None:
         return [(gate.decided_by.value, f"Review the evidence and decide gate {gate.number}: {gate.title}.")]
     if result.status == REJECTED and gate.decided_by is not None and result.latest_decision is not None:
         return [
@@ -497,9 +497,8 @@ def _next_action(result: GateResult) -> list[tuple[str, str]]:
     for requirement in result.requirements:
         if requirement.state in (MISSING, STALE, REJECTED):
             owner = requirement.requirement.owner or gate.action_owner
-            verb = "Refresh" if requirement.state == STALE else ""
             text = requirement.requirement.action
-            if verb:
+            if requirement.state == STALE:
                 text = f"Refresh: {requirement.reason}. {text}"
             actions.append((owner, text))
     return actions
