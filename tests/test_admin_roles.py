@@ -4,7 +4,7 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from billing.models import BillingProfile
-from launchroom import demo
+from launchroom import demo, services
 from launchroom.models import LaunchStage, OrderForm, Tenant
 
 pytestmark = pytest.mark.django_db
@@ -59,19 +59,7 @@ def test_it_gives_each_role_only_its_screens(client, staff, tenant, role, url, s
 
 def test_it_lets_the_commercial_owner_edit_an_order_form(client, staff, tenant):
     order_form = OrderForm.objects.get(tenant=tenant)
-    data = {
-        name: getattr(order_form, name) or ""
-        for name in [
-            "requested_stage",
-            "compliance_modules",
-            "cohort_description",
-            "cohort_size",
-            "verifier_audience",
-            "data_boundaries",
-            "excluded_claims",
-            "acceptance_language",
-        ]
-    }
+    data = {name: getattr(order_form, name) or "" for name in services.ORDER_FORM_SCOPE_FIELDS}
     data["compliance_modules"] = "Right-to-work verification\nDriver licence checks"
     response = as_user(client, staff["commercial"]).post(f"/admin/launchroom/orderform/{order_form.pk}/change/", data)
     assert response.status_code == 302
