@@ -359,8 +359,8 @@ class Builder:
             self.log([*decisions, *first_records, *second_records, *moves])
 
     def acceptance(self, tenant: Any, buyer: Any, order_form: Any, decision: str, supersedes: Any, days: int) -> Any:
+        from core.hashing import sha256_of
         from launchroom.models import AcceptanceRecord
-        from launchroom.readiness import sha256_of
 
         snapshot = {"tenant": tenant.slug, "stage": "private_beta", "order_form_version": 1, "decision": "go"}
         return AcceptanceRecord(
@@ -389,7 +389,7 @@ class Builder:
 
     def log(self, rows: list[Any]) -> None:
         """Each tenant's decision-log chain over ``rows``, in time order."""
-        from launchroom import ledger
+        from launchroom.gates import ledger
         from launchroom.models import DecisionLogEntry
 
         def when(row: Any) -> datetime:
@@ -530,8 +530,8 @@ def measure_portfolio() -> dict[str, Any]:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
+    from launchroom.gates.readiness import evaluate_portfolio
     from launchroom.models import Tenant
-    from launchroom.readiness import evaluate_portfolio
 
     runs = []
     queries = 0

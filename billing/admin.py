@@ -6,7 +6,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from billing.models import BillingProfile
-from launchroom.admin_base import HistoryAdmin, status_badge
+from core.admin import HistoryAdmin, status_badge
 
 
 @admin.register(BillingProfile)

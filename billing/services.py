@@ -8,8 +8,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from billing.models import BillingProfile
+from core.errors import NotPermitted, Refused
 from launchroom.models import MembershipRole
-from launchroom.services import NotPermitted, Refused, membership_role
+from launchroom.tenants.services import membership_role
 
 
 def billing_fallback_accept(*, profile: BillingProfile, by: Any, name: str = "") -> BillingProfile:

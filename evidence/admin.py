@@ -19,12 +19,12 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from core.admin import DecisionRecordAdmin, HistoryAdmin, status_badge
 from evidence import uploads, validation
+from evidence.freshness import attachment_problem
 from evidence.models import EvidenceAttachment, EvidenceCheck, EvidenceKind
 from evidence.services import CAPTURED_AT_SKEW, evidence_attach, evidence_verify
 from launchroom import catalog
-from launchroom.admin_base import DecisionRecordAdmin, HistoryAdmin, status_badge
-from launchroom.readiness import attachment_problem
 
 
 def attach_url(tenant_id: int, gate_key: str, requirement_key: str) -> str:

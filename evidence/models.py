@@ -9,7 +9,7 @@ from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
-from launchroom.models import AppendOnlyModel
+from core.append_only import AppendOnlyModel
 
 
 def evidence_upload_to(instance: EvidenceAttachment, filename: str) -> str:
@@ -71,6 +71,15 @@ class EvidenceAttachment(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"{self.tenant_id} · {self.gate_key}/{self.requirement_key} ({self.kind})"
+
+    @property
+    def short_name(self) -> str:
+        """A name for the attachment that never needs its (deferred) pasted output."""
+        if self.file:
+            return self.original_name or "file"
+        if self.url:
+            return self.url
+        return "Pasted output"
 
     @property
     def kind(self) -> str:

@@ -12,12 +12,12 @@ from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
 
+from core.errors import NotPermitted
 from evidence import uploads, validation
 from evidence.models import EvidenceAttachment, EvidenceCheck, EvidenceKind
 from launchroom import catalog
 from launchroom.catalog import Kind
 from launchroom.models import Tenant
-from launchroom.services import NotPermitted
 
 # Clocks drift; anything further ahead than this is a typo or an attempt to stay fresh.
 CAPTURED_AT_SKEW = timedelta(minutes=5)

@@ -18,8 +18,12 @@ from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
-from launchroom import catalog, ledger, services
-from launchroom.admin_base import DecisionRecordAdmin, HistoryAdmin, ReadOnlyInline, status_badge
+from core.admin import DecisionRecordAdmin, HistoryAdmin, ReadOnlyInline, status_badge
+from core.errors import Refused
+from launchroom import catalog
+from launchroom.gates import ledger
+from launchroom.gates.readiness import evaluate
+from launchroom.gates.services import gate_decide, stage_move
 from launchroom.models import (
     AcceptanceRecord,
     ApiToken,
@@ -33,10 +37,15 @@ from launchroom.models import (
     Tenant,
     TenantMembership,
 )
-from launchroom.readiness import evaluate
+from launchroom.orderforms.services import (
+    ORDER_FORM_SCOPE_FIELDS,
+    order_form_create,
+    order_form_revise,
+    order_form_sign,
+)
 
 # The support owner's screens live in their own module; importing it registers them.
-from launchroom import admin_support  # noqa: F401  isort: skip
+from launchroom.support import admin as support_admin  # noqa: F401  isort: skip
 
 
 def _refusal_text(exc: Exception) -> str:
@@ -273,7 +282,7 @@ class TenantAdmin(HistoryAdmin):
                 try:
                     apply(tenant, form.cleaned_data)
                     done += 1
-                except (services.Refused, ValidationError) as exc:
+                except (Refused, ValidationError) as exc:
                     refused.append(f"{tenant}: {_refusal_text(exc)}")
             if done:
                 self.message_user(request, f"{title}: done for {done} tenant(s).", messages.SUCCESS)
@@ -301,7 +310,7 @@ class TenantAdmin(HistoryAdmin):
 
     def _decide(self, request: HttpRequest) -> Any:
         def apply(tenant: Tenant, data: dict[str, Any]) -> None:
-            services.gate_decide(
+            gate_decide(
                 tenant=tenant, gate_key=data["gate_key"], decision=data["decision"], note=data["note"], by=request.user
             )
 
@@ -309,7 +318,7 @@ class TenantAdmin(HistoryAdmin):
 
     def _move(self, request: HttpRequest) -> Any:
         def apply(tenant: Tenant, data: dict[str, Any]) -> None:
-            services.stage_move(tenant=tenant, to_stage=data["to_stage"], reason=data["reason"], by=request.user)
+            stage_move(tenant=tenant, to_stage=data["to_stage"], reason=data["reason"], by=request.user)
 
         return apply
 
@@ -373,7 +382,7 @@ class TenantAdmin(HistoryAdmin):
         return response
 
     def invite_view(self, request: HttpRequest, pk: int) -> HttpResponse:
-        from launchroom.accounts import invite_buyer
+        from launchroom.tenants.accounts import invite_buyer
 
         tenant = get_object_or_404(Tenant, pk=pk)
         if not request.user.has_perm("launchroom.invite_buyer"):
@@ -388,7 +397,7 @@ class TenantAdmin(HistoryAdmin):
                     by=request.user,
                     request=request,
                 )
-            except (services.Refused, ValidationError) as exc:
+            except (Refused, ValidationError) as exc:
                 self.message_user(request, f"Refused: {_refusal_text(exc)}", messages.ERROR)
             else:
                 self.message_user(
@@ -431,7 +440,7 @@ class OrderFormAdminForm(forms.ModelForm):
         model = OrderForm
         fields = [
             "tenant",
-            *services.ORDER_FORM_SCOPE_FIELDS,
+            *ORDER_FORM_SCOPE_FIELDS,
         ]
 
 
@@ -448,13 +457,13 @@ class OrderFormAdmin(HistoryAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: OrderForm | None = None) -> list[str]:
         if obj is not None and obj.is_signed:
-            return ["tenant", *services.ORDER_FORM_SCOPE_FIELDS, *self.system_fields]
+            return ["tenant", *ORDER_FORM_SCOPE_FIELDS, *self.system_fields]
         if obj is not None:
             return ["tenant", *self.system_fields]
         return self.system_fields
 
     def get_fields(self, request: HttpRequest, obj: OrderForm | None = None) -> list[str]:
-        return ["tenant", *services.ORDER_FORM_SCOPE_FIELDS, *([] if obj is None else self.system_fields)]
+        return ["tenant", *ORDER_FORM_SCOPE_FIELDS, *([] if obj is None else self.system_fields)]
 
     def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
         initial = super().get_changeform_initial_data(request)
@@ -476,11 +485,11 @@ class OrderFormAdmin(HistoryAdmin):
         return status_badge(kind, obj.get_status_display())
 
     def save_model(self, request: HttpRequest, obj: OrderForm, form: forms.ModelForm, change: bool) -> None:
-        scope = {name: form.cleaned_data[name] for name in services.ORDER_FORM_SCOPE_FIELDS}
+        scope = {name: form.cleaned_data[name] for name in ORDER_FORM_SCOPE_FIELDS}
         if change:
-            saved = services.order_form_revise(order_form=obj, by=request.user, **scope)
+            saved = order_form_revise(order_form=obj, by=request.user, **scope)
         else:
-            saved = services.order_form_create(tenant=form.cleaned_data["tenant"], by=request.user, **scope)
+            saved = order_form_create(tenant=form.cleaned_data["tenant"], by=request.user, **scope)
         obj.pk, obj.version, obj._state.adding = saved.pk, saved.version, False
 
     def _check_create(self, request: HttpRequest, form: forms.ModelForm) -> None:
@@ -515,8 +524,8 @@ class OrderFormAdmin(HistoryAdmin):
             return None
         if form.is_valid():
             try:
-                signed = services.order_form_sign(order_form=order_forms[0], by=request.user, **form.cleaned_data)
-            except (services.Refused, ValidationError) as exc:
+                signed = order_form_sign(order_form=order_forms[0], by=request.user, **form.cleaned_data)
+            except (Refused, ValidationError) as exc:
                 self.message_user(request, f"Refused: {_refusal_text(exc)}", messages.ERROR)
                 return None
             self.message_user(request, f"Signed {signed} ({signed.approval_reference}).", messages.SUCCESS)
@@ -539,9 +548,9 @@ class OrderFormAdmin(HistoryAdmin):
                 refused.append(f"{order_form}: not signed; edit it directly.")
                 continue
             try:
-                services.order_form_revise(order_form=order_form, by=request.user)
+                order_form_revise(order_form=order_form, by=request.user)
                 created += 1
-            except (services.Refused, ValidationError) as exc:
+            except (Refused, ValidationError) as exc:
                 refused.append(f"{order_form}: {_refusal_text(exc)}")
         if created:
             self.message_user(request, f"Started {created} new draft version(s).", messages.SUCCESS)

@@ -2,7 +2,8 @@
 
 from django.urls import path
 
-from launchroom import api, api_readiness
+from launchroom.acceptance import api
+from launchroom.gates import api as api_readiness
 
 urlpatterns = [
     path("tenants/<slug:slug>/readiness", api_readiness.readiness, name="api_readiness"),

@@ -20,7 +20,10 @@ from billing.models import BillingProfile, BillingRoute
 from billing.services import billing_fallback_accept
 from evidence.services import evidence_attach
 from launchroom import catalog
+from launchroom.acceptance.services import acceptance_sign
 from launchroom.catalog import Kind, Role
+from launchroom.gates.readiness import evaluate
+from launchroom.gates.services import gate_decide, stage_move
 from launchroom.models import (
     AcceptanceDecision,
     LaunchStage,
@@ -30,10 +33,9 @@ from launchroom.models import (
     Tenant,
     TenantMembership,
 )
-from launchroom.readiness import evaluate
-from launchroom.roles import sync_groups
-from launchroom.services import acceptance_sign, gate_decide, order_form_create, order_form_sign, stage_move
-from launchroom.support import status_broadcast_dry_run, support_plan_save
+from launchroom.orderforms.services import order_form_create, order_form_sign
+from launchroom.support.services import status_broadcast_dry_run, support_plan_save
+from launchroom.tenants.roles import sync_groups
 
 User = get_user_model()
 

@@ -2,7 +2,9 @@
 
 from django.urls import path
 
-from launchroom import dashboard, views
+from launchroom.acceptance import views as acceptance_views
+from launchroom.gates import dashboard
+from launchroom.room import views
 
 app_name = "launchroom"
 
@@ -13,6 +15,6 @@ urlpatterns = [
     path("<slug:slug>/sign", views.sign, name="sign"),
     path("<slug:slug>/billing-fallback", views.billing_fallback, name="billing_fallback"),
     path("<slug:slug>/evidence/", views.evidence, name="evidence"),
-    path("<slug:slug>/acceptance/<int:pk>/", views.certificate, name="certificate"),
-    path("<slug:slug>/acceptance/<int:pk>.json", views.certificate_json, name="certificate_json"),
+    path("<slug:slug>/acceptance/<int:pk>/", acceptance_views.certificate, name="certificate"),
+    path("<slug:slug>/acceptance/<int:pk>.json", acceptance_views.certificate_json, name="certificate_json"),
 ]

@@ -7,9 +7,9 @@ from typing import Any
 from django.contrib.auth import get_user_model
 
 from launchroom import demo
+from launchroom.acceptance.services import AFFIRMATION
+from launchroom.gates.readiness import evaluate
 from launchroom.models import MembershipRole, Tenant
-from launchroom.readiness import evaluate
-from launchroom.services import AFFIRMATION
 
 User = get_user_model()
 

@@ -7,10 +7,12 @@ from django.forms.models import model_to_dict
 from django.test import Client
 from django.urls import reverse
 
-from launchroom import ledger
-from launchroom.models import AcceptanceRecord, AppendOnlyError, DecisionLogEntry, OrderForm
-from launchroom.readiness import evaluate
-from launchroom.services import AFFIRMATION, order_form_create, order_form_sign
+from core.append_only import AppendOnlyError
+from launchroom.acceptance.services import AFFIRMATION
+from launchroom.gates import ledger
+from launchroom.gates.readiness import evaluate
+from launchroom.models import AcceptanceRecord, DecisionLogEntry, OrderForm
+from launchroom.orderforms.services import order_form_create, order_form_sign
 from tests.launch_helpers import build, buyer, sign_form
 
 pytestmark = pytest.mark.django_db
@@ -146,7 +148,7 @@ def test_it_asks_to_sign_again_when_the_readiness_changed_while_the_page_was_ope
     client.force_login(buyer("contoso"))
     data = sign_form(tenant, "accepted")
     # The operator reopens gate 1 after the buyer opened the page.
-    from launchroom.services import gate_decide
+    from launchroom.gates.services import gate_decide
 
     gate_decide(
         tenant=tenant, gate_key="public-deployment", decision="reopened", note="Re-checking.", by=staff["operator"]
@@ -296,7 +298,7 @@ def test_it_shows_a_certificate_that_still_matches_and_its_json_twin(client, sta
 
 
 def test_it_says_when_a_certificate_no_longer_matches_and_what_changed(client, staff):
-    from launchroom.services import gate_decide
+    from launchroom.gates.services import gate_decide
 
     tenant = build("globex", staff)
     record = AcceptanceRecord.objects.get(tenant=tenant)

@@ -13,9 +13,9 @@ from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from launchroom.accounts import invite_buyer, invite_token_generator
+from core.errors import NotPermitted, Refused
 from launchroom.models import MembershipRole, TenantMembership
-from launchroom.services import NotPermitted, Refused
+from launchroom.tenants.accounts import invite_buyer, invite_token_generator
 from tests.launch_helpers import build, buyer
 
 pytestmark = pytest.mark.django_db

@@ -4,8 +4,9 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from billing.models import BillingProfile
-from launchroom import demo, services
+from launchroom import demo
 from launchroom.models import LaunchStage, OrderForm, Tenant
+from launchroom.orderforms.services import ORDER_FORM_SCOPE_FIELDS
 
 pytestmark = pytest.mark.django_db
 
@@ -59,7 +60,7 @@ def test_it_gives_each_role_only_its_screens(client, staff, tenant, role, url, s
 
 def test_it_lets_the_commercial_owner_edit_an_order_form(client, staff, tenant):
     order_form = OrderForm.objects.get(tenant=tenant)
-    data = {name: getattr(order_form, name) or "" for name in services.ORDER_FORM_SCOPE_FIELDS}
+    data = {name: getattr(order_form, name) or "" for name in ORDER_FORM_SCOPE_FIELDS}
     data["compliance_modules"] = "Right-to-work verification\nDriver licence checks"
     response = as_user(client, staff["commercial"]).post(f"/admin/launchroom/orderform/{order_form.pk}/change/", data)
     assert response.status_code == 302

@@ -2,15 +2,9 @@
 
 import pytest
 
+from core.append_only import AppendOnlyError
 from launchroom import demo
-from launchroom.models import (
-    AcceptanceRecord,
-    AppendOnlyError,
-    DecisionLogEntry,
-    GateDecision,
-    LaunchStage,
-    StageChange,
-)
+from launchroom.models import AcceptanceRecord, DecisionLogEntry, GateDecision, LaunchStage, StageChange
 
 pytestmark = pytest.mark.django_db
 

@@ -10,11 +10,12 @@ from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
-from launchroom import ledger
+from core.errors import Refused
+from launchroom.acceptance.services import acceptance_sign
+from launchroom.gates import ledger
+from launchroom.gates.readiness import evaluate
 from launchroom.models import AcceptanceRecord
-from launchroom.readiness import evaluate
-from launchroom.roles import sync_groups
-from launchroom.services import Refused, acceptance_sign
+from launchroom.tenants.roles import sync_groups
 from tests.launch_helpers import build, buyer, sign_form
 
 SIGNERS = 6

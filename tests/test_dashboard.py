@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from launchroom import catalog, demo
-from launchroom.dashboard import portfolio_rows
+from launchroom.gates.dashboard import portfolio_rows
 from launchroom.models import AcceptanceDecision, LaunchStage, Stage
 from tests.readiness_builders import acceptance_row, ready_tenant
 

@@ -14,16 +14,10 @@ from django.core.management.base import CommandError
 from django.db import connection, models
 from django.utils import timezone
 
-from launchroom import demo, ledger
+from launchroom import demo
+from launchroom.gates import ledger
 from launchroom.management.commands.verify_decision_log import Command
-from launchroom.models import (
-    AcceptanceRecord,
-    DecisionLogEntry,
-    GateDecision,
-    LaunchStage,
-    StageChange,
-    Tenant,
-)
+from launchroom.models import AcceptanceRecord, DecisionLogEntry, GateDecision, LaunchStage, StageChange, Tenant
 
 
 def q(name: str) -> str:

@@ -236,7 +236,7 @@ def test_it_refuses_more_than_one_source(attach):
 def test_it_refuses_a_buyer_as_uploader(tenant, db):
     from django.contrib.auth import get_user_model
 
-    from launchroom.services import NotPermitted
+    from core.errors import NotPermitted
 
     buyer = get_user_model().objects.create_user("buyer", password="x")
     with pytest.raises(NotPermitted):

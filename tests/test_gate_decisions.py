@@ -6,11 +6,13 @@ import pytest
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 
+from core.append_only import AppendOnlyError
+from core.errors import NotPermitted, Refused
 from launchroom import demo
 from launchroom.catalog import Role
-from launchroom.models import AppendOnlyError, GateDecision, Tenant
-from launchroom.readiness import ACCEPTED, READY_FOR_REVIEW, REJECTED, evaluate
-from launchroom.services import NotPermitted, Refused, gate_decide
+from launchroom.gates.readiness import ACCEPTED, READY_FOR_REVIEW, REJECTED, evaluate
+from launchroom.gates.services import gate_decide
+from launchroom.models import GateDecision, Tenant
 from tests.readiness_builders import attachment_row
 
 

@@ -3,9 +3,12 @@
 import pytest
 from django.core.exceptions import ValidationError
 
-from launchroom import catalog, demo, services
-from launchroom.models import AppendOnlyError, LaunchStage, OrderForm
-from launchroom.readiness import evaluate
+from core.append_only import AppendOnlyError
+from core.errors import NotPermitted, Refused
+from launchroom import catalog, demo
+from launchroom.gates.readiness import evaluate
+from launchroom.models import LaunchStage, OrderForm
+from launchroom.orderforms.services import order_form_create, order_form_revise, order_form_sign
 
 pytestmark = pytest.mark.django_db
 
@@ -27,7 +30,7 @@ def test_it_freezes_a_signed_order_form(staff, tenant):
 
 def test_it_makes_a_new_draft_version_when_a_signed_one_changes(staff, tenant):
     signed = demo.scoped_order_form(tenant, staff, requested_stage=LaunchStage.PAID_BETA)
-    draft = services.order_form_revise(order_form=signed, by=staff["commercial"], cohort_size=300)
+    draft = order_form_revise(order_form=signed, by=staff["commercial"], cohort_size=300)
     assert (draft.version, draft.status, draft.cohort_size) == (2, "draft", 300)
     assert draft.compliance_modules == signed.compliance_modules
     signed.refresh_from_db()
@@ -43,11 +46,9 @@ def test_it_counts_the_old_version_superseded_once_the_new_one_is_signed(staff, 
     demo.all_evidence_accepted(tenant, staff)
     demo.sign_acceptance(tenant, buyer, LaunchStage.PRIVATE_BETA)
     assert evaluate(tenant, LaunchStage.PRIVATE_BETA).is_go
-    v2 = services.order_form_revise(order_form=v1, by=staff["commercial"], cohort_size=500)
+    v2 = order_form_revise(order_form=v1, by=staff["commercial"], cohort_size=500)
     assert evaluate(tenant, LaunchStage.PRIVATE_BETA).is_go  # a draft changes nothing yet
-    services.order_form_sign(
-        order_form=v2, approval_reference="PO-ACME-2", signer_name="Procurement", by=staff["commercial"]
-    )
+    order_form_sign(order_form=v2, approval_reference="PO-ACME-2", signer_name="Procurement", by=staff["commercial"])
     readiness = evaluate(tenant, LaunchStage.PRIVATE_BETA)
     assert readiness.gate("customer-acceptance").status == "stale"
     assert "order form v2 was signed after this acceptance (v1)" in readiness.gate("customer-acceptance").reasons
@@ -58,25 +59,25 @@ def test_it_counts_the_old_version_superseded_once_the_new_one_is_signed(staff, 
 
 def test_it_refuses_a_second_open_version(staff, tenant):
     demo.scoped_order_form(tenant, staff, requested_stage=LaunchStage.PAID_BETA, sign=False)
-    with pytest.raises(services.Refused, match="still draft"):
-        services.order_form_create(tenant=tenant, by=staff["commercial"])
+    with pytest.raises(Refused, match="still draft"):
+        order_form_create(tenant=tenant, by=staff["commercial"])
 
 
 def test_it_refuses_to_sign_without_a_reference_or_scope(staff, tenant):
-    draft = services.order_form_create(tenant=tenant, by=staff["commercial"])
+    draft = order_form_create(tenant=tenant, by=staff["commercial"])
     with pytest.raises(ValidationError) as excinfo:
-        services.order_form_sign(order_form=draft, approval_reference=" ", signer_name="", by=staff["commercial"])
+        order_form_sign(order_form=draft, approval_reference=" ", signer_name="", by=staff["commercial"])
     assert set(excinfo.value.message_dict) == {"approval_reference", "signer_name"}
-    with pytest.raises(services.Refused, match="compliance modules and worker cohort"):
-        services.order_form_sign(order_form=draft, approval_reference="PO-1", signer_name="Pat", by=staff["commercial"])
+    with pytest.raises(Refused, match="compliance modules and worker cohort"):
+        order_form_sign(order_form=draft, approval_reference="PO-1", signer_name="Pat", by=staff["commercial"])
     draft.refresh_from_db()
     assert draft.status == "draft"
 
 
 def test_it_lets_only_the_commercial_owner_sign(staff, tenant):
     draft = demo.scoped_order_form(tenant, staff, requested_stage=LaunchStage.PAID_BETA, sign=False)
-    with pytest.raises(services.NotPermitted):
-        services.order_form_sign(order_form=draft, approval_reference="PO-1", signer_name="Pat", by=staff["finance"])
+    with pytest.raises(NotPermitted):
+        order_form_sign(order_form=draft, approval_reference="PO-1", signer_name="Pat", by=staff["finance"])
 
 
 def test_it_signs_through_the_admin_action(client, staff, tenant):

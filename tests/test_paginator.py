@@ -9,8 +9,8 @@ from django.db import connection
 from django.db.models import Count
 from django.test.utils import CaptureQueriesContext
 
+from core.paginator import EstimatedCountPaginator
 from launchroom.models import Tenant
-from launchroom.paginator import EstimatedCountPaginator
 
 
 class LowThreshold(EstimatedCountPaginator):

@@ -7,7 +7,8 @@ import re
 
 import pytest
 
-from launchroom import catalog, demo, product
+from launchroom import catalog, demo
+from launchroom.public import copy, product
 
 PAGES = ["/", "/managed-beta", "/production-proof"]
 JSON = [
@@ -74,7 +75,7 @@ def test_it_carries_the_counts_commands_and_boundary_in_the_json(client, db):
 
     assert (
         data["counts"]
-        == catalog.counts()
+        == copy.counts()
         == {
             "launch_gates": 10,
             "evidence_packs": 9,
@@ -88,16 +89,16 @@ def test_it_carries_the_counts_commands_and_boundary_in_the_json(client, db):
         "operator_launch_proof",
         "launch_acceptance",
     ]
-    assert data["commands"]["items"][1]["command"] == catalog.COMMANDS[1].command
-    assert data["boundary"] == {"heading": catalog.PAGE["boundary_heading"], "text": catalog.PAGE["boundary"]}
+    assert data["commands"]["items"][1]["command"] == copy.COMMANDS[1].command
+    assert data["boundary"] == {"heading": copy.PAGE["boundary_heading"], "text": copy.PAGE["boundary"]}
     assert data["excluded_claims"] == list(catalog.STANDING_EXCLUSIONS)
-    assert data["decision"]["go"] == catalog.PAGE["go"]
-    assert data["decision"]["hold"] == catalog.PAGE["hold"]
-    assert data["decision"]["do_not_claim"] == catalog.PAGE["do_not_claim"]
+    assert data["decision"]["go"] == copy.PAGE["go"]
+    assert data["decision"]["hold"] == copy.PAGE["hold"]
+    assert data["decision"]["do_not_claim"] == copy.PAGE["do_not_claim"]
     assert (data["title"], data["tagline"], data["lead"]) == (
-        catalog.PAGE["title"],
-        catalog.PAGE["tagline"],
-        catalog.PAGE["lead"],
+        copy.PAGE["title"],
+        copy.PAGE["tagline"],
+        copy.PAGE["lead"],
     )
 
 
@@ -105,30 +106,30 @@ def test_it_rebuilds_the_seed_page_from_the_catalog(client, db):
     text = text_of(client.get("/managed-beta"))
 
     for phrase in (
-        catalog.PAGE["title"],
-        catalog.PAGE["tagline"],
-        catalog.PAGE["lead"],
+        copy.PAGE["title"],
+        copy.PAGE["tagline"],
+        copy.PAGE["lead"],
         "10 launch gates",
         "9 evidence packs",
         "3 customer/operator proofs",
         "4 excluded launch claims",
         "Launch decision",
-        catalog.PAGE["decision_heading"],
-        catalog.PAGE["go"],
-        catalog.PAGE["hold"],
-        catalog.PAGE["do_not_claim"],
+        copy.PAGE["decision_heading"],
+        copy.PAGE["go"],
+        copy.PAGE["hold"],
+        copy.PAGE["do_not_claim"],
         "Required evidence",
         "If missing",
-        catalog.PAGE["commands_lead"],
-        catalog.PAGE["commands_note"],
-        catalog.PAGE["boundary_heading"],
-        catalog.PAGE["boundary"],
+        copy.PAGE["commands_lead"],
+        copy.PAGE["commands_note"],
+        copy.PAGE["boundary_heading"],
+        copy.PAGE["boundary"],
     ):
         assert phrase in text, phrase
     for gate in catalog.GATES:
         for phrase in (gate.title, gate.summary, gate.owner, gate.acceptance, gate.if_missing, *gate.required_evidence):
             assert phrase in text, phrase
-    for command in (*catalog.COMMANDS, catalog.ACCEPTANCE_COMMAND):
+    for command in (*copy.COMMANDS, copy.ACCEPTANCE_COMMAND):
         assert command.title in text
         assert command.command in text
 
@@ -148,7 +149,7 @@ def test_it_publishes_a_proof_group_for_every_gate(client, db):
         assert gate.if_missing in text
         for blocker in group["blockers"]:
             assert blocker in text
-    assert data["boundary"]["text"] == catalog.PAGE["boundary"]
+    assert data["boundary"]["text"] == copy.PAGE["boundary"]
     assert set(product.PROOF_GROUPS_BY_KEY) == set(catalog.GATES_BY_KEY)
 
 

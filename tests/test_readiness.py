@@ -11,8 +11,7 @@ from django.utils import timezone
 
 from evidence.models import EvidenceAttachment, EvidenceCheck
 from launchroom import catalog, demo
-from launchroom.models import AcceptanceDecision, LaunchStage, Tenant
-from launchroom.readiness import (
+from launchroom.gates.readiness import (
     ACCEPTED,
     GO,
     HOLD,
@@ -22,8 +21,9 @@ from launchroom.readiness import (
     STALE,
     evaluate,
     evaluate_portfolio,
-    load,
 )
+from launchroom.gates.selectors import load
+from launchroom.models import AcceptanceDecision, LaunchStage, Tenant
 from tests.readiness_builders import (
     acceptance_row,
     attachment_row,

@@ -7,8 +7,8 @@ from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 
 from evidence.models import EvidenceAttachment
+from launchroom.gates.readiness import evaluate
 from launchroom.models import AcceptanceRecord, GateDecision, StageChange, Tenant
-from launchroom.readiness import evaluate
 
 pytestmark = pytest.mark.django_db
 

@@ -20,11 +20,12 @@ from django.core.management import CommandError, call_command
 from django.http import HttpResponse
 from django.urls import include, path
 
+from core.hashing import canonical_json
 from evidence.models import EvidenceAttachment
-from launchroom import catalog, public
+from launchroom import catalog
+from launchroom.gates.readiness import MET, evaluate
 from launchroom.models import Tenant
-from launchroom.readiness import MET, evaluate
-from launchroom.smoke import canonical_json
+from launchroom.public import views as public
 
 LIVE = pytest.mark.django_db(transaction=True)
 DEAD_URL = "http://127.0.0.1:9"

@@ -8,10 +8,12 @@ import json
 import pytest
 from django.core.exceptions import ValidationError
 
+from core.append_only import AppendOnlyError
+from core.errors import NotPermitted, Refused
 from launchroom import demo
-from launchroom.models import AppendOnlyError, LaunchStage, Stage, StageChange, Tenant
-from launchroom.readiness import evaluate
-from launchroom.services import NotPermitted, Refused, stage_move
+from launchroom.gates.readiness import evaluate
+from launchroom.gates.services import stage_move
+from launchroom.models import LaunchStage, Stage, StageChange, Tenant
 from tests.readiness_builders import acceptance_row, ready_tenant
 
 

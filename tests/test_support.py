@@ -12,11 +12,13 @@ from django.core.mail.backends.base import BaseEmailBackend
 from django.urls import reverse
 from django.utils import timezone
 
+from core.errors import NotPermitted, Refused
 from evidence.models import EvidenceAttachment
-from launchroom import demo, support
+from launchroom import demo
+from launchroom.gates.readiness import READY_FOR_REVIEW, evaluate
+from launchroom.gates.services import gate_decide
 from launchroom.models import Incident, IncidentNotice, Severity, SupportPlan, Tenant
-from launchroom.readiness import READY_FOR_REVIEW, evaluate
-from launchroom.services import NotPermitted, Refused, gate_decide
+from launchroom.support import services as support
 
 OTHER_ROLES = ["operator", "commercial", "finance", "security"]
 
@@ -158,7 +160,7 @@ def test_a_dry_run_never_delivers_through_a_real_backend(tenant, staff, settings
     settings.EMAIL_BACKEND = f"{__name__}.RecordingBackend"
     result = support.status_broadcast_dry_run(tenant=tenant, by=staff["support"])
     assert RecordingBackend.sent == []
-    assert result.backend == "launchroom.support._CaptureBackend"
+    assert result.backend == "launchroom.support.services._CaptureBackend"
     assert "Subject: [Acme Health] Status broadcast test" in result.output
 
 

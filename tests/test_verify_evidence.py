@@ -10,8 +10,8 @@ from django.core.management import CommandError, call_command
 
 from evidence.models import EvidenceAttachment, EvidenceCheck
 from launchroom import demo
+from launchroom.gates.readiness import ACCEPTED, STALE, evaluate
 from launchroom.models import Tenant
-from launchroom.readiness import ACCEPTED, STALE, evaluate
 
 GATE = "public-deployment"
 

@@ -9,4 +9,8 @@ import tempfile
 os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production-0123456789abcdefghijklmnop")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
 os.environ.setdefault("WHITENOISE_USE_FINDERS", "1")
-os.environ.setdefault("MEDIA_ROOT", tempfile.mkdtemp(prefix="thesmios-test-media-"))
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # Each xdist worker gets its own media folder: tests compare the files on disk.
+    os.environ["MEDIA_ROOT"] = tempfile.mkdtemp(prefix=f"thesmios-test-media-{os.environ['PYTEST_XDIST_WORKER']}-")
+else:
+    os.environ.setdefault("MEDIA_ROOT", tempfile.mkdtemp(prefix="thesmios-test-media-"))

@@ -11,8 +11,8 @@ admin.site.index_title = "Launch workbench"
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
-    path("", include("launchroom.public_urls")),
-    path("accounts/", include("launchroom.account_urls")),
+    path("", include("launchroom.public.urls")),
+    path("accounts/", include("launchroom.tenants.account_urls")),
     path("launch-room/", include("launchroom.urls")),
     path("api/platform/", include("launchroom.api_urls")),
     path("evidence/", include("evidence.urls")),

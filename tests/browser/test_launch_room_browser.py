@@ -10,8 +10,8 @@ from urllib.parse import urlsplit
 import pytest
 from django.core import mail
 
-from launchroom.accounts import invite_buyer
 from launchroom.models import AcceptanceRecord
+from launchroom.tenants.accounts import invite_buyer
 from tests.browser.conftest import PHONE
 from tests.launch_helpers import build
 

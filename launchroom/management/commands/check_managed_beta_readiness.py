@@ -25,7 +25,16 @@ from django.db import transaction
 from evidence.services import evidence_attach
 from launchroom import catalog
 from launchroom.models import Tenant
-from launchroom.smoke import CheckFailed, SmokeError, SmokeRun, expect_json, expect_status, resolve_url, write_report
+from launchroom.proofs.smoke import (
+    CheckFailed,
+    SmokeError,
+    SmokeRun,
+    expect_json,
+    expect_status,
+    resolve_url,
+    write_report,
+)
+from launchroom.public import copy
 
 MANAGED_BETA_PAGE = "managed-beta"
 MANAGED_BETA_JSON = "api/product/managed-beta-readiness"
@@ -107,11 +116,11 @@ def run_managed_beta_checks(run: SmokeRun) -> Loaded:
 
     def page_rest() -> str:
         text = loaded["page"]
-        counts = catalog.counts()
+        counts = copy.counts()
         expected = [f"{counts[key]} {label}" for key, label in COUNT_LABELS.items()]
-        expected += [c.command for c in (*catalog.COMMANDS, catalog.ACCEPTANCE_COMMAND)]
-        expected += [catalog.PAGE["boundary_heading"], catalog.PAGE["boundary"]]
-        expected += [catalog.PAGE["go"], catalog.PAGE["hold"], catalog.PAGE["do_not_claim"]]
+        expected += [c.command for c in (*copy.COMMANDS, copy.ACCEPTANCE_COMMAND)]
+        expected += [copy.PAGE["boundary_heading"], copy.PAGE["boundary"]]
+        expected += [copy.PAGE["go"], copy.PAGE["hold"], copy.PAGE["do_not_claim"]]
         fail_listing("the page lacks", absent(text, expected))
         return "counts, launch decision, commands and boundary"
 
@@ -149,7 +158,7 @@ def run_managed_beta_checks(run: SmokeRun) -> Loaded:
     def json_counts() -> str:
         data = loaded["json"]
         counts = data.get("counts")
-        expected = catalog.counts()
+        expected = copy.counts()
         if counts != expected:
             raise CheckFailed(f"counts are {counts!r}, expected {expected!r}")
         if counts["launch_gates"] != len(data.get("gates") or []):
@@ -166,25 +175,22 @@ def run_managed_beta_checks(run: SmokeRun) -> Loaded:
         published = {c.get("name"): c for c in items if isinstance(c, dict)}
         problems = [
             c.name
-            for c in (*catalog.COMMANDS, catalog.ACCEPTANCE_COMMAND)
+            for c in (*copy.COMMANDS, copy.ACCEPTANCE_COMMAND)
             if (published.get(c.name) or {}).get("command") != c.command
         ]
         fail_listing("missing or different commands", problems)
-        return ", ".join(c.name for c in catalog.COMMANDS)
+        return ", ".join(c.name for c in copy.COMMANDS)
 
     run.check("managed-beta JSON has the commands", json_commands)
 
     def json_boundary() -> str:
         data = loaded["json"]
         boundary = data.get("boundary") or {}
-        if (
-            boundary.get("heading") != catalog.PAGE["boundary_heading"]
-            or boundary.get("text") != catalog.PAGE["boundary"]
-        ):
+        if boundary.get("heading") != copy.PAGE["boundary_heading"] or boundary.get("text") != copy.PAGE["boundary"]:
             raise CheckFailed("the boundary is missing or different")
         if data.get("excluded_claims") != list(catalog.STANDING_EXCLUSIONS):
             raise CheckFailed("the standing excluded claims are missing or different")
-        return catalog.PAGE["boundary_heading"]
+        return copy.PAGE["boundary_heading"]
 
     run.check("managed-beta JSON has the boundary", json_boundary)
     return loaded

@@ -32,7 +32,7 @@ from launchroom.management.commands.check_managed_beta_readiness import (
     run_managed_beta_checks,
     run_or_fail,
 )
-from launchroom.smoke import CheckFailed, SmokeRun, expect_json, expect_status, resolve_url
+from launchroom.proofs.smoke import CheckFailed, SmokeRun, expect_json, expect_status, resolve_url
 
 COMMAND = "launch_proof_bundle"
 ATTACH_TO = (

@@ -46,12 +46,12 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.utils import timezone
 
+from core.hashing import canonical_json
 from evidence.models import EvidenceAttachment
 from evidence.services import evidence_attach
 from launchroom.management.commands.check_managed_beta_readiness import finish
 from launchroom.models import MembershipRole, Tenant, TenantMembership
-from launchroom.readiness import canonical_json
-from launchroom.smoke import (
+from launchroom.proofs.smoke import (
     PASSED,
     SKIPPED,
     CheckFailed,

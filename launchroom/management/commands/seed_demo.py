@@ -9,8 +9,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.test.utils import override_settings
 
 from launchroom import demo
+from launchroom.gates.readiness import evaluate
 from launchroom.models import Tenant
-from launchroom.readiness import evaluate
 
 
 class Command(BaseCommand):

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from launchroom import ledger
+from launchroom.gates import ledger
 from launchroom.models import Tenant
 
 

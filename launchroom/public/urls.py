@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from launchroom import public
+from launchroom.public import views as public
 
 urlpatterns = [
     path("", public.home, name="home"),

@@ -25,8 +25,8 @@ from typing import Any
 
 from django.db import models
 
+from core.hashing import canonical_json
 from launchroom.models import AcceptanceRecord, DecisionLogEntry, GateDecision, StageChange, Tenant
-from launchroom.readiness import canonical_json
 
 GENESIS = "0" * 64
 

@@ -10,8 +10,8 @@ from typing import Any
 
 from django import forms
 
+from launchroom.acceptance.services import AFFIRMATION
 from launchroom.models import AcceptanceDecision, LaunchStage
-from launchroom.services import AFFIRMATION
 
 DECISION_HELP = {
     AcceptanceDecision.ACCEPTED: "Go for this stage. Only possible when every gate other than this one is met.",

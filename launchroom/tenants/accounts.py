@@ -28,8 +28,8 @@ from django.utils.crypto import constant_time_compare
 from django.utils.encoding import force_bytes
 from django.utils.http import base36_to_int, urlsafe_base64_encode
 
+from core.errors import NotPermitted, Refused
 from launchroom.models import MembershipRole, Tenant, TenantMembership
-from launchroom.services import NotPermitted, Refused
 
 User = get_user_model()
 

@@ -3,7 +3,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from launchroom.accounts import InviteSetPasswordView, LoginForm, PasswordResetForm
+from launchroom.tenants.accounts import InviteSetPasswordView, LoginForm, PasswordResetForm
 
 urlpatterns = [
     path(

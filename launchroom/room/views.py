@@ -15,23 +15,31 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from billing.services import billing_fallback_accept
+from core.errors import NotPermitted, Refused
 from evidence.models import EvidenceAttachment
-from launchroom import catalog, dashboard
-from launchroom.access import client_address, tenant_for_user, tenants_for_user, user_agent
-from launchroom.api import acceptance_json, validation_errors
+from launchroom import catalog
+from launchroom.acceptance.serializers import validation_errors
+from launchroom.acceptance.services import AFFIRMATION, acceptance_sign
 from launchroom.catalog import Effect
-from launchroom.forms import AcceptanceForm, BillingFallbackForm
+from launchroom.gates import dashboard
+from launchroom.gates.readiness import (
+    MET,
+    NOT_APPLICABLE,
+    GateResult,
+    Readiness,
+    RequirementResult,
+    evaluate,
+)
+from launchroom.gates.selectors import TenantData, load, load_tenants
 from launchroom.models import (
     AcceptanceDecision,
-    AcceptanceRecord,
-    DecisionLogEntry,
     Incident,
     LaunchStage,
     MembershipRole,
@@ -40,19 +48,8 @@ from launchroom.models import (
     Tenant,
     TenantMembership,
 )
-from launchroom.readiness import (
-    MET,
-    NOT_APPLICABLE,
-    STATUS_LABELS,
-    GateResult,
-    Readiness,
-    RequirementResult,
-    TenantData,
-    evaluate,
-    load,
-    load_tenants,
-)
-from launchroom.services import AFFIRMATION, NotPermitted, Refused, acceptance_sign
+from launchroom.room.forms import AcceptanceForm, BillingFallbackForm
+from launchroom.tenants.access import client_address, tenant_for_user, tenants_for_user, user_agent
 
 EVIDENCE_PAGE_SIZE = 25
 
@@ -131,7 +128,7 @@ class RequirementRow:
 
     @property
     def evidence_name(self) -> str:
-        return evidence_name(self.result.attachment) if self.result.attachment else ""
+        return self.result.attachment.short_name if self.result.attachment else ""
 
     @property
     def action(self) -> str:
@@ -174,15 +171,6 @@ class Event:
     status: str = "neutral"
     status_label: str = ""
     extra: list[str] = field(default_factory=list)
-
-
-def evidence_name(attachment: EvidenceAttachment) -> str:
-    """A name for an attachment that never needs its (deferred) pasted output."""
-    if attachment.file:
-        return attachment.original_name or "file"
-    if attachment.url:
-        return attachment.url
-    return "Pasted output"
 
 
 def _person(user: Any) -> str:
@@ -520,7 +508,7 @@ def evidence(request: HttpRequest, slug: str) -> HttpResponse:
         rows.append(
             {
                 "attachment": attachment,
-                "name": evidence_name(attachment),
+                "name": attachment.short_name,
                 "gate": gate,
                 "requirement": requirement,
                 "by": attachment.produced_by_command or _person(attachment.uploaded_by),
@@ -530,127 +518,3 @@ def evidence(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 # Certificates ---------------------------------------------------------------------------
-
-
-def snapshot_changes(signed: dict[str, Any], now: dict[str, Any]) -> list[str]:
-    """What differs, in plain words, between the snapshot a buyer signed and today's."""
-    changes: list[str] = []
-    if not signed:
-        return ["The signed snapshot is not stored with this record."]
-    before_of, after_of = signed.get("order_form") or {}, now.get("order_form") or {}
-    if before_of.get("id") != after_of.get("id"):
-        before = f"v{before_of['version']} ({before_of['approval_reference']})" if before_of else "none"
-        after = f"v{after_of['version']} ({after_of['approval_reference']})" if after_of else "none"
-        changes.append(f"Signed order form: {before} then, {after} now.")
-    before_gates = {g["key"]: g for g in signed.get("gates", [])}
-    for gate in now.get("gates", []):
-        old = before_gates.get(gate["key"])
-        if old is not None and old["status"] != gate["status"]:
-            changes.append(
-                f"Gate {gate['number']} ({gate['title']}): {old['status'].replace('_', ' ')} then, "
-                f"{gate['status'].replace('_', ' ')} now."
-            )
-    before_claims, after_claims = set(signed.get("do_not_claim", [])), set(now.get("do_not_claim", []))
-    for claim in sorted(after_claims - before_claims):
-        changes.append(f'New in do-not-claim: "{claim}".')
-    for claim in sorted(before_claims - after_claims):
-        changes.append(f'No longer in do-not-claim: "{claim}".')
-    before_ev = {e["id"]: e["sha256"] for e in signed.get("evidence", [])}
-    after_ev = {e["id"]: e["sha256"] for e in now.get("evidence", [])}
-    replaced = len(set(before_ev) - set(after_ev))
-    added = len(set(after_ev) - set(before_ev))
-    if replaced or added:
-        changes.append(f"Evidence: {replaced} item(s) the signer saw were replaced; {added} new item(s).")
-    if not changes:
-        changes.append("Details of the readiness changed (a gate's reasons), though no gate changed status.")
-    return changes
-
-
-def _certificate_data(request: HttpRequest, slug: str, pk: int) -> dict[str, Any]:
-    tenant, role = tenant_for_user(request.user, slug)
-    record = get_object_or_404(
-        AcceptanceRecord.objects.select_related("recorded_by", "order_form"), tenant=tenant, pk=pk
-    )
-    data = load(tenant, with_output=False)
-    readiness = evaluate(data, record.stage)
-    now_snapshot = readiness.acceptance_snapshot()
-    current_sha = readiness.acceptance_snapshot_sha256()
-    superseded = data.superseded_by().get(record.pk)
-    matches = current_sha == record.snapshot_sha256
-    log_entry = DecisionLogEntry.objects.filter(tenant=tenant, kind="acceptance_record", object_id=record.pk).first()
-    by_id = {a.pk: a for a in data.attachments}
-    # The record may rest on attachments that newer ones have replaced since.
-    older = {ref.get("id") for ref in record.evidence_references} - set(by_id)
-    if older:
-        by_id.update(EvidenceAttachment.objects.defer("output").in_bulk(older))
-    evidence_rows = []
-    for ref in record.evidence_references:
-        attachment = by_id.get(ref.get("id"))
-        gate = catalog.GATES_BY_KEY.get(attachment.gate_key) if attachment else None
-        label = ""
-        if attachment is not None and gate is not None:
-            try:
-                label = gate.requirement(attachment.requirement_key).label
-            except KeyError:
-                label = attachment.requirement_key
-        evidence_rows.append(
-            {
-                "id": ref.get("id"),
-                "sha256": ref.get("sha256", ""),
-                "gate": gate,
-                "requirement": label,
-                "name": evidence_name(attachment) if attachment else "",
-            }
-        )
-    return {
-        "evidence_rows": evidence_rows,
-        "tenant": data.tenant,
-        "role": role,
-        "record": record,
-        "superseded_by": superseded,
-        "is_current": superseded is None,
-        "current_sha256": current_sha,
-        "matches": matches,
-        "changes": [] if matches else snapshot_changes(record.snapshot, now_snapshot),
-        "log_entry": log_entry,
-        "readiness": readiness,
-    }
-
-
-@never_cache
-@login_required
-@require_GET
-def certificate(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
-    """The printable acceptance certificate; it recomputes the snapshot and says if it still holds."""
-    context = _certificate_data(request, slug, pk)
-    record = context["record"]
-    context["stage_label"] = LaunchStage(record.stage).label
-    context["signed_gates"] = [
-        {**gate, "status_label": STATUS_LABELS.get(gate.get("status", ""), gate.get("status", ""))}
-        for gate in (record.snapshot or {}).get("gates", [])
-    ]
-    return render(request, "launchroom/certificate.html", context)
-
-
-@never_cache
-@login_required
-@require_GET
-def certificate_json(request: HttpRequest, slug: str, pk: int) -> JsonResponse:
-    """The certificate's JSON twin."""
-    context = _certificate_data(request, slug, pk)
-    record = context["record"]
-    superseded = context["superseded_by"]
-    body = acceptance_json(
-        record, tenant_slug=context["tenant"].slug, superseded_by=superseded.pk if superseded else None
-    )
-    log_entry = context["log_entry"]
-    body.update(
-        {
-            "snapshot": record.snapshot,
-            "current_snapshot_sha256": context["current_sha256"],
-            "snapshot_matches": context["matches"],
-            "changes": context["changes"],
-            "decision_log": {"seq": log_entry.seq, "entry_hash": log_entry.entry_hash} if log_entry else None,
-        }
-    )
-    return JsonResponse(body, json_dumps_params={"indent": 2})

@@ -14,8 +14,10 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
-from launchroom import catalog, product
-from launchroom.catalog import Gate, ProofCommand
+from launchroom import catalog
+from launchroom.catalog import Gate
+from launchroom.public import copy, product
+from launchroom.public.copy import ProofCommand
 
 PACK_TITLES = {
     "security-assurance": "Security assurance",
@@ -65,12 +67,12 @@ def effect_text(gate: Gate) -> str:
 
 def managed_beta_data() -> dict[str, Any]:
     """The managed-beta readiness page as data: what the page renders and the JSON returns."""
-    page = catalog.PAGE
+    page = copy.PAGE
     return {
         "title": page["title"],
         "tagline": page["tagline"],
         "lead": page["lead"],
-        "counts": catalog.counts(),
+        "counts": copy.counts(),
         "decision": {
             "heading": page["decision_heading"],
             "lead": page["decision_lead"],
@@ -83,7 +85,7 @@ def managed_beta_data() -> dict[str, Any]:
         "commands": {
             "lead": page["commands_lead"],
             "note": page["commands_note"],
-            "items": [command_json(c) for c in (*catalog.COMMANDS, catalog.ACCEPTANCE_COMMAND)],
+            "items": [command_json(c) for c in (*copy.COMMANDS, copy.ACCEPTANCE_COMMAND)],
         },
         "boundary": {"heading": page["boundary_heading"], "text": page["boundary"]},
         "portal_version": settings.PORTAL_VERSION,
@@ -99,7 +101,7 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "public/home.html",
-        {"page": catalog.PAGE, "counts": catalog.counts(), "packs": PACK_TITLES.items()},
+        {"page": copy.PAGE, "counts": copy.counts(), "packs": PACK_TITLES.items()},
     )
 
 

@@ -11,7 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
-from launchroom.paginator import EstimatedCountPaginator
+from core.paginator import EstimatedCountPaginator
 
 STATUS_CLASSES = {
     "go": "go",

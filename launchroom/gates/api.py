@@ -11,8 +11,9 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
+from launchroom.gates.readiness import evaluate
+from launchroom.gates.selectors import load_tenants
 from launchroom.models import LaunchStage, Tenant, TenantMembership
-from launchroom.readiness import evaluate, load_tenants
 
 
 def _error(status: int, message: str, **extra: object) -> JsonResponse:

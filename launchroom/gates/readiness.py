@@ -7,33 +7,21 @@ only what was loaded (and the clock), so a page can evaluate and display from on
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections import defaultdict
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from django.conf import settings
-from django.db.models import Count, F, OuterRef, QuerySet, Subquery, Window
-from django.db.models.functions import RowNumber
+from django.db.models import QuerySet
 from django.utils import timezone
 
-from billing.models import BillingProfile
-from evidence.models import EvidenceAttachment, EvidenceCheck
+from core.hashing import sha256_of
+from evidence.freshness import attachment_problem
+from evidence.models import EvidenceAttachment
 from launchroom import catalog
-from launchroom.catalog import DEFAULT_FRESHNESS, Effect, Gate, Kind, Requirement
-from launchroom.models import (
-    AcceptanceDecision,
-    AcceptanceRecord,
-    GateDecision,
-    GateDecisionKind,
-    LaunchStage,
-    OrderForm,
-    OrderFormStatus,
-    SupportPlan,
-    Tenant,
-)
+from launchroom.catalog import Effect, Gate, Kind, Requirement
+from launchroom.gates.selectors import TenantData, load, load_tenants
+from launchroom.models import AcceptanceDecision, GateDecision, GateDecisionKind, LaunchStage, Tenant
 
 MISSING = "missing"
 STALE = "stale"
@@ -53,142 +41,6 @@ HOLD = "hold"
 # Requirement states.
 MET = "met"
 NOT_APPLICABLE = "not_applicable"
-
-
-def canonical_json(data: Any) -> str:
-    """Sorted keys, no whitespace: the form every snapshot hash is taken over."""
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-
-
-def sha256_of(data: Any) -> str:
-    return hashlib.sha256(canonical_json(data).encode()).hexdigest()
-
-
-@dataclass
-class TenantData:
-    """Everything the readiness rules read for one tenant, loaded in bulk."""
-
-    tenant: Tenant
-    order_forms: list[OrderForm] = field(default_factory=list)  # newest version first
-    billing: BillingProfile | None = None
-    support: SupportPlan | None = None
-    # The newest attachment of each requirement, newest capture first; each carries
-    # ``same_requirement``, the number of attachments that requirement has in all.
-    attachments: list[EvidenceAttachment] = field(default_factory=list)
-    decisions: list[GateDecision] = field(default_factory=list)  # newest first
-    acceptances: list[AcceptanceRecord] = field(default_factory=list)  # newest first
-
-    @property
-    def latest_order_form(self) -> OrderForm | None:
-        return self.order_forms[0] if self.order_forms else None
-
-    @property
-    def signed_order_form(self) -> OrderForm | None:
-        return next((o for o in self.order_forms if o.status == OrderFormStatus.SIGNED), None)
-
-    def requested_stage(self) -> str:
-        latest = self.latest_order_form
-        return latest.requested_stage if latest else LaunchStage.PRIVATE_BETA
-
-    def current_acceptance(self, stage: str) -> AcceptanceRecord | None:
-        """The record of this stage that no other record supersedes."""
-        records = [r for r in self.acceptances if r.stage == stage]
-        replaced = {r.supersedes_id for r in records if r.supersedes_id}
-        current = [r for r in records if r.pk not in replaced]
-        return current[0] if current else None
-
-    def superseded_by(self) -> dict[int, AcceptanceRecord]:
-        return {r.supersedes_id: r for r in self.acceptances if r.supersedes_id}
-
-    def attachments_for(self, gate_key: str, requirement_key: str) -> list[EvidenceAttachment]:
-        return [a for a in self.attachments if a.gate_key == gate_key and a.requirement_key == requirement_key]
-
-    @property
-    def evidence_total(self) -> int:
-        """Every attachment of the tenant, older ones included."""
-        return sum(getattr(a, "same_requirement", 1) for a in self.attachments)
-
-
-# What evaluate() reads of each row: a portfolio load builds only these columns.
-LEAN_ATTACHMENT_FIELDS = (
-    "id",
-    "tenant_id",
-    "gate_key",
-    "requirement_key",
-    "captured_at",
-    "sha256",
-    "uploaded_by_id",
-    "produced_by_command",
-)
-LEAN_DECISION_FIELDS = ("id", "tenant_id", "gate_key", "decision", "note", "decided_at")
-LEAN_ACCEPTANCE_FIELDS = ("id", "tenant_id", "stage", "decision", "order_form_id", "supersedes_id", "signed_at")
-
-
-def _attachment_queryset(*, with_output: bool, lean: bool = False) -> QuerySet[EvidenceAttachment]:
-    """The newest attachment of each requirement, with how many it has in all.
-
-    Readiness reads only the newest attachment of a requirement, so only those rows are
-    built, however long a tenant's evidence history grows; ``same_requirement`` counts the
-    rest for the pages that link to them.
-    """
-    latest_check = EvidenceCheck.objects.filter(attachment=OuterRef("pk")).order_by("-checked_at", "-id")
-    per_requirement = [F("tenant_id"), F("gate_key"), F("requirement_key")]
-    qs = (
-        EvidenceAttachment.objects.annotate(
-            newest_first=Window(
-                RowNumber(), partition_by=per_requirement, order_by=[F("captured_at").desc(), F("id").desc()]
-            ),
-            same_requirement=Window(Count("id"), partition_by=per_requirement),
-        )
-        .filter(newest_first=1)
-        .annotate(
-            check_ok=Subquery(latest_check.values("ok")[:1]),
-            check_detail=Subquery(latest_check.values("detail")[:1]),
-        )
-    )
-    if lean:
-        qs = qs.only(*LEAN_ATTACHMENT_FIELDS)
-    elif not with_output:
-        qs = qs.defer("output")
-    return qs.order_by("-captured_at", "-id")
-
-
-def load_tenants(tenants: QuerySet[Tenant], *, with_output: bool = False, lean: bool = False) -> list[TenantData]:
-    """Load every tenant of ``tenants`` with what readiness needs, in five queries.
-
-    ``lean`` (portfolios) builds only the columns ``evaluate`` reads and no related users;
-    otherwise the rows are whole, for pages that also show who decided what.
-    """
-    related = ["billing_profile", "support_plan"] if lean else ["billing_profile", "support_plan", "commercial_owner"]
-    rows = list(tenants.select_related(*related))
-    by_id: dict[int, TenantData] = {}
-    for tenant in rows:
-        by_id[tenant.pk] = TenantData(
-            tenant=tenant,
-            billing=getattr(tenant, "billing_profile", None),
-            support=getattr(tenant, "support_plan", None),
-        )
-    if not by_id:
-        return []
-    ids = tenants.values("pk")
-    for order_form in OrderForm.objects.filter(tenant__in=ids).order_by("tenant_id", "-version"):
-        by_id[order_form.tenant_id].order_forms.append(order_form)
-    for attachment in _attachment_queryset(with_output=with_output, lean=lean).filter(tenant__in=ids):
-        by_id[attachment.tenant_id].attachments.append(attachment)
-    decisions = GateDecision.objects.filter(tenant__in=ids)
-    decisions = decisions.only(*LEAN_DECISION_FIELDS) if lean else decisions.select_related("decided_by")
-    for decision in decisions:
-        by_id[decision.tenant_id].decisions.append(decision)
-    acceptances = AcceptanceRecord.objects.filter(tenant__in=ids).order_by("-signed_at", "-id")
-    acceptances = acceptances.only(*LEAN_ACCEPTANCE_FIELDS) if lean else acceptances.defer("snapshot")
-    for record in acceptances:
-        by_id[record.tenant_id].acceptances.append(record)
-    return [by_id[t.pk] for t in rows]
-
-
-def load(tenant: Tenant, *, with_output: bool = True) -> TenantData:
-    """Load one tenant (five queries)."""
-    return load_tenants(Tenant.objects.filter(pk=tenant.pk), with_output=with_output)[0]
 
 
 @dataclass
@@ -326,31 +178,6 @@ class Readiness:
 
     def acceptance_snapshot_sha256(self) -> str:
         return sha256_of(self.acceptance_snapshot())
-
-
-def freshness_limit(requirement: Requirement) -> timedelta | None:
-    if requirement.freshness_days is None:
-        return None
-    days = (
-        settings.EVIDENCE_FRESHNESS_DAYS
-        if requirement.freshness_days == DEFAULT_FRESHNESS
-        else requirement.freshness_days
-    )
-    return timedelta(days=int(days))
-
-
-def attachment_problem(attachment: EvidenceAttachment, requirement: Requirement, now: datetime) -> str:
-    """Why an attachment no longer counts ("" when it does): integrity first, then age."""
-    if len(attachment.sha256) != 64:
-        return "has no valid SHA-256"
-    check_ok = getattr(attachment, "check_ok", None)
-    if check_ok is False:
-        detail = getattr(attachment, "check_detail", "") or "content does not match its SHA-256"
-        return f"failed its integrity check ({detail})"
-    limit = freshness_limit(requirement)
-    if limit is not None and attachment.captured_at < now - limit:
-        return f"is older than {limit.days} days"
-    return ""
 
 
 def _attachment_requirement(data: TenantData, gate: Gate, requirement: Requirement, now: datetime) -> RequirementResult:
@@ -571,7 +398,6 @@ __all__ = [
     "Readiness",
     "RequirementResult",
     "TenantData",
-    "canonical_json",
     "evaluate",
     "evaluate_portfolio",
     "load",

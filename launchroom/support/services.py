@@ -25,11 +25,12 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
 
+from core.errors import NotPermitted, Refused
 from evidence.models import EvidenceAttachment
 from evidence.services import evidence_attach
 from launchroom.catalog import Role
 from launchroom.models import Incident, IncidentNotice, Severity, SupportPlan, Tenant
-from launchroom.services import NotPermitted, Refused, has_role
+from launchroom.tenants.services import has_role
 
 GATE = "support-fallback"
 DRY_RUN_REQUIREMENT = "broadcast-dry-run"

@@ -15,6 +15,7 @@ from typing import Any
 from django.conf import settings
 
 from launchroom import catalog
+from launchroom.public import copy
 
 READ_ONLY = "Read-only: the checks send GET requests to public and protected routes and change nothing."
 
@@ -216,7 +217,7 @@ def production_proof() -> dict[str, Any]:
         **PRODUCTION_PROOF,
         "groups": groups,
         "excluded_claims": list(catalog.STANDING_EXCLUSIONS),
-        "boundary": {"heading": catalog.PAGE["boundary_heading"], "text": catalog.PAGE["boundary"]},
+        "boundary": {"heading": copy.PAGE["boundary_heading"], "text": copy.PAGE["boundary"]},
         "certification_boundary": NO_EXTERNAL_CERTIFICATION,
     }
 

@@ -20,7 +20,7 @@ from urllib.parse import urljoin, urlsplit
 import requests
 from django.conf import settings
 
-from launchroom.readiness import canonical_json
+from core.hashing import canonical_json
 
 PASSED = "passed"
 FAILED = "failed"

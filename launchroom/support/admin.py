@@ -19,12 +19,13 @@ from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
+from core.admin import HistoryAdmin
+from core.errors import Refused
 from evidence.models import EvidenceAttachment
-from launchroom import support
-from launchroom.admin_base import HistoryAdmin
 from launchroom.catalog import Role
 from launchroom.models import Incident, IncidentNotice, SupportPlan
-from launchroom.services import Refused, has_role
+from launchroom.support import services as support
+from launchroom.tenants.services import has_role
 
 
 def _is_support(request: HttpRequest) -> bool:

@@ -19,8 +19,9 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from launchroom import catalog
+from launchroom.gates.readiness import GO, HOLD, STATUS_LABELS, Readiness, evaluate
+from launchroom.gates.selectors import TenantData, load_tenants
 from launchroom.models import LaunchStage, Stage, Tenant
-from launchroom.readiness import GO, HOLD, STATUS_LABELS, Readiness, TenantData, evaluate, load_tenants
 
 DECISION_LABELS = {GO: "Go", HOLD: "Hold"}
 

@@ -1,0 +1,44 @@
+"""The launch domain: tenants, their members, order forms and every launch decision.
+
+Decision records (GateDecision, AcceptanceRecord, StageChange, DecisionLogEntry) and signed
+order-form versions are append-only: ``save()`` refuses to update them, ``delete()`` refuses,
+and the queryset refuses ``update()`` and ``delete()``. "Current" and "superseded by" are
+derived from the ``supersedes`` link, never stored on the old row.
+"""
+
+from __future__ import annotations
+
+from launchroom.models.decisions import (
+    AcceptanceDecision,
+    AcceptanceRecord,
+    DecisionLogEntry,
+    GateDecision,
+    GateDecisionKind,
+    StageChange,
+)
+from launchroom.models.orderforms import OrderForm, OrderFormQuerySet, OrderFormStatus
+from launchroom.models.support import Incident, IncidentNotice, Severity, SupportPlan
+from launchroom.models.tenants import LaunchStage, MembershipRole, Stage, Tenant, TenantMembership
+from launchroom.models.tokens import ApiToken
+
+__all__ = [
+    "AcceptanceDecision",
+    "AcceptanceRecord",
+    "ApiToken",
+    "DecisionLogEntry",
+    "GateDecision",
+    "GateDecisionKind",
+    "Incident",
+    "IncidentNotice",
+    "LaunchStage",
+    "MembershipRole",
+    "OrderForm",
+    "OrderFormQuerySet",
+    "OrderFormStatus",
+    "Severity",
+    "Stage",
+    "StageChange",
+    "SupportPlan",
+    "Tenant",
+    "TenantMembership",
+]

@@ -1,0 +1,98 @@
+"""Order forms: versioned scope; a signed version is frozen and a change becomes the next version."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from simple_history.models import HistoricalRecords
+
+from core.append_only import AppendOnlyError
+from launchroom.models.tenants import LaunchStage, Tenant
+
+
+class OrderFormStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    SENT = "sent", "Sent to buyer"
+    SIGNED = "signed", "Signed"
+
+
+class OrderFormQuerySet(models.QuerySet):
+    def signed(self) -> OrderFormQuerySet:
+        return self.filter(status=OrderFormStatus.SIGNED)
+
+
+class OrderForm(models.Model):
+    """One version of a tenant's order form: the scope the customer is buying.
+
+    A signed version is frozen. A change to it makes a new draft version; once that is
+    signed the old one counts as superseded, which is derived from the newer signed
+    version and never written to the old row.
+    """
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="order_forms")
+    version = models.PositiveIntegerField()
+    requested_stage = models.CharField(max_length=20, choices=LaunchStage.choices, default=LaunchStage.PRIVATE_BETA)
+    compliance_modules = models.TextField(blank=True, help_text="One module per line.")
+    cohort_description = models.TextField("worker cohort", blank=True)
+    cohort_size = models.PositiveIntegerField("cohort size", null=True, blank=True)
+    verifier_audience = models.TextField(blank=True)
+    data_boundaries = models.TextField(blank=True)
+    excluded_claims = models.TextField(
+        blank=True, help_text="One excluded claim per line. The four standing exclusions must be listed (gate 10)."
+    )
+    acceptance_language = models.TextField(blank=True)
+    status = models.CharField(max_length=10, choices=OrderFormStatus.choices, default=OrderFormStatus.DRAFT)
+    approval_reference = models.CharField(max_length=120, blank=True)
+    signed_at = models.DateTimeField(null=True, blank=True)
+    signer_name = models.CharField("signed by (customer)", max_length=200, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = OrderFormQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["tenant__name", "-version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "version"],
+                name="orderform_unique_version",
+                violation_error_message="This tenant already has an order form with this version.",
+            ),
+            models.UniqueConstraint(
+                fields=["tenant"],
+                condition=~Q(status="signed"),
+                name="orderform_one_open_version",
+                violation_error_message="This tenant already has an unsigned order-form version; edit that one.",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="signed") | (~Q(approval_reference="") & Q(signed_at__isnull=False)),
+                name="orderform_signed_has_reference",
+                violation_error_message="A signed order form needs an approval reference and a signed date.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tenant} order form v{self.version} ({self.get_status_display()})"
+
+    def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if not self._state.adding and self.pk:
+            stored = type(self).objects.filter(pk=self.pk).values_list("status", flat=True).first()
+            if stored == OrderFormStatus.SIGNED:
+                raise AppendOnlyError("A signed order form is frozen; revise it into a new version instead.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if self.is_signed:
+            raise AppendOnlyError("A signed order form cannot be deleted.")
+        return super().delete(*args, **kwargs)
+
+    @property
+    def is_signed(self) -> bool:
+        return self.status == OrderFormStatus.SIGNED
+
+    def lines(self, field: str) -> list[str]:
+        return [line.strip() for line in getattr(self, field).splitlines() if line.strip()]
