@@ -1,0 +1,156 @@
+"""Order-form versions in the admin: drafts edited, signed versions frozen and revised into new ones."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+
+from core.admin import HistoryAdmin, status_badge
+from core.errors import Refused
+from launchroom import catalog
+from launchroom.models import (
+    OrderForm,
+)
+from launchroom.orderforms.services import (
+    ORDER_FORM_SCOPE_FIELDS,
+    order_form_create,
+    order_form_revise,
+    order_form_sign,
+)
+
+from launchroom.support import admin as support_admin  # noqa: F401  isort: skip
+from core.admin import refusal_text
+
+
+class SignOrderFormForm(forms.Form):
+    approval_reference = forms.CharField(max_length=120, help_text="The PO number or written approval reference.")
+    signer_name = forms.CharField(max_length=200, label="Signed by (customer)")
+
+
+class OrderFormAdminForm(forms.ModelForm):
+    class Meta:
+        model = OrderForm
+        fields = [
+            "tenant",
+            *ORDER_FORM_SCOPE_FIELDS,
+        ]
+
+
+@admin.register(OrderForm)
+class OrderFormAdmin(HistoryAdmin):
+    form = OrderFormAdminForm
+    list_display = ["tenant", "version", "status_badge", "requested_stage", "approval_reference", "signed_at"]
+    list_filter = ["status", "requested_stage"]
+    list_select_related = ["tenant"]
+    raw_id_fields = ["tenant"]
+    search_fields = ["tenant__name", "tenant__slug", "approval_reference"]
+    actions = ["sign", "revise"]
+    system_fields = ["version", "status", "approval_reference", "signed_at", "signer_name", "recorded_by", "created_at"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: OrderForm | None = None) -> list[str]:
+        if obj is not None and obj.is_signed:
+            return ["tenant", *ORDER_FORM_SCOPE_FIELDS, *self.system_fields]
+        if obj is not None:
+            return ["tenant", *self.system_fields]
+        return self.system_fields
+
+    def get_fields(self, request: HttpRequest, obj: OrderForm | None = None) -> list[str]:
+        return ["tenant", *ORDER_FORM_SCOPE_FIELDS, *([] if obj is None else self.system_fields)]
+
+    def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
+        initial = super().get_changeform_initial_data(request)
+        initial.setdefault("excluded_claims", "\n".join(catalog.STANDING_EXCLUSIONS))
+        return initial
+
+    def has_change_permission(self, request: HttpRequest, obj: OrderForm | None = None) -> bool:
+        # A signed version is frozen: it is viewed, and revised into a new version.
+        if obj is not None and obj.is_signed:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: OrderForm | None = None) -> bool:
+        return False
+
+    @admin.display(description="status", ordering="status")
+    def status_badge(self, obj: OrderForm) -> str:
+        kind = {"signed": "accepted", "sent": "ready_for_review"}.get(obj.status, "neutral")
+        return status_badge(kind, obj.get_status_display())
+
+    def save_model(self, request: HttpRequest, obj: OrderForm, form: forms.ModelForm, change: bool) -> None:
+        scope = {name: form.cleaned_data[name] for name in ORDER_FORM_SCOPE_FIELDS}
+        if change:
+            saved = order_form_revise(order_form=obj, by=request.user, **scope)
+        else:
+            saved = order_form_create(tenant=form.cleaned_data["tenant"], by=request.user, **scope)
+        obj.pk, obj.version, obj._state.adding = saved.pk, saved.version, False
+
+    def _check_create(self, request: HttpRequest, form: forms.ModelForm) -> None:
+        tenant = form.cleaned_data.get("tenant")
+        latest = OrderForm.objects.filter(tenant=tenant).order_by("-version").first() if tenant else None
+        if latest is not None and not latest.is_signed:
+            form.add_error(
+                None,
+                f"{tenant} already has v{latest.version} ({latest.get_status_display().lower()}); "
+                "edit that version instead.",
+            )
+
+    def get_form(self, request: HttpRequest, obj: OrderForm | None = None, change: bool = False, **kwargs: Any) -> Any:
+        form_class = super().get_form(request, obj, change, **kwargs)
+        admin_self = self
+
+        class CheckedForm(form_class):  # type: ignore[valid-type, misc]
+            def clean(self) -> dict[str, Any]:
+                data = super().clean()
+                if obj is None:
+                    admin_self._check_create(request, self)
+                return data
+
+        return CheckedForm
+
+    @admin.action(description="Record the customer's signature…", permissions=["change"])
+    def sign(self, request: HttpRequest, queryset: QuerySet[OrderForm]) -> HttpResponse | None:
+        order_forms = list(queryset.select_related("tenant"))
+        form = SignOrderFormForm(request.POST if "apply" in request.POST else None)
+        if len(order_forms) != 1:
+            self.message_user(request, "Sign one order-form version at a time.", messages.ERROR)
+            return None
+        if form.is_valid():
+            try:
+                signed = order_form_sign(order_form=order_forms[0], by=request.user, **form.cleaned_data)
+            except (Refused, ValidationError) as exc:
+                self.message_user(request, f"Refused: {refusal_text(exc)}", messages.ERROR)
+                return None
+            self.message_user(request, f"Signed {signed} ({signed.approval_reference}).", messages.SUCCESS)
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Record the signature of {order_forms[0]}",
+            "form": form,
+            "tenants": order_forms,
+            "action": "sign",
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/launchroom/tenant/action_form.html", context)
+
+    @admin.action(description="Revise: start a new draft version from the signed one", permissions=["change"])
+    def revise(self, request: HttpRequest, queryset: QuerySet[OrderForm]) -> None:
+        created, refused = 0, []
+        for order_form in queryset.select_related("tenant"):
+            if not order_form.is_signed:
+                refused.append(f"{order_form}: not signed; edit it directly.")
+                continue
+            try:
+                order_form_revise(order_form=order_form, by=request.user)
+                created += 1
+            except (Refused, ValidationError) as exc:
+                refused.append(f"{order_form}: {refusal_text(exc)}")
+        if created:
+            self.message_user(request, f"Started {created} new draft version(s).", messages.SUCCESS)
+        for line in refused:
+            self.message_user(request, f"Refused. {line}", messages.ERROR)
