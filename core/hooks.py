@@ -1,0 +1,50 @@
+"""Dependency inversion between the apps.
+
+The lower apps (billing, evidence) and launchroom's own services announce what they changed
+through these hooks; launchroom registers, when it starts (``LaunchroomConfig.ready``), what
+follows from a change: the stored readiness, the decision log, notifications. So billing/
+and evidence/ never import launchroom's services, and a service says *that* something
+changed without knowing who listens.
+
+Listeners run inside the caller's transaction, under its tenant lock: what they write
+commits or rolls back with the change itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+ReadinessListener = Callable[..., None]
+DecisionListener = Callable[[Any], None]
+
+_readiness_listeners: list[ReadinessListener] = []
+_decision_listeners: list[DecisionListener] = []
+
+
+def on_readiness_change(listener: ReadinessListener) -> ReadinessListener:
+    """Register ``listener(tenant_id=..., cause=..., actor=...)``; usable as a decorator."""
+    if listener not in _readiness_listeners:
+        _readiness_listeners.append(listener)
+    return listener
+
+
+def on_decision(listener: DecisionListener) -> DecisionListener:
+    """Register ``listener(row)`` for every decision row written (the decision log)."""
+    if listener not in _decision_listeners:
+        _decision_listeners.append(listener)
+    return listener
+
+
+def readiness_may_change(*, tenant_id: int, cause: str, actor: Any = None) -> None:
+    """A service changed something readiness reads for this tenant. ``cause`` names the
+    service call in words ("gate_decide: accepted gate 5"); ``actor`` is the acting user
+    (None for time or the system)."""
+    for listener in list(_readiness_listeners):
+        listener(tenant_id=tenant_id, cause=cause, actor=actor)
+
+
+def decision_recorded(row: Any) -> None:
+    """A decision row (gate decision, acceptance, stage move, ...) was written."""
+    for listener in list(_decision_listeners):
+        listener(row)
