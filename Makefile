@@ -1,19 +1,32 @@
 # Thesmios launch operations portal.
 #   make run    set up, load the demo data and serve on 127.0.0.1:$(PORT) (SQLite, DEBUG on)
 #   make test   set up and run the tests
+#   make requirements   recompile requirements*.txt (pinned, with hashes) from requirements*.in
 PYTHON ?= python3
 PORT ?= 8000
 VENV := .venv
 PY := $(VENV)/bin/python
 SIZE ?= 1000
 
-.PHONY: run test lint migrations-check bench backup-drill ci clean
+.PHONY: run test lint migrations-check bench backup-drill ci clean requirements
 
+# requirements-dev.txt holds every package, runtime and dev, pinned with hashes (pip itself too).
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip install --quiet --require-hashes -r requirements-dev.txt
 	touch $@
+
+# Pinned npm packages (axe-core), for the browser tests to come.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+# Recompile the pinned, hashed requirements from the .in files (runtime first: the dev
+# file is constrained to it). The flags keep this machine's local pip indexes out of the files.
+PIP_COMPILE = $(VENV)/bin/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links
+requirements: $(VENV)/.installed
+	$(PIP_COMPILE) --output-file=requirements.txt requirements.in
+	$(PIP_COMPILE) --output-file=requirements-dev.txt requirements-dev.in
 
 run: $(VENV)/.installed
 	DEBUG=1 $(PY) manage.py migrate --noinput
@@ -26,7 +39,7 @@ run: $(VENV)/.installed
 	@echo ""
 	DEBUG=1 $(PY) manage.py runserver 127.0.0.1:$(PORT)
 
-test: $(VENV)/.installed
+test: $(VENV)/.installed node_modules/.installed
 	$(PY) -m pytest
 
 lint: $(VENV)/.installed
@@ -46,4 +59,4 @@ ci:
 	bash .ci/run
 
 clean:
-	rm -rf $(VENV) db.sqlite3 staticfiles
+	rm -rf $(VENV) node_modules db.sqlite3 staticfiles
