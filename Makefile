@@ -1,6 +1,7 @@
 # Thesmios launch operations portal.
 #   make run    set up, load the demo data and serve on 127.0.0.1:$(PORT) (SQLite, DEBUG on)
 #   make test   set up and run the tests
+#   make lint / make typecheck / make migrations-check   the checks CI runs too
 #   make requirements   recompile requirements*.txt (pinned, with hashes) from requirements*.in
 PYTHON ?= python3
 PORT ?= 8000
@@ -8,7 +9,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 SIZE ?= 1000
 
-.PHONY: run test lint migrations-check bench backup-drill ci clean requirements
+.PHONY: run test lint typecheck migrations-check bench backup-drill ci clean requirements
 
 # requirements-dev.txt holds every package, runtime and dev, pinned with hashes (pip itself too).
 $(VENV)/.installed: requirements.txt requirements-dev.txt
@@ -41,6 +42,9 @@ run: $(VENV)/.installed
 
 test: $(VENV)/.installed node_modules/.installed
 	$(PY) -m pytest
+
+typecheck: $(VENV)/.installed
+	DEBUG=1 $(PY) -m mypy
 
 lint: $(VENV)/.installed
 	$(PY) -m ruff check .
