@@ -12,12 +12,20 @@ from core.errors import NotPermitted, Refused
 from launchroom.models import MembershipRole
 from launchroom.tenants.services import membership_role
 
+FALLBACK_ROLES = (MembershipRole.BUYER_SPONSOR, MembershipRole.BUYER_FINANCE)
+
+
+def check_fallback_acceptor(*, role: str | None) -> None:
+    """Only the buyer sponsor or buyer finance accepts the manual billing fallback; ``role``
+    is the user's membership role in the tenant (None for staff and strangers)."""
+    if role not in FALLBACK_ROLES:
+        raise NotPermitted("Only the buyer sponsor or buyer finance accepts the manual billing fallback.")
+
 
 def billing_fallback_accept(*, profile: BillingProfile, by: Any, name: str = "") -> BillingProfile:
     """The buyer's sponsor or finance member accepts the manual billing fallback for the
     terms as they stand; a later change to the terms needs a new acceptance."""
-    if membership_role(by, profile.tenant) not in (MembershipRole.BUYER_SPONSOR, MembershipRole.BUYER_FINANCE):
-        raise NotPermitted("Only the buyer sponsor or buyer finance accepts the manual billing fallback.")
+    check_fallback_acceptor(role=membership_role(by, profile.tenant))
     with transaction.atomic():
         locked = BillingProfile.objects.select_for_update().get(pk=profile.pk)
         missing = locked.missing_terms()

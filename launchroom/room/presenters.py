@@ -16,7 +16,7 @@ from launchroom import catalog
 from launchroom.catalog import Effect
 from launchroom.gates.readiness import MET, NOT_APPLICABLE, GateResult, Readiness, RequirementResult
 from launchroom.gates.selectors import TenantData
-from launchroom.models import LaunchStage, MembershipRole, Stage, StageChange
+from launchroom.models import LaunchStage, Stage, StageChange
 
 REQUIREMENT_LABELS = {
     MET: "Met",
@@ -30,8 +30,6 @@ EFFECT_WORDS = {
     Effect.CAP: "Caps the launch at a no-charge private beta until met",
     Effect.CLAIMS: "Limits what may be claimed until met",
 }
-SIGNING_ROLES = {MembershipRole.BUYER_SPONSOR}
-BILLING_ROLES = {MembershipRole.BUYER_SPONSOR, MembershipRole.BUYER_FINANCE}
 
 
 @dataclass
@@ -211,7 +209,7 @@ def acceptance_status(decision: str) -> str:
     }.get(decision, "neutral")
 
 
-def buyer_actions(readiness: Readiness, role: str | None, can_accept_billing: bool) -> list[dict[str, str]]:
+def buyer_actions(readiness: Readiness, *, can_sign: bool, can_accept_billing: bool) -> list[dict[str, str]]:
     """What the buyer can do now, in their words; the staff's next steps are listed apart."""
     actions = []
     billing_gate = readiness.gate("billing-route")
@@ -229,7 +227,7 @@ def buyer_actions(readiness: Readiness, role: str | None, can_accept_billing: bo
     acceptance = readiness.gate("customer-acceptance")
     if not acceptance.met:
         others_block = any(g.blocks for g in readiness.gates if g.gate.key != "customer-acceptance")
-        who = "You sign" if role in SIGNING_ROLES else "Your buyer sponsor signs"
+        who = "You sign" if can_sign else "Your buyer sponsor signs"
         if others_block:
             text = (
                 f"{who} the acceptance record once the gates above are met. Deferring or rejecting, with a reason, "

@@ -18,14 +18,21 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from billing.services import billing_fallback_accept
+from billing.services import FALLBACK_ROLES, billing_fallback_accept, check_fallback_acceptor
 from core.errors import NotPermitted, Refused
 from launchroom import catalog
 from launchroom.acceptance.serializers import validation_errors
-from launchroom.acceptance.services import AFFIRMATION, acceptance_sign
+from launchroom.acceptance.services import (
+    AFFIRMATION,
+    AcceptanceRefused,
+    SnapshotChanged,
+    acceptance_sign,
+    check_signer,
+    may_sign,
+)
 from launchroom.gates import dashboard
 from launchroom.gates.readiness import evaluate
-from launchroom.gates.selectors import load, load_tenants
+from launchroom.gates.selectors import TenantData, load, load_tenants
 from launchroom.models import (
     AcceptanceDecision,
     Incident,
@@ -37,8 +44,6 @@ from launchroom.models import (
 )
 from launchroom.room.forms import AcceptanceForm, BillingFallbackForm
 from launchroom.room.presenters import (
-    BILLING_ROLES,
-    SIGNING_ROLES,
     acceptance_initial,
     buyer_actions,
     gate_rows,
@@ -86,15 +91,17 @@ def _room_context(
     *,
     acceptance_form: AcceptanceForm | None = None,
     refusals: list[str] | None = None,
+    data: TenantData | None = None,
 ) -> dict[str, Any]:
-    data = load(tenant, with_output=False)
+    if data is None:
+        data = load(tenant, with_output=False)
     readiness = evaluate(data)
     tenant = data.tenant
     stage = readiness.stage
     current = data.current_acceptance(stage)
     stage_changes = list(StageChange.objects.filter(tenant=tenant).select_related("changed_by"))
     incidents = list(Incident.objects.filter(tenant=tenant, resolved_at__isnull=True).order_by("-opened_at", "-id"))
-    can_sign = role in SIGNING_ROLES
+    can_sign = may_sign(user=request.user, role=role)
     if acceptance_form is None:
         can_withdraw = current is not None and current.decision != AcceptanceDecision.SUPERSEDED
         acceptance_form = AcceptanceForm(
@@ -102,7 +109,7 @@ def _room_context(
         )
     billing = data.billing
     can_accept_billing = (
-        role in BILLING_ROLES and billing is not None and not billing.fallback_accepted and not billing.missing_terms()
+        role in FALLBACK_ROLES and billing is not None and not billing.fallback_accepted and not billing.missing_terms()
     )
     gates = gate_rows(readiness)
     met = sum(1 for g in readiness.gates if g.met)
@@ -118,7 +125,7 @@ def _room_context(
         "gates_met": met,
         "gates_total": len(readiness.gates),
         "blocking": [g for g in gates if g.result.blocks],
-        "buyer_actions": buyer_actions(readiness, role, can_accept_billing),
+        "buyer_actions": buyer_actions(readiness, can_sign=can_sign, can_accept_billing=can_accept_billing),
         "other_actions": {owner: items for owner, items in readiness.next_actions.items() if owner != catalog.BUYER},
         "evidence_total": data.evidence_total,
         "order_form": data.signed_order_form or data.latest_order_form,
@@ -164,54 +171,54 @@ def room(request: HttpRequest, slug: str) -> HttpResponse:
 def sign(request: HttpRequest, slug: str) -> HttpResponse:
     """The buyer sponsor signs the acceptance record; refusals are shown on the form."""
     tenant, role = tenant_for_user(request.user, slug)
-    if role not in SIGNING_ROLES:
-        raise PermissionDenied("Only the buyer sponsor signs the acceptance record.")
+    try:
+        check_signer(user=request.user, role=role, on_written_approval=False)
+    except NotPermitted as exc:
+        raise PermissionDenied(str(exc)) from None
     form = AcceptanceForm(request.POST)
     refusals: list[str] = []
+    data: TenantData | None = None
     status = 400
     if form.is_valid():
-        stage = form.cleaned_data["stage"]
-        readiness = evaluate(load(tenant, with_output=False), stage)
-        current_sha = readiness.acceptance_snapshot_sha256()
-        if form.cleaned_data["snapshot_sha256"] != current_sha:
-            # The buyer must sign what they saw: show them the new state and let them sign again.
-            refreshed = request.POST.copy()
-            refreshed["snapshot_sha256"] = current_sha
-            form = AcceptanceForm(refreshed)
-            form.is_valid()
-            refusals = ["The readiness changed while this page was open. Review it below, then sign again."]
-            status = 409
+        try:
+            record = acceptance_sign(
+                tenant=tenant,
+                stage=form.cleaned_data["stage"],
+                decision=form.cleaned_data["decision"],
+                signer_name=form.cleaned_data["signer_name"],
+                signer_role=form.cleaned_data["signer_role"],
+                recorded_by=request.user,
+                exclusions=form.cleaned_data["exclusions"],
+                residual_risks=form.cleaned_data["residual_risks"],
+                approval_reference=form.cleaned_data["approval_reference"],
+                note=form.cleaned_data["note"],
+                affirmation=AFFIRMATION,
+                client_address=client_address(request),
+                user_agent=user_agent(request),
+                seen_snapshot_sha256=form.cleaned_data["snapshot_sha256"],
+            )
+        except NotPermitted as exc:
+            raise PermissionDenied(str(exc)) from None
+        except AcceptanceRefused as exc:
+            # The room is shown again from what the service checked: no second load.
+            data, refusals, status = exc.readiness.data, exc.reasons, 409
+            if isinstance(exc, SnapshotChanged):
+                # The buyer must sign what they saw: show them the new state and let them sign again.
+                refreshed = request.POST.copy()
+                refreshed["snapshot_sha256"] = exc.current_sha256
+                form = AcceptanceForm(refreshed)
+                form.is_valid()
+        except Refused as exc:
+            refusals, status = exc.reasons, 409
+        except ValidationError as exc:
+            for name, errors in validation_errors(exc).items():
+                for error in errors:
+                    form.add_error(name if name in form.fields else None, error)
         else:
-            try:
-                record = acceptance_sign(
-                    tenant=tenant,
-                    stage=stage,
-                    decision=form.cleaned_data["decision"],
-                    signer_name=form.cleaned_data["signer_name"],
-                    signer_role=form.cleaned_data["signer_role"],
-                    recorded_by=request.user,
-                    exclusions=form.cleaned_data["exclusions"],
-                    residual_risks=form.cleaned_data["residual_risks"],
-                    approval_reference=form.cleaned_data["approval_reference"],
-                    note=form.cleaned_data["note"],
-                    affirmation=AFFIRMATION,
-                    client_address=client_address(request),
-                    user_agent=user_agent(request),
-                )
-            except NotPermitted as exc:
-                raise PermissionDenied(str(exc)) from None
-            except Refused as exc:
-                refusals = exc.reasons
-                status = 409
-            except ValidationError as exc:
-                for name, errors in validation_errors(exc).items():
-                    for error in errors:
-                        form.add_error(name if name in form.fields else None, error)
-            else:
-                messages.success(request, f"Signed: {record.get_decision_display()} for {record.get_stage_display()}.")
-                # An explicit fragment, or the browser would carry "#sign-form" over the redirect.
-                return redirect(reverse("launchroom:certificate", args=[tenant.slug, record.pk]) + "#certificate")
-    context = _room_context(request, tenant, role, acceptance_form=form, refusals=refusals)
+            messages.success(request, f"Signed: {record.get_decision_display()} for {record.get_stage_display()}.")
+            # An explicit fragment, or the browser would carry "#sign-form" over the redirect.
+            return redirect(reverse("launchroom:certificate", args=[tenant.slug, record.pk]) + "#certificate")
+    context = _room_context(request, tenant, role, acceptance_form=form, refusals=refusals, data=data)
     return render(request, "launchroom/room.html", context, status=status)
 
 
@@ -220,8 +227,10 @@ def sign(request: HttpRequest, slug: str) -> HttpResponse:
 def billing_fallback(request: HttpRequest, slug: str) -> HttpResponse:
     """The buyer sponsor or buyer finance accepts the manual billing fallback (gate 4)."""
     tenant, role = tenant_for_user(request.user, slug)
-    if role not in BILLING_ROLES:
-        raise PermissionDenied("Only the buyer sponsor or buyer finance accepts the manual billing fallback.")
+    try:
+        check_fallback_acceptor(role=role)
+    except NotPermitted as exc:
+        raise PermissionDenied(str(exc)) from None
     room_url = reverse("launchroom:room", args=[tenant.slug]) + "#billing"
     profile = getattr(tenant, "billing_profile", None)
     form = BillingFallbackForm(request.POST)
