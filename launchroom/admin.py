@@ -22,6 +22,7 @@ from django.urls import path, reverse
 from core.admin import HistoryAdmin, ReadOnlyInline, status_badge
 from core.errors import Refused
 from launchroom.gates.readiness import evaluate
+from launchroom.gates.selectors import load
 from launchroom.gates.services import gate_decide, stage_move
 from launchroom.models import (
     OrderForm,
@@ -135,7 +136,7 @@ class TenantAdmin(HistoryAdmin):
         tenant = self.get_object(request, object_id)
         extra_context = dict(extra_context or {})
         if tenant is not None:
-            readiness = evaluate(tenant)
+            readiness = evaluate(load(tenant, with_output=False))
             user = request.user
             extra_context["readiness_html"] = render_to_string(
                 "admin/launchroom/tenant/readiness.html",
