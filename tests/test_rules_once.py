@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
 from django import forms
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from core import hooks
 from core.admin import add_service_errors
 from core.errors import NotPermitted, Refused
 from evidence.views import can_download
@@ -40,21 +38,6 @@ def sign_kwargs(tenant, user, **overrides):  # type: ignore[no-untyped-def]
     }
     kwargs.update(overrides)
     return kwargs
-
-
-@pytest.fixture
-def readiness_causes() -> Iterator[list[tuple[int, str, object]]]:
-    """The readiness announcements made while the test runs, through the real hook."""
-    seen: list[tuple[int, str, object]] = []
-
-    def listener(*, tenant_id: int, cause: str, actor: object) -> None:
-        seen.append((tenant_id, cause, actor))
-
-    hooks.on_readiness_change(listener)
-    try:
-        yield seen
-    finally:
-        hooks._readiness_listeners.remove(listener)
 
 
 # Who signs: one answer through the service, the room and the API ------------------------
