@@ -16,7 +16,6 @@ import json
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.http import Http404, HttpRequest, JsonResponse
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
@@ -24,8 +23,8 @@ from django.views.decorators.cache import never_cache
 from core.errors import NotPermitted, Refused
 from evidence.models import EvidenceAttachment
 from launchroom.acceptance.serializers import acceptance_json, validation_errors
-from launchroom.acceptance.services import acceptance_sign, check_signer
-from launchroom.models import AcceptanceDecision, AcceptanceRecord, LaunchStage, Tenant
+from launchroom.acceptance.services import acceptance_field_errors, acceptance_sign, check_signer
+from launchroom.models import AcceptanceRecord, LaunchStage, Tenant
 from launchroom.tenants.access import client_address, tenant_for_user, user_agent
 
 REQUIRED_FIELDS = ("tenant", "stage", "decision", "signer_name", "signer_role", "exclusions", "residual_risks")
@@ -134,20 +133,26 @@ def _field_errors(body: dict[str, Any], tenant: Tenant) -> dict[str, list[str]]:
     for name in LIST_FIELDS:
         if name in body and not _string_list(body[name]):
             add(name, "Must be a list of strings.")
-    if "stage" in body and body["stage"] not in LaunchStage.values:
-        add("stage", f"Choose one of {', '.join(LaunchStage.values)}.")
-    if "decision" in body and body["decision"] not in AcceptanceDecision.values:
-        add("decision", f"Choose one of {', '.join(AcceptanceDecision.values)}.")
     if "on_written_approval" in body and not isinstance(body["on_written_approval"], bool):
         add("on_written_approval", "Must be true or false.")
-    if body.get("on_written_approval") is True and isinstance(body.get("signer_email", ""), str):
-        try:
-            validate_email(body.get("signer_email", ""))
-        except ValidationError:
-            add("signer_email", "Give the e-mail address of the buyer whose written approval this is.")
-    for name in ("signer_name", "signer_role"):
-        if isinstance(body.get(name), str) and not body[name].strip():
-            add(name, "This field may not be blank.")
+
+    def text(name: str) -> str:
+        return body[name] if isinstance(body.get(name), str) else ""
+
+    # The service's own field rules, for the fields that have the right shape.
+    rules = acceptance_field_errors(
+        stage=body.get("stage", ""),
+        decision=body.get("decision", ""),
+        signer_name=text("signer_name"),
+        signer_role=text("signer_role"),
+        residual_risks=body["residual_risks"] if _string_list(body.get("residual_risks")) else [],
+        note=text("note"),
+        on_written_approval=body.get("on_written_approval") is True,
+        signer_email=text("signer_email"),
+    )
+    for name, message in rules.items():
+        if name not in errors:
+            add(name, message)
     if "evidence_references" in body:
         refs = _evidence_ids(body["evidence_references"])
         if refs is None:

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -97,6 +98,42 @@ def may_sign(*, user: Any, role: str | None) -> bool:
     return True
 
 
+def acceptance_field_errors(
+    *,
+    stage: str,
+    decision: str,
+    signer_name: str,
+    signer_role: str,
+    residual_risks: Sequence[str],
+    note: str,
+    on_written_approval: bool,
+    signer_email: str,
+) -> dict[str, str]:
+    """The field rules of an acceptance record, by field ({} when every field is right).
+
+    ``acceptance_sign`` raises them as a ``ValidationError``; the API merges them with its
+    own shape checks, so a client sees every field error at once.
+    """
+    errors: dict[str, str] = {}
+    if on_written_approval:
+        try:
+            validate_email(signer_email.strip())
+        except ValidationError:
+            errors["signer_email"] = "Give the e-mail address of the buyer whose written approval this is."
+    if stage not in LaunchStage.values:
+        errors["stage"] = f"Choose one of {', '.join(LaunchStage.values)}."
+    if decision not in AcceptanceDecision.values:
+        errors["decision"] = f"Choose one of {', '.join(AcceptanceDecision.values)}."
+    if not signer_name.strip():
+        errors["signer_name"] = "Type your full name as your signature."
+    if not signer_role.strip():
+        errors["signer_role"] = "Give the signer's role."
+    gave_reason = any(r and r.strip() for r in residual_risks) or note.strip()
+    if decision in (AcceptanceDecision.DEFERRED, AcceptanceDecision.REJECTED) and not gave_reason:
+        errors["note"] = "Say why: give the residual risks or a note."
+    return errors
+
+
 def _evidence_conflicts(seen: Sequence[tuple[int, str | None]], current: list[dict[str, Any]]) -> list[str]:
     """Why the evidence the signer says they saw is not the evidence the decision rests on."""
     by_id = {ref["id"]: ref["sha256"] for ref in current}
@@ -161,21 +198,18 @@ def acceptance_sign(
     signer = None if on_written_approval else recorded_by
     email = signer_email.strip() if on_written_approval else recorded_by.email
 
-    errors: dict[str, str] = {}
-    if on_written_approval and not email:
-        errors["signer_email"] = "Give the e-mail of the buyer whose written approval this is."
-    if stage not in LaunchStage.values:
-        errors["stage"] = f"Choose one of {', '.join(LaunchStage.values)}."
-    if decision not in AcceptanceDecision.values:
-        errors["decision"] = f"Choose one of {', '.join(AcceptanceDecision.values)}."
-    if not signer_name.strip():
-        errors["signer_name"] = "Type your full name as your signature."
-    if not signer_role.strip():
-        errors["signer_role"] = "Give the signer's role."
+    errors = acceptance_field_errors(
+        stage=stage,
+        decision=decision,
+        signer_name=signer_name,
+        signer_role=signer_role,
+        residual_risks=residual_risks,
+        note=note,
+        on_written_approval=on_written_approval,
+        signer_email=email,
+    )
     exclusions = [e.strip() for e in exclusions if e and e.strip()]
     residual_risks = [r.strip() for r in residual_risks if r and r.strip()]
-    if decision in (AcceptanceDecision.DEFERRED, AcceptanceDecision.REJECTED) and not (residual_risks or note.strip()):
-        errors["note"] = "Say why: give the residual risks or a note."
     if errors:
         raise ValidationError(errors)
 
