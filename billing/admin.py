@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
 
 from billing.models import BillingProfile
+from billing.services import PROFILE_FIELDS, billing_profile_save
 from core.admin import HistoryAdmin, status_badge
 
 
@@ -36,6 +38,17 @@ class BillingProfileAdmin(HistoryAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: BillingProfile | None = None) -> bool:
         return False
+
+    def get_readonly_fields(self, request: HttpRequest, obj: BillingProfile | None = None) -> list[str]:
+        # A profile belongs to its tenant for good.
+        return [*self.readonly_fields, "tenant"] if obj is not None else list(self.readonly_fields)
+
+    def save_model(self, request: HttpRequest, obj: BillingProfile, form: forms.ModelForm, change: bool) -> None:
+        terms = {name: form.cleaned_data[name] for name in PROFILE_FIELDS if name in form.cleaned_data}
+        tenant = obj.tenant if change else form.cleaned_data["tenant"]
+        saved = billing_profile_save(tenant=tenant, by=request.user, **terms)
+        obj.pk, obj.updated_at = saved.pk, saved.updated_at
+        obj._state.adding = False
 
     @admin.display(description="manual fallback")
     def fallback_status(self, obj: BillingProfile) -> str:

@@ -4,20 +4,30 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from billing.models import BillingProfile
+from core import hooks
 from core.errors import NotPermitted, Refused
-from launchroom.models import MembershipRole
-from launchroom.tenants.services import membership_role
+from launchroom.models import MembershipRole, Tenant
+from launchroom.tenants.services import _locked, membership_role
+
+FALLBACK_ROLES = (MembershipRole.BUYER_SPONSOR, MembershipRole.BUYER_FINANCE)
+
+
+def check_fallback_acceptor(*, role: str | None) -> None:
+    """Only the buyer sponsor or buyer finance accepts the manual billing fallback; ``role``
+    is the user's membership role in the tenant (None for staff and strangers)."""
+    if role not in FALLBACK_ROLES:
+        raise NotPermitted("Only the buyer sponsor or buyer finance accepts the manual billing fallback.")
 
 
 def billing_fallback_accept(*, profile: BillingProfile, by: Any, name: str = "") -> BillingProfile:
     """The buyer's sponsor or finance member accepts the manual billing fallback for the
     terms as they stand; a later change to the terms needs a new acceptance."""
-    if membership_role(by, profile.tenant) not in (MembershipRole.BUYER_SPONSOR, MembershipRole.BUYER_FINANCE):
-        raise NotPermitted("Only the buyer sponsor or buyer finance accepts the manual billing fallback.")
+    check_fallback_acceptor(role=membership_role(by, profile.tenant))
     with transaction.atomic():
         locked = BillingProfile.objects.select_for_update().get(pk=profile.pk)
         missing = locked.missing_terms()
@@ -31,3 +41,35 @@ def billing_fallback_accept(*, profile: BillingProfile, by: Any, name: str = "")
         locked.fallback_terms_sha256 = locked.terms_sha256()
         locked.save()
         return locked
+
+
+PROFILE_FIELDS = BillingProfile.TERMS_FIELDS
+
+
+def billing_profile_save(*, tenant: Tenant, by: Any, **terms: Any) -> BillingProfile:
+    """Create or change a tenant's billing profile (gate 4), as the finance owner.
+
+    A change to the terms after the buyer accepted the manual billing fallback leaves that
+    acceptance behind (its fingerprint no longer matches): the buyer accepts again.
+    """
+    unknown = sorted(set(terms) - set(PROFILE_FIELDS))
+    if unknown:
+        raise ValidationError({name: "Not a billing-profile field." for name in unknown})
+    with transaction.atomic():
+        locked = _locked(tenant)
+        profile = BillingProfile.objects.select_for_update().filter(tenant=locked).first()
+        perm = "billing.change_billingprofile" if profile is not None else "billing.add_billingprofile"
+        if not (getattr(by, "is_staff", False) and by.has_perm(perm)):
+            raise NotPermitted("Only the finance owner sets up billing profiles.")
+        if profile is None:
+            profile = BillingProfile(tenant=locked)
+        before = profile.terms_sha256() if profile.pk else None
+        for name, value in terms.items():
+            setattr(profile, name, value)
+        profile.full_clean()
+        profile._history_user = by  # type: ignore[attr-defined]
+        profile.save()
+        if before != profile.terms_sha256():
+            cause = "billing_profile_save: " + ("profile created" if before is None else "terms changed")
+            hooks.readiness_may_change(tenant_id=locked.pk, cause=cause, actor=by)
+        return profile

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
+from core.errors import Refused
 from core.paginator import EstimatedCountPaginator
 
 STATUS_CLASSES = {
@@ -83,6 +85,32 @@ class ReadOnlyInline(admin.TabularInline):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+def add_service_errors(form: forms.BaseForm, exc: ValidationError | Refused) -> None:
+    """Put a service's refusal on ``form``, the one way the admin shows it.
+
+    A field-keyed ``ValidationError`` puts each message on its field when the form has that
+    field; everything else (errors of fields the form does not show, plain messages, the
+    reasons of a ``Refused``) becomes a non-field error. Call it once the form is validated.
+    """
+    if isinstance(exc, Refused):
+        for reason in exc.reasons:
+            form.add_error(None, reason)
+        return
+    if not hasattr(exc, "error_dict"):
+        for message in exc.messages:
+            form.add_error(None, message)
+        return
+    for name, messages in exc.message_dict.items():
+        on_field = name in form.fields and name != NON_FIELD_ERRORS
+        for message in messages:
+            if on_field:
+                form.add_error(name, message)
+            elif name == NON_FIELD_ERRORS:
+                form.add_error(None, message)
+            else:
+                form.add_error(None, f"{name.replace('_', ' ').capitalize()}: {message}")
 
 
 def refusal_text(exc: Exception) -> str:

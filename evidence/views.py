@@ -15,18 +15,14 @@ from django.views.decorators.http import require_safe
 
 from evidence.models import EvidenceAttachment, EvidenceKind
 from evidence.validation import SERVABLE_CONTENT_TYPES
-from launchroom.models import TenantMembership
+from launchroom.tenants.access import can_see_tenant
 
 # Evidence is served as data only: no scripts, no framing, no caching by shared proxies.
 DOWNLOAD_CSP = "default-src 'none'; sandbox; frame-ancestors 'none'"
 
 
 def can_download(user: object, attachment: EvidenceAttachment) -> bool:
-    if not getattr(user, "is_authenticated", False) or not getattr(user, "is_active", False):
-        return False
-    if getattr(user, "is_staff", False):
-        return True
-    return TenantMembership.objects.filter(user=user, tenant_id=attachment.tenant_id).exists()
+    return can_see_tenant(user, attachment.tenant_id)
 
 
 def _harden(response: HttpResponse) -> HttpResponse:

@@ -22,11 +22,13 @@ from django.urls import path, reverse
 from core.admin import HistoryAdmin, ReadOnlyInline, status_badge
 from core.errors import Refused
 from launchroom.gates.readiness import evaluate
+from launchroom.gates.selectors import load
 from launchroom.gates.services import gate_decide, stage_move
 from launchroom.models import (
     OrderForm,
     Stage,
     Tenant,
+    TenantMembership,
 )
 
 # Each seam's screens live in its own admin module; importing them registers them.
@@ -35,9 +37,10 @@ from launchroom.gates import admin as gates_admin  # noqa: F401  isort: skip
 from launchroom.orderforms import admin as orderforms_admin  # noqa: F401  isort: skip
 from launchroom.support import admin as support_admin  # noqa: F401  isort: skip
 from launchroom.tenants import admin as tenants_admin  # noqa: F401  isort: skip
-from core.admin import refusal_text
+from core.admin import add_service_errors, refusal_text
 from launchroom.gates.admin import GateDecisionForm, StageMoveForm
-from launchroom.tenants.admin import InviteForm, MembershipInline
+from launchroom.tenants.admin import InviteForm, MembershipInline, save_memberships
+from launchroom.tenants.services import TENANT_FIELDS, tenant_create, tenant_update
 
 
 class ActiveStageFilter(admin.SimpleListFilter):
@@ -133,7 +136,7 @@ class TenantAdmin(HistoryAdmin):
         tenant = self.get_object(request, object_id)
         extra_context = dict(extra_context or {})
         if tenant is not None:
-            readiness = evaluate(tenant)
+            readiness = evaluate(load(tenant, with_output=False))
             user = request.user
             extra_context["readiness_html"] = render_to_string(
                 "admin/launchroom/tenant/readiness.html",
@@ -153,6 +156,21 @@ class TenantAdmin(HistoryAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Tenant | None = None) -> bool:
         # A launch is ended, never deleted: its decisions are kept forever.
         return False
+
+    def save_model(self, request: HttpRequest, obj: Tenant, form: forms.ModelForm, change: bool) -> None:
+        values = {name: form.cleaned_data[name] for name in TENANT_FIELDS if name in form.cleaned_data}
+        if change:
+            saved = tenant_update(tenant=obj, by=request.user, **values)
+        else:
+            saved = tenant_create(by=request.user, **values)
+        obj.pk, obj.created_at, obj.updated_at = saved.pk, saved.created_at, saved.updated_at
+        obj._state.adding = False
+
+    def save_formset(self, request: HttpRequest, form: forms.ModelForm, formset: Any, change: bool) -> None:
+        if formset.model is TenantMembership:
+            save_memberships(formset, by=request.user)
+        else:
+            super().save_formset(request, form, formset, change)
 
     @staticmethod
     def related_links(tenant: Tenant, user: Any) -> list[tuple[str, str]]:
@@ -220,22 +238,26 @@ class TenantAdmin(HistoryAdmin):
                 try:
                     apply(tenant, form.cleaned_data)
                     done += 1
-                except (Refused, ValidationError) as exc:
+                except ValidationError as exc:
+                    if len(tenants) == 1:
+                        # One tenant: the field errors go on the form, to be corrected there.
+                        add_service_errors(form, exc)
+                    else:
+                        refused.append(f"{tenant}: {refusal_text(exc)}")
+                except Refused as exc:
                     refused.append(f"{tenant}: {refusal_text(exc)}")
             if done:
                 self.message_user(request, f"{title}: done for {done} tenant(s).", messages.SUCCESS)
             for line in refused:
                 self.message_user(request, f"Refused. {line}", messages.ERROR)
-            if len(tenants) == 1 and refused:
-                # Stay on the form so the refusal can be corrected.
-                pass
-            else:
+            if len(tenants) != 1 or not (refused or form.errors):
                 target = (
                     reverse("admin:launchroom_tenant_change", args=[tenants[0].pk])
                     if action is None
                     else reverse("admin:launchroom_tenant_changelist")
                 )
                 return HttpResponseRedirect(target)
+            # One tenant, refused: stay on the form so the refusal can be corrected.
         context = {
             **self.admin_site.each_context(request),
             "title": title,
@@ -335,7 +357,9 @@ class TenantAdmin(HistoryAdmin):
                     by=request.user,
                     request=request,
                 )
-            except (Refused, ValidationError) as exc:
+            except ValidationError as exc:
+                add_service_errors(form, exc)
+            except Refused as exc:
                 self.message_user(request, f"Refused: {refusal_text(exc)}", messages.ERROR)
             else:
                 self.message_user(

@@ -4,7 +4,7 @@ from django.urls import path
 
 from launchroom.acceptance import views as acceptance_views
 from launchroom.gates import dashboard
-from launchroom.room import views
+from launchroom.room import evidence, views
 
 app_name = "launchroom"
 
@@ -14,7 +14,7 @@ urlpatterns = [
     path("<slug:slug>/", views.room, name="room"),
     path("<slug:slug>/sign", views.sign, name="sign"),
     path("<slug:slug>/billing-fallback", views.billing_fallback, name="billing_fallback"),
-    path("<slug:slug>/evidence/", views.evidence, name="evidence"),
+    path("<slug:slug>/evidence/", evidence.evidence_list, name="evidence"),
     path("<slug:slug>/acceptance/<int:pk>/", acceptance_views.certificate, name="certificate"),
     path("<slug:slug>/acceptance/<int:pk>.json", acceptance_views.certificate_json, name="certificate_json"),
 ]

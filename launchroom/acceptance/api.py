@@ -13,11 +13,9 @@ any error: the service writes in one transaction, after every check.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.http import Http404, HttpRequest, JsonResponse
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
@@ -25,10 +23,8 @@ from django.views.decorators.cache import never_cache
 from core.errors import NotPermitted, Refused
 from evidence.models import EvidenceAttachment
 from launchroom.acceptance.serializers import acceptance_json, validation_errors
-from launchroom.acceptance.services import acceptance_sign
-from launchroom.gates.readiness import evaluate
-from launchroom.gates.selectors import load
-from launchroom.models import AcceptanceDecision, AcceptanceRecord, LaunchStage, MembershipRole, Tenant
+from launchroom.acceptance.services import acceptance_field_errors, acceptance_sign, check_signer
+from launchroom.models import AcceptanceRecord, LaunchStage, Tenant
 from launchroom.tenants.access import client_address, tenant_for_user, user_agent
 
 REQUIRED_FIELDS = ("tenant", "stage", "decision", "signer_name", "signer_role", "exclusions", "residual_risks")
@@ -115,18 +111,6 @@ def _parse_body(request: HttpRequest) -> dict[str, Any] | JsonResponse:
     return body
 
 
-def _permission_problem(user: Any, role: str | None, on_written_approval: bool) -> str:
-    if on_written_approval:
-        if not (user.is_staff and user.has_perm("launchroom.add_acceptancerecord")):
-            return "Only staff with the permission record a buyer's written approval."
-        return ""
-    if user.is_staff:
-        return "Staff record a buyer's written approval: send on_written_approval: true and the buyer's signer_email."
-    if role != MembershipRole.BUYER_SPONSOR:
-        return "Only the tenant's buyer sponsor signs the acceptance record."
-    return ""
-
-
 def _string_list(value: Any) -> bool:
     return isinstance(value, list) and all(isinstance(item, str) for item in value)
 
@@ -149,20 +133,26 @@ def _field_errors(body: dict[str, Any], tenant: Tenant) -> dict[str, list[str]]:
     for name in LIST_FIELDS:
         if name in body and not _string_list(body[name]):
             add(name, "Must be a list of strings.")
-    if "stage" in body and body["stage"] not in LaunchStage.values:
-        add("stage", f"Choose one of {', '.join(LaunchStage.values)}.")
-    if "decision" in body and body["decision"] not in AcceptanceDecision.values:
-        add("decision", f"Choose one of {', '.join(AcceptanceDecision.values)}.")
     if "on_written_approval" in body and not isinstance(body["on_written_approval"], bool):
         add("on_written_approval", "Must be true or false.")
-    if body.get("on_written_approval") is True and isinstance(body.get("signer_email", ""), str):
-        try:
-            validate_email(body.get("signer_email", ""))
-        except ValidationError:
-            add("signer_email", "Give the e-mail address of the buyer whose written approval this is.")
-    for name in ("signer_name", "signer_role"):
-        if isinstance(body.get(name), str) and not body[name].strip():
-            add(name, "This field may not be blank.")
+
+    def text(name: str) -> str:
+        return body[name] if isinstance(body.get(name), str) else ""
+
+    # The service's own field rules, for the fields that have the right shape.
+    rules = acceptance_field_errors(
+        stage=body.get("stage", ""),
+        decision=body.get("decision", ""),
+        signer_name=text("signer_name"),
+        signer_role=text("signer_role"),
+        residual_risks=body["residual_risks"] if _string_list(body.get("residual_risks")) else [],
+        note=text("note"),
+        on_written_approval=body.get("on_written_approval") is True,
+        signer_email=text("signer_email"),
+    )
+    for name, message in rules.items():
+        if name not in errors:
+            add(name, message)
     if "evidence_references" in body:
         refs = _evidence_ids(body["evidence_references"])
         if refs is None:
@@ -200,33 +190,6 @@ def _evidence_ids(value: Any) -> list[tuple[int, str | None]] | None:
     return refs
 
 
-def _evidence_conflicts(refs: Iterable[tuple[int, str | None]], current: list[dict[str, Any]]) -> list[str]:
-    """Why the evidence the client says it saw is not the evidence the decision rests on."""
-    by_id = {ref["id"]: ref["sha256"] for ref in current}
-    reasons = []
-    for pk, sha in refs:
-        if pk not in by_id:
-            reasons.append(f"Evidence {pk} is not part of the readiness this decision rests on (it was replaced).")
-        elif sha and sha != by_id[pk]:
-            reasons.append(f"Evidence {pk} does not have the SHA-256 {sha}.")
-    return reasons
-
-
-def _same_as(record: AcceptanceRecord, body: dict[str, Any], signer_email: str, snapshot_sha256: str) -> bool:
-    """Whether a PATCH repeats the current record exactly (an automation retry)."""
-    return (
-        record.decision == body["decision"]
-        and record.signer_name == body["signer_name"].strip()
-        and record.signer_role == body["signer_role"].strip()
-        and record.signer_email == signer_email
-        and record.exclusions == [e.strip() for e in body["exclusions"] if e.strip()]
-        and record.residual_risks == [r.strip() for r in body["residual_risks"] if r.strip()]
-        and record.note == body.get("note", "").strip()
-        and record.on_written_approval == bool(body.get("on_written_approval"))
-        and record.snapshot_sha256 == snapshot_sha256
-    )
-
-
 def _record(request: HttpRequest) -> JsonResponse:
     body = _parse_body(request)
     if isinstance(body, JsonResponse):
@@ -240,32 +203,18 @@ def _record(request: HttpRequest) -> JsonResponse:
         return _not_found()
     user = request.user
     on_written_approval = body.get("on_written_approval") is True
-    problem = _permission_problem(user, role, on_written_approval)
-    if problem:
-        return _error(403, "forbidden", reasons=[problem])
+    try:
+        check_signer(user=user, role=role, on_written_approval=on_written_approval)
+    except NotPermitted as exc:
+        return _error(403, "forbidden", reasons=exc.reasons)
     errors = _field_errors(body, tenant)
     if errors:
         return _invalid(errors)
 
-    stage = body["stage"]
-    readiness = evaluate(load(tenant, with_output=False), stage)
-    refs = _evidence_ids(body.get("evidence_references", [])) or []
-    conflicts = _evidence_conflicts(refs, readiness.evidence_references())
-    if conflicts:
-        return _error(409, "refused", reasons=conflicts)
-    signer_email = body.get("signer_email", "").strip() if on_written_approval else user.email
-    current = readiness.data.current_acceptance(stage)
-    if (
-        current is not None
-        and (current.signer_id if not on_written_approval else current.recorded_by_id) == user.pk
-        and _same_as(current, body, signer_email, readiness.acceptance_snapshot_sha256())
-    ):
-        return JsonResponse(acceptance_json(current, tenant_slug=tenant.slug, superseded_by=None), status=200)
-
     try:
         record = acceptance_sign(
             tenant=tenant,
-            stage=stage,
+            stage=body["stage"],
             decision=body["decision"],
             signer_name=body["signer_name"],
             signer_role=body["signer_role"],
@@ -278,7 +227,8 @@ def _record(request: HttpRequest) -> JsonResponse:
             client_address=client_address(request),
             user_agent=user_agent(request),
             on_written_approval=on_written_approval,
-            signer_email=signer_email if on_written_approval else "",
+            signer_email=body.get("signer_email", "") if on_written_approval else "",
+            seen_evidence=_evidence_ids(body.get("evidence_references", [])) or [],
         )
     except NotPermitted as exc:
         return _error(403, "forbidden", reasons=exc.reasons)
@@ -286,6 +236,9 @@ def _record(request: HttpRequest) -> JsonResponse:
         return _error(409, "refused", reasons=exc.reasons)
     except ValidationError as exc:
         return _invalid(validation_errors(exc))
+    if getattr(record, "repeated", False):
+        # An identical repeat (an automation retry): nothing was saved.
+        return JsonResponse(acceptance_json(record, tenant_slug=tenant.slug, superseded_by=None), status=200)
     response = JsonResponse(acceptance_json(record, tenant_slug=tenant.slug, superseded_by=None), status=201)
     response["Location"] = reverse("launchroom:certificate_json", args=[tenant.slug, record.pk])
     return response

@@ -6,12 +6,14 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from core.errors import NotPermitted, Refused
 from launchroom.gates import ledger
 from launchroom.gates.readiness import Readiness, evaluate
+from launchroom.gates.selectors import load
 from launchroom.models import (
     AcceptanceDecision,
     AcceptanceRecord,
@@ -48,6 +50,117 @@ def acceptance_rules(readiness: Readiness, decision: str, exclusions: Sequence[s
     return reasons
 
 
+class AcceptanceRefused(Refused):
+    """A refusal of ``acceptance_sign`` under the lock; ``readiness`` is what it was checked
+    against, so a page that shows the refusal need not load and evaluate the tenant again."""
+
+    def __init__(self, reasons: Sequence[str] | str, *, readiness: Readiness):
+        super().__init__(reasons)
+        self.readiness = readiness
+
+
+class SnapshotChanged(AcceptanceRefused):
+    """The readiness changed after the signer saw it: they review the new one and sign again."""
+
+    def __init__(self, *, readiness: Readiness):
+        super().__init__(
+            "The readiness changed while this page was open. Review it below, then sign again.", readiness=readiness
+        )
+        self.current_sha256 = readiness.acceptance_snapshot_sha256()
+
+
+def check_signer(*, user: Any, role: str | None, on_written_approval: bool) -> None:
+    """Who may record an acceptance (SPEC section 5): the tenant's buyer sponsor for
+    themselves, or staff with the permission on a buyer's written approval.
+
+    ``role`` is the user's membership role in the tenant (``tenants.access.tenant_for_user``
+    gives it). Raises ``NotPermitted``; the surfaces call it first so that a 403 comes
+    before field errors, and ``acceptance_sign`` calls it again.
+    """
+    if on_written_approval:
+        if not (user.is_staff and user.has_perm("launchroom.add_acceptancerecord")):
+            raise NotPermitted("Only staff with the permission record a buyer's written approval.")
+        return
+    if user.is_staff and role is None:
+        raise NotPermitted(
+            "Staff record a buyer's written approval: send on_written_approval: true and the buyer's signer_email."
+        )
+    if role != MembershipRole.BUYER_SPONSOR:
+        raise NotPermitted("Only the tenant's buyer sponsor signs the acceptance record.")
+
+
+def may_sign(*, user: Any, role: str | None) -> bool:
+    """Whether the launch room offers ``user`` the signature form (``check_signer``'s rule)."""
+    try:
+        check_signer(user=user, role=role, on_written_approval=False)
+    except NotPermitted:
+        return False
+    return True
+
+
+def acceptance_field_errors(
+    *,
+    stage: str,
+    decision: str,
+    signer_name: str,
+    signer_role: str,
+    residual_risks: Sequence[str],
+    note: str,
+    on_written_approval: bool,
+    signer_email: str,
+) -> dict[str, str]:
+    """The field rules of an acceptance record, by field ({} when every field is right).
+
+    ``acceptance_sign`` raises them as a ``ValidationError``; the API merges them with its
+    own shape checks, so a client sees every field error at once.
+    """
+    errors: dict[str, str] = {}
+    if on_written_approval:
+        try:
+            validate_email(signer_email.strip())
+        except ValidationError:
+            errors["signer_email"] = "Give the e-mail address of the buyer whose written approval this is."
+    if stage not in LaunchStage.values:
+        errors["stage"] = f"Choose one of {', '.join(LaunchStage.values)}."
+    if decision not in AcceptanceDecision.values:
+        errors["decision"] = f"Choose one of {', '.join(AcceptanceDecision.values)}."
+    if not signer_name.strip():
+        errors["signer_name"] = "Type your full name as your signature."
+    if not signer_role.strip():
+        errors["signer_role"] = "Give the signer's role."
+    gave_reason = any(r and r.strip() for r in residual_risks) or note.strip()
+    if decision in (AcceptanceDecision.DEFERRED, AcceptanceDecision.REJECTED) and not gave_reason:
+        errors["note"] = "Say why: give the residual risks or a note."
+    return errors
+
+
+def _evidence_conflicts(seen: Sequence[tuple[int, str | None]], current: list[dict[str, Any]]) -> list[str]:
+    """Why the evidence the signer says they saw is not the evidence the decision rests on."""
+    by_id = {ref["id"]: ref["sha256"] for ref in current}
+    reasons = []
+    for pk, sha in seen:
+        if pk not in by_id:
+            reasons.append(f"Evidence {pk} is not part of the readiness this decision rests on (it was replaced).")
+        elif sha and sha != by_id[pk]:
+            reasons.append(f"Evidence {pk} does not have the SHA-256 {sha}.")
+    return reasons
+
+
+def _repeats(
+    record: AcceptanceRecord | None, *, by: Any, on_written_approval: bool, fields: dict[str, Any], snapshot: str
+) -> bool:
+    """Whether a request repeats the current record exactly (an automation retry, a double submit)."""
+    if record is None:
+        return False
+    actor = record.recorded_by_id if on_written_approval else record.signer_id
+    return (
+        actor == by.pk
+        and record.on_written_approval == on_written_approval
+        and record.snapshot_sha256 == snapshot
+        and all(getattr(record, name) == value for name, value in fields.items())
+    )
+
+
 def acceptance_sign(
     *,
     tenant: Tenant,
@@ -65,44 +178,67 @@ def acceptance_sign(
     user_agent: str = "",
     on_written_approval: bool = False,
     signer_email: str = "",
+    seen_snapshot_sha256: str | None = None,
+    seen_evidence: Sequence[tuple[int, str | None]] = (),
 ) -> AcceptanceRecord:
     """Record the buyer's decision for a tenant and stage (SPEC section 5).
 
     The buyer sponsor signs for themselves; staff with the permission record a buyer's
     written approval (``on_written_approval``), and the record says so.
-    """
-    if on_written_approval:
-        if not (recorded_by.is_staff and recorded_by.has_perm("launchroom.add_acceptancerecord")):
-            raise NotPermitted("Only staff with the permission record a buyer's written approval.")
-        signer = None
-        email = signer_email.strip()
-    else:
-        if membership_role(recorded_by, tenant) != MembershipRole.BUYER_SPONSOR:
-            raise NotPermitted("Only the tenant's buyer sponsor signs the acceptance record.")
-        signer = recorded_by
-        email = recorded_by.email
 
-    errors: dict[str, str] = {}
-    if on_written_approval and not email:
-        errors["signer_email"] = "Give the e-mail of the buyer whose written approval this is."
-    if stage not in LaunchStage.values:
-        errors["stage"] = f"Choose one of {', '.join(LaunchStage.values)}."
-    if decision not in AcceptanceDecision.values:
-        errors["decision"] = f"Choose one of {', '.join(AcceptanceDecision.values)}."
-    if not signer_name.strip():
-        errors["signer_name"] = "Type your full name as your signature."
-    if not signer_role.strip():
-        errors["signer_role"] = "Give the signer's role."
+    Under the tenant lock: the signer signs what they saw (``seen_snapshot_sha256``, the
+    acceptance snapshot's SHA-256 their page showed, and ``seen_evidence``, the (id, sha256
+    or None) pairs of the evidence they refer to; ``SnapshotChanged`` or ``AcceptanceRefused``
+    otherwise), and a request that repeats the current record exactly saves nothing and
+    returns that record with ``repeated = True`` (so two identical concurrent requests leave
+    one record).
+    """
+    role = None if on_written_approval else membership_role(recorded_by, tenant)
+    check_signer(user=recorded_by, role=role, on_written_approval=on_written_approval)
+    signer = None if on_written_approval else recorded_by
+    email = signer_email.strip() if on_written_approval else recorded_by.email
+
+    errors = acceptance_field_errors(
+        stage=stage,
+        decision=decision,
+        signer_name=signer_name,
+        signer_role=signer_role,
+        residual_risks=residual_risks,
+        note=note,
+        on_written_approval=on_written_approval,
+        signer_email=email,
+    )
     exclusions = [e.strip() for e in exclusions if e and e.strip()]
     residual_risks = [r.strip() for r in residual_risks if r and r.strip()]
-    if decision in (AcceptanceDecision.DEFERRED, AcceptanceDecision.REJECTED) and not (residual_risks or note.strip()):
-        errors["note"] = "Say why: give the residual risks or a note."
     if errors:
         raise ValidationError(errors)
 
     with transaction.atomic():
         tenant = _locked(tenant)
-        readiness = evaluate(tenant, stage)
+        # Readiness never reads pasted output: leave it in the database.
+        readiness = evaluate(load(tenant, with_output=False), stage)
+        snapshot_sha256 = readiness.acceptance_snapshot_sha256()
+        if seen_snapshot_sha256 is not None and seen_snapshot_sha256 != snapshot_sha256:
+            raise SnapshotChanged(readiness=readiness)
+        conflicts = _evidence_conflicts(seen_evidence, readiness.evidence_references())
+        if conflicts:
+            raise AcceptanceRefused(conflicts, readiness=readiness)
+        current = readiness.data.current_acceptance(stage)
+        fields = {
+            "decision": decision,
+            "signer_name": signer_name.strip(),
+            "signer_role": signer_role.strip(),
+            "signer_email": email,
+            "exclusions": exclusions,
+            "residual_risks": residual_risks,
+            "note": note.strip(),
+        }
+        if _repeats(
+            current, by=recorded_by, on_written_approval=on_written_approval, fields=fields, snapshot=snapshot_sha256
+        ):
+            assert current is not None
+            current.repeated = True  # type: ignore[attr-defined]
+            return current
         order_form = readiness.data.signed_order_form
         reasons = []
         if order_form is None:
@@ -112,30 +248,24 @@ def acceptance_sign(
                 f"The approval reference {approval_reference.strip()!r} is not the signed order form's "
                 f"({order_form.approval_reference})."
             )
-        current = readiness.data.current_acceptance(stage)
         if decision == AcceptanceDecision.SUPERSEDED and (
             current is None or current.decision == AcceptanceDecision.SUPERSEDED
         ):
             reasons.append("There is no current acceptance record to withdraw.")
         reasons += acceptance_rules(readiness, decision, exclusions)
         if reasons:
-            raise Refused(reasons)
+            raise AcceptanceRefused(reasons, readiness=readiness)
+        assert order_form is not None
         try:
             with transaction.atomic():
                 row = AcceptanceRecord.objects.create(
                     tenant=tenant,
                     stage=stage,
-                    decision=decision,
-                    signer_name=signer_name.strip(),
-                    signer_role=signer_role.strip(),
-                    signer_email=email,
+                    **fields,
                     signer=signer,
                     recorded_by=recorded_by,
                     on_written_approval=on_written_approval,
                     approval_reference=order_form.approval_reference,
-                    exclusions=exclusions,
-                    residual_risks=residual_risks,
-                    note=note.strip(),
                     evidence_references=readiness.evidence_references(),
                     order_form=order_form,
                     signed_at=timezone.now(),
@@ -143,12 +273,13 @@ def acceptance_sign(
                     user_agent=user_agent[:500],
                     affirmation=affirmation,
                     snapshot=readiness.acceptance_snapshot(),
-                    snapshot_sha256=readiness.acceptance_snapshot_sha256(),
+                    snapshot_sha256=snapshot_sha256,
                     supersedes=current,
                 )
         except IntegrityError:
-            raise Refused(
-                "Another acceptance was recorded for this stage at the same moment; reload and sign again."
+            raise AcceptanceRefused(
+                "Another acceptance was recorded for this stage at the same moment; reload and sign again.",
+                readiness=readiness,
             ) from None
         ledger.append(row)
         return row

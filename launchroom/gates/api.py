@@ -7,13 +7,14 @@ queries: session, user, membership, and the five of ``readiness.load_tenants``.
 
 from __future__ import annotations
 
-from django.http import HttpRequest, JsonResponse
+from django.http import Http404, HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
 from launchroom.gates.readiness import evaluate
-from launchroom.gates.selectors import load_tenants
-from launchroom.models import LaunchStage, Tenant, TenantMembership
+from launchroom.gates.selectors import load
+from launchroom.models import LaunchStage
+from launchroom.tenants.access import tenant_for_user
 
 
 def _error(status: int, message: str, **extra: object) -> JsonResponse:
@@ -32,15 +33,15 @@ def readiness(request: HttpRequest, slug: str) -> JsonResponse:
         response = _error(401, "authentication required: log in or send Authorization: Bearer <token>")
         response["WWW-Authenticate"] = 'Bearer realm="thesmios"'
         return response
-    # Membership is checked by slug before anything is loaded, so a non-member learns
-    # nothing, not even whether the tenant exists.
-    if not user.is_staff and not TenantMembership.objects.filter(user=user, tenant__slug=slug).exists():
-        return _not_found()
-    loaded = load_tenants(Tenant.objects.filter(slug=slug), with_output=False)
-    if not loaded:
+    # The one isolation check: a non-member learns nothing, not even whether the tenant exists.
+    try:
+        tenant, _role = tenant_for_user(user, slug)
+    except Http404:
         return _not_found()
     # With no stage, evaluate() takes the latest order form's requested stage (SPEC section 4).
     stage = request.GET.get("stage", "").strip() or None
     if stage is not None and stage not in LaunchStage.values:
         return _error(400, "bad request", errors={"stage": [f"Choose one of {', '.join(LaunchStage.values)}."]})
-    return JsonResponse(evaluate(loaded[0], stage).as_json(), json_dumps_params={"ensure_ascii": False})
+    return JsonResponse(
+        evaluate(load(tenant, with_output=False), stage).as_json(), json_dumps_params={"ensure_ascii": False}
+    )

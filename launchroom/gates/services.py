@@ -20,6 +20,7 @@ from launchroom import catalog
 from launchroom.catalog import Role
 from launchroom.gates import ledger
 from launchroom.gates.readiness import evaluate
+from launchroom.gates.selectors import load
 from launchroom.models import (
     GateDecision,
     GateDecisionKind,
@@ -59,7 +60,8 @@ def gate_decide(*, tenant: Tenant, gate_key: str, decision: str, note: str, by: 
     with transaction.atomic():
         tenant = _locked(tenant)
         if decision == GateDecisionKind.ACCEPTED:
-            result = evaluate(tenant).gate(gate_key)
+            # Readiness never reads pasted output: leave it in the database.
+            result = evaluate(load(tenant, with_output=False)).gate(gate_key)
             unmet = [r.reason for r in result.requirements if not r.met]
             if unmet:
                 raise Refused([f"Cannot accept gate {gate.number}: {reason}." for reason in unmet])
@@ -105,7 +107,7 @@ def stage_move(*, tenant: Tenant, to_stage: str, reason: str, by: Any) -> StageC
             raise Refused(f"{tenant} is already in {Stage(to_stage).label.lower()}.")
         if tenant.stage == Stage.ENDED:
             raise Refused(f"{tenant} has ended; an ended launch is not restarted.")
-        readiness = evaluate(tenant, to_stage if to_stage in LaunchStage.values else None)
+        readiness = evaluate(load(tenant, with_output=False), to_stage if to_stage in LaunchStage.values else None)
         if to_stage in LaunchStage.values:
             if not readiness.is_go:
                 raise Refused(

@@ -19,13 +19,14 @@ from launchroom.models import (
 )
 from launchroom.orderforms.services import (
     ORDER_FORM_SCOPE_FIELDS,
+    check_new_version,
     order_form_create,
     order_form_revise,
     order_form_sign,
 )
 
 from launchroom.support import admin as support_admin  # noqa: F401  isort: skip
-from core.admin import refusal_text
+from core.admin import add_service_errors, refusal_text
 
 
 class SignOrderFormForm(forms.Form):
@@ -92,13 +93,11 @@ class OrderFormAdmin(HistoryAdmin):
 
     def _check_create(self, request: HttpRequest, form: forms.ModelForm) -> None:
         tenant = form.cleaned_data.get("tenant")
-        latest = OrderForm.objects.filter(tenant=tenant).order_by("-version").first() if tenant else None
-        if latest is not None and not latest.is_signed:
-            form.add_error(
-                None,
-                f"{tenant} already has v{latest.version} ({latest.get_status_display().lower()}); "
-                "edit that version instead.",
-            )
+        if tenant is not None:
+            try:
+                check_new_version(tenant=tenant)
+            except Refused as exc:
+                add_service_errors(form, exc)
 
     def get_form(self, request: HttpRequest, obj: OrderForm | None = None, change: bool = False, **kwargs: Any) -> Any:
         form_class = super().get_form(request, obj, change, **kwargs)
@@ -123,11 +122,14 @@ class OrderFormAdmin(HistoryAdmin):
         if form.is_valid():
             try:
                 signed = order_form_sign(order_form=order_forms[0], by=request.user, **form.cleaned_data)
-            except (Refused, ValidationError) as exc:
+            except ValidationError as exc:
+                add_service_errors(form, exc)  # shown on the form below, to be corrected
+            except Refused as exc:
                 self.message_user(request, f"Refused: {refusal_text(exc)}", messages.ERROR)
                 return None
-            self.message_user(request, f"Signed {signed} ({signed.approval_reference}).", messages.SUCCESS)
-            return None
+            else:
+                self.message_user(request, f"Signed {signed} ({signed.approval_reference}).", messages.SUCCESS)
+                return None
         context = {
             **self.admin_site.each_context(request),
             "title": f"Record the signature of {order_forms[0]}",

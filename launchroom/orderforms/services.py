@@ -27,6 +27,21 @@ ORDER_FORM_SCOPE_FIELDS = (
 )
 
 
+def check_new_version(*, tenant: Tenant) -> OrderForm | None:
+    """A new version starts only from a signed one: an unsigned version is edited instead.
+
+    Returns the latest version (None for a tenant's first); raises ``Refused`` otherwise.
+    ``order_form_create`` checks it again under the tenant lock.
+    """
+    latest = OrderForm.objects.filter(tenant=tenant).order_by("-version").first()
+    if latest is not None and not latest.is_signed:
+        raise Refused(
+            f"{tenant} already has v{latest.version}, still {latest.get_status_display().lower()}; "
+            "edit that version instead."
+        )
+    return latest
+
+
 def order_form_create(*, tenant: Tenant, by: Any, **scope: Any) -> OrderForm:
     """Start the tenant's order form, or its next version, as a draft."""
     unknown = set(scope) - set(ORDER_FORM_SCOPE_FIELDS)
@@ -34,9 +49,7 @@ def order_form_create(*, tenant: Tenant, by: Any, **scope: Any) -> OrderForm:
         raise ValidationError({name: "Not an order-form scope field." for name in unknown})
     with transaction.atomic():
         _locked(tenant)
-        latest = OrderForm.objects.filter(tenant=tenant).order_by("-version").first()
-        if latest is not None and not latest.is_signed:
-            raise Refused(f"v{latest.version} is still {latest.get_status_display().lower()}: edit that version.")
+        latest = check_new_version(tenant=tenant)
         values = {name: getattr(latest, name) for name in ORDER_FORM_SCOPE_FIELDS} if latest else {}
         if not latest:
             values["excluded_claims"] = "\n".join(catalog.STANDING_EXCLUSIONS)

@@ -19,7 +19,7 @@ from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
-from core.admin import HistoryAdmin
+from core.admin import HistoryAdmin, add_service_errors
 from core.errors import Refused
 from evidence.models import EvidenceAttachment
 from launchroom.catalog import Role
@@ -37,12 +37,13 @@ class SupportPlanForm(forms.ModelForm):
         model = SupportPlan
         fields = ["tenant", *support.PLAN_FIELDS]
 
-    def clean_status_subscribers(self) -> str:
-        value = self.cleaned_data.get("status_subscribers", "")
-        bad = support.invalid_subscribers(value)
-        if bad:
-            raise ValidationError(f"Not an e-mail address: {', '.join(bad)}.")
-        return value
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        try:
+            support.check_plan_fields(status_subscribers=data.get("status_subscribers", ""))
+        except ValidationError as exc:
+            add_service_errors(self, exc)
+        return data
 
 
 class SupportOwnerAdmin(admin.ModelAdmin):

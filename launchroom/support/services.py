@@ -74,6 +74,13 @@ def invalid_subscribers(text: str) -> list[str]:
     return bad
 
 
+def check_plan_fields(*, status_subscribers: str) -> None:
+    """The field rules of a support plan beyond its model's (raises a field-keyed ``ValidationError``)."""
+    bad = invalid_subscribers(status_subscribers)
+    if bad:
+        raise ValidationError({"status_subscribers": f"Not an e-mail address: {', '.join(bad)}."})
+
+
 def _require_support(by: Any, what: str) -> None:
     if not has_role(by, Role.SUPPORT):
         raise NotPermitted(f"Only the support owner {what}.")
@@ -97,9 +104,7 @@ def support_plan_save(*, tenant: Tenant, by: Any, **fields: Any) -> SupportPlan:
         for name, value in fields.items():
             setattr(plan, name, value)
         plan.full_clean()
-        bad = invalid_subscribers(plan.status_subscribers)
-        if bad:
-            raise ValidationError({"status_subscribers": f"Not an e-mail address: {', '.join(bad)}."})
+        check_plan_fields(status_subscribers=plan.status_subscribers)
         plan.save()
         return plan
 

@@ -17,13 +17,17 @@ from django.http import Http404, HttpRequest
 from launchroom.models import Tenant, TenantMembership
 
 
+def _may_sign_in(user: Any) -> bool:
+    return bool(getattr(user, "is_authenticated", False) and user.is_active)
+
+
 def tenant_for_user(user: Any, slug: str) -> tuple[Tenant, str | None]:
     """The tenant ``slug`` and the user's membership role there (None for staff).
 
     Staff see every tenant; a customer sees only the tenants they are a member of. One
     query. Raises Http404 for anyone else, and for a tenant that does not exist.
     """
-    if not getattr(user, "is_authenticated", False) or not user.is_active:
+    if not _may_sign_in(user):
         raise Http404("No such launch room.")
     if user.is_staff:
         tenant = Tenant.objects.filter(slug=slug).first()
@@ -38,11 +42,21 @@ def tenant_for_user(user: Any, slug: str) -> tuple[Tenant, str | None]:
 
 def tenants_for_user(user: Any) -> QuerySet[Tenant]:
     """Every tenant ``user`` may open: all for staff, their memberships' for customers."""
-    if not getattr(user, "is_authenticated", False) or not user.is_active:
+    if not _may_sign_in(user):
         return Tenant.objects.none()
     if user.is_staff:
         return Tenant.objects.all()
     return Tenant.objects.filter(memberships__user=user)
+
+
+def can_see_tenant(user: Any, tenant_id: int) -> bool:
+    """Whether ``user`` may see what belongs to tenant ``tenant_id`` (its evidence, say):
+    the rule of ``tenant_for_user``, for a tenant known by id. At most one query."""
+    if not _may_sign_in(user):
+        return False
+    if user.is_staff:
+        return True
+    return TenantMembership.objects.filter(user=user, tenant_id=tenant_id).exists()
 
 
 def client_address(request: HttpRequest) -> str | None:

@@ -30,6 +30,7 @@ from django.utils.http import base36_to_int, urlsafe_base64_encode
 
 from core.errors import NotPermitted, Refused
 from launchroom.models import MembershipRole, Tenant, TenantMembership
+from launchroom.tenants.services import membership_add, membership_rules
 
 User = get_user_model()
 
@@ -112,18 +113,14 @@ def invite_buyer(
         if len(matches) > 1:
             raise Refused(f"Several accounts use {email}; invite one of them by username in the admin.")
         user = matches[0] if matches else User.objects.filter(username__iexact=email).first()
-        if user is not None and user.is_staff:
-            raise Refused(f"{email} is a staff account: staff see every launch room already.")
-        if user is not None and not user.is_active:
-            raise Refused(f"The account of {email} is deactivated; reactivate it in the admin first.")
-        if user is None:
+        if user is not None:
+            # The membership rules, before a new account is made for nothing.
+            membership_rules(tenant=tenant, user=user, role=role)
+        else:
             user = User(username=email.lower(), email=email)
             user.set_unusable_password()
             user.save()
-        existing = TenantMembership.objects.filter(user=user, tenant=tenant).first()
-        if existing is not None:
-            raise Refused(f"{email} is already a member of {tenant} ({existing.get_role_display()}).")
-        membership = TenantMembership.objects.create(user=user, tenant=tenant, role=role)
+        membership = membership_add(tenant=tenant, user=user, role=role, by=by, checked=True)
 
         context = {
             "tenant": tenant,

@@ -1,24 +1,85 @@
-"""Memberships and API tokens in the admin."""
+"""Memberships and API tokens in the admin: every write goes through launchroom/tenants/services.py."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from core.admin import HistoryAdmin
+from core.admin import HistoryAdmin, add_service_errors
+from core.errors import Refused
 from launchroom.models import (
     ApiToken,
     MembershipRole,
     TenantMembership,
 )
+from launchroom.tenants.services import (
+    api_token_create,
+    api_token_revoke,
+    membership_add,
+    membership_change_role,
+    membership_remove,
+    membership_rules,
+)
 
 from launchroom.support import admin as support_admin  # noqa: F401  isort: skip
 
 
+class MembershipForm(forms.ModelForm):
+    """A membership row; the service's membership rules are checked before anything is saved."""
+
+    class Meta:
+        model = TenantMembership
+        fields = ["user", "tenant", "role"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        tenant = data.get("tenant") or getattr(self.instance, "tenant", None)
+        user, role = data.get("user"), data.get("role")
+        new_member = self.instance.pk is None or "user" in self.changed_data
+        if new_member and tenant is not None and user is not None and role and not self.errors:
+            try:
+                membership_rules(tenant=tenant, user=user, role=role)
+            except (ValidationError, Refused) as exc:
+                add_service_errors(self, exc)
+        return data
+
+
+def save_memberships(formset: Any, *, by: Any) -> None:
+    """Save the tenant page's member rows through the membership services."""
+    tenant = formset.instance
+    created, changed, deleted = [], [], []
+    for form in formset.deleted_forms:
+        if form.instance.pk is not None:
+            membership_remove(membership=form.instance, by=by)
+            deleted.append(form.instance)
+    for form in formset.initial_forms:
+        if form in formset.deleted_forms or not form.has_changed():
+            continue
+        stored = TenantMembership.objects.select_related("tenant").get(pk=form.instance.pk)
+        if "user" in form.changed_data:
+            membership_remove(membership=stored, by=by)
+            created.append(
+                membership_add(tenant=tenant, user=form.cleaned_data["user"], role=form.cleaned_data["role"], by=by)
+            )
+        else:
+            changed.append((membership_change_role(membership=stored, role=form.cleaned_data["role"], by=by), ["role"]))
+    for form in formset.extra_forms:
+        if form.has_changed() and form not in formset.deleted_forms:
+            created.append(
+                membership_add(tenant=tenant, user=form.cleaned_data["user"], role=form.cleaned_data["role"], by=by)
+            )
+    # What the admin's change message reads, as formset.save() would have set it.
+    formset.new_objects, formset.changed_objects, formset.deleted_objects = created, changed, deleted
+
+
 class MembershipInline(admin.TabularInline):
     model = TenantMembership
+    form = MembershipForm
     extra = 0
     raw_id_fields = ["user"]
     fields = ["user", "role", "created_at"]
@@ -37,11 +98,36 @@ class InviteForm(forms.Form):
 
 @admin.register(TenantMembership)
 class TenantMembershipAdmin(HistoryAdmin):
+    form = MembershipForm
     list_display = ["user", "tenant", "role", "created_at"]
     list_filter = ["role"]
     list_select_related = ["user", "tenant"]
     raw_id_fields = ["user", "tenant"]
     search_fields = ["user__username", "user__email", "tenant__name", "tenant__slug"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: TenantMembership | None = None) -> list[str]:
+        # A membership changes its role; another user or tenant is another membership.
+        return ["user", "tenant", "created_at"] if obj is not None else ["created_at"]
+
+    def save_model(self, request: HttpRequest, obj: TenantMembership, form: forms.ModelForm, change: bool) -> None:
+        if change:
+            saved = membership_change_role(membership=obj, role=form.cleaned_data["role"], by=request.user)
+        else:
+            saved = membership_add(
+                tenant=form.cleaned_data["tenant"],
+                user=form.cleaned_data["user"],
+                role=form.cleaned_data["role"],
+                by=request.user,
+            )
+        obj.pk, obj.created_at = saved.pk, saved.created_at
+        obj._state.adding = False
+
+    def delete_model(self, request: HttpRequest, obj: TenantMembership) -> None:
+        membership_remove(membership=obj, by=request.user)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[TenantMembership]) -> None:
+        for membership in queryset.select_related("tenant"):
+            membership_remove(membership=membership, by=request.user)
 
 
 class ApiTokenForm(forms.ModelForm):
@@ -67,10 +153,9 @@ class ApiTokenAdmin(HistoryAdmin):
     def save_model(self, request: HttpRequest, obj: ApiToken, form: forms.ModelForm, change: bool) -> None:
         if change:
             return
-        key = ApiToken.generate_key()
-        obj.key_sha256 = ApiToken.hash_key(key)
-        obj.prefix = key[:10]
-        super().save_model(request, obj, form, change)
+        token, key = api_token_create(user=form.cleaned_data["user"], name=form.cleaned_data["name"], by=request.user)
+        obj.pk, obj.prefix, obj.created_at = token.pk, token.prefix, token.created_at
+        obj._state.adding = False
         self.message_user(request, f"Token created. Copy it now, it is not shown again: {key}", messages.WARNING)
 
     def has_delete_permission(self, request: HttpRequest, obj: ApiToken | None = None) -> bool:
@@ -78,11 +163,7 @@ class ApiTokenAdmin(HistoryAdmin):
 
     @admin.action(description="Revoke the selected tokens", permissions=["change"])
     def revoke(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
-        from django.utils import timezone
-
-        revoked = 0
-        for token in queryset.filter(revoked_at__isnull=True):
-            token.revoked_at = timezone.now()
-            token.save(update_fields=["revoked_at"])
-            revoked += 1
+        revoked = sum(
+            api_token_revoke(token=token, by=request.user) for token in queryset.filter(revoked_at__isnull=True)
+        )
         self.message_user(request, f"Revoked {revoked} token(s).", messages.SUCCESS)

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from core import hooks
+from core.errors import NotPermitted, Refused
 from launchroom.catalog import Role
-from launchroom.models import Tenant, TenantMembership
+from launchroom.models import ApiToken, MembershipRole, Tenant, TenantMembership
 
 
 def has_role(user: Any, role: Role) -> bool:
@@ -28,3 +35,159 @@ def membership_role(user: Any, tenant: Tenant) -> str | None:
 
 def _locked(tenant: Tenant) -> Tenant:
     return Tenant.objects.select_for_update().get(pk=tenant.pk)
+
+
+# Tenants --------------------------------------------------------------------------------
+
+TENANT_FIELDS = (
+    "name",
+    "slug",
+    "commercial_owner",
+    "regulated_buyer",
+    "issuer_fixture_configured",
+    "evidence_fixture_configured",
+    "audit_export_configured",
+    "controlled_send_configured",
+)
+# The tenant fields evaluate() reads: a change to one of them can change readiness.
+READINESS_FIELDS = frozenset(TENANT_FIELDS[3:])
+
+
+def _check_fields(values: dict[str, Any], allowed: Sequence[str]) -> None:
+    unknown = sorted(set(values) - set(allowed))
+    if unknown:
+        raise ValidationError({name: "Not a field this service changes." for name in unknown})
+
+
+def _require_perm(by: Any, perm: str, message: str) -> None:
+    if not (getattr(by, "is_staff", False) and by.has_perm(perm)):
+        raise NotPermitted(message)
+
+
+def tenant_create(*, by: Any, name: str, slug: str, **values: Any) -> Tenant:
+    """Create a tenant in setup (SPEC section 2), with its flags; the history names ``by``."""
+    _check_fields(values, TENANT_FIELDS)
+    _require_perm(by, "launchroom.add_tenant", "Only a commercial owner creates tenants.")
+    with transaction.atomic():
+        tenant = Tenant(name=name.strip(), slug=slug.strip(), **values)
+        tenant.full_clean()
+        tenant._history_user = by  # type: ignore[attr-defined]
+        tenant.save()
+        hooks.readiness_may_change(tenant_id=tenant.pk, cause="tenant_create: new tenant", actor=by)
+        return tenant
+
+
+def tenant_update(*, tenant: Tenant, by: Any, **changes: Any) -> Tenant:
+    """Change a tenant's name, owner, regulated-buyer flag or configured capabilities.
+
+    The stage is not changed here: ``stage_move`` moves it, with the readiness it rests on.
+    """
+    _check_fields(changes, TENANT_FIELDS)
+    _require_perm(by, "launchroom.change_tenant", "Only a commercial owner changes tenants.")
+    with transaction.atomic():
+        locked = _locked(tenant)
+        changed = [name for name, value in changes.items() if getattr(locked, name) != value]
+        for name in changed:
+            setattr(locked, name, changes[name])
+        if "name" in changed:
+            locked.name = locked.name.strip()
+        locked.full_clean()
+        locked._history_user = by  # type: ignore[attr-defined]
+        locked.save()
+        touched = sorted(READINESS_FIELDS.intersection(changed))
+        if touched:
+            hooks.readiness_may_change(
+                tenant_id=locked.pk, cause=f"tenant_update: {', '.join(touched)} changed", actor=by
+            )
+        return locked
+
+
+# Memberships ----------------------------------------------------------------------------
+
+
+def membership_rules(*, tenant: Tenant, user: Any, role: str) -> None:
+    """Who may be a member of a tenant, with which role (raises ``ValidationError`` or ``Refused``)."""
+    if role not in MembershipRole.values:
+        raise ValidationError({"role": f"Choose one of {', '.join(MembershipRole.values)}."})
+    label = user.email or user.get_username()
+    if user.is_staff:
+        raise Refused(f"{label} is a staff account: staff see every launch room already.")
+    if not user.is_active:
+        raise Refused(f"The account of {label} is deactivated; reactivate it in the admin first.")
+    existing = TenantMembership.objects.filter(user=user, tenant=tenant).first()
+    if existing is not None:
+        raise Refused(f"{label} is already a member of {tenant} ({existing.get_role_display()}).")
+
+
+def membership_add(*, tenant: Tenant, user: Any, role: str, by: Any, checked: bool = False) -> TenantMembership:
+    """Give a customer user access to a tenant's launch room with ``role``.
+
+    ``checked`` is for ``accounts.invite_buyer``, which checked its own permission.
+    """
+    if not checked:
+        _require_perm(by, "launchroom.add_tenantmembership", "Only a commercial owner adds members.")
+    with transaction.atomic():
+        _locked(tenant)
+        membership_rules(tenant=tenant, user=user, role=role)
+        membership = TenantMembership(user=user, tenant=tenant, role=role)
+        membership._history_user = by  # type: ignore[attr-defined]
+        membership.save()
+        return membership
+
+
+def membership_change_role(*, membership: TenantMembership, role: str, by: Any) -> TenantMembership:
+    """Change a member's role (who signs, who accepts billing)."""
+    if role not in MembershipRole.values:
+        raise ValidationError({"role": f"Choose one of {', '.join(MembershipRole.values)}."})
+    _require_perm(by, "launchroom.change_tenantmembership", "Only a commercial owner changes members' roles.")
+    with transaction.atomic():
+        _locked(membership.tenant)
+        locked = TenantMembership.objects.select_for_update().get(pk=membership.pk)
+        if locked.role != role:
+            locked.role = role
+            locked._history_user = by  # type: ignore[attr-defined]
+            locked.save(update_fields=["role"])
+        return locked
+
+
+def membership_remove(*, membership: TenantMembership, by: Any) -> None:
+    """Take a member's access to the tenant's launch room away; the history keeps who had it."""
+    _require_perm(by, "launchroom.delete_tenantmembership", "Only a commercial owner removes members.")
+    with transaction.atomic():
+        _locked(membership.tenant)
+        locked = TenantMembership.objects.filter(pk=membership.pk).first()
+        if locked is not None:
+            locked._history_user = by  # type: ignore[attr-defined]
+            locked.delete()
+
+
+# API tokens -----------------------------------------------------------------------------
+
+
+def api_token_create(*, user: Any, name: str, by: Any) -> tuple[ApiToken, str]:
+    """A bearer token for ``user``: the row (only the key's SHA-256 is kept) and the key,
+    which is shown once and never again."""
+    _require_perm(by, "launchroom.add_apitoken", "Only a superuser makes API tokens.")
+    if not name.strip():
+        raise ValidationError({"name": "Name the token after what uses it."})
+    if user is None or not user.is_active:
+        raise ValidationError({"user": "Choose an active user."})
+    key = ApiToken.generate_key()
+    token = ApiToken(user=user, name=name.strip(), key_sha256=ApiToken.hash_key(key), prefix=key[:10])
+    token.full_clean()
+    token._history_user = by  # type: ignore[attr-defined]
+    token.save()
+    return token, key
+
+
+def api_token_revoke(*, token: ApiToken, by: Any) -> bool:
+    """Revoke a token at once; False when it was revoked already."""
+    _require_perm(by, "launchroom.change_apitoken", "Only a superuser revokes API tokens.")
+    with transaction.atomic():
+        locked = ApiToken.objects.select_for_update().get(pk=token.pk)
+        if locked.revoked_at is not None:
+            return False
+        locked.revoked_at = timezone.now()
+        locked._history_user = by  # type: ignore[attr-defined]
+        locked.save(update_fields=["revoked_at"])
+        return True

@@ -1,0 +1,81 @@
+"""Readiness is loaded and evaluated once per request on the pages that show or check it,
+and never with pasted output, which it does not read."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from launchroom.models import AcceptanceRecord, GateDecision
+from tests.launch_helpers import build, buyer, sign_form
+
+pytestmark = pytest.mark.django_db
+
+ATTACHMENT_OUTPUT = '"evidence_evidenceattachment"."output"'
+
+
+def readiness_loads(queries: CaptureQueriesContext) -> list[str]:
+    """The query that loads a tenant's evidence for readiness (one per load)."""
+    return [
+        q["sql"]
+        for q in queries.captured_queries
+        if "ROW_NUMBER" in q["sql"].upper() and "evidence_evidenceattachment" in q["sql"]
+    ]
+
+
+def one_load(queries: CaptureQueriesContext) -> None:
+    loads = readiness_loads(queries)
+    assert len(loads) == 1, loads
+    assert ATTACHMENT_OUTPUT not in loads[0]
+
+
+def test_it_loads_readiness_once_for_the_launch_room(client, staff):
+    tenant = build("contoso", staff)
+    client.force_login(buyer("contoso"))
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(reverse("launchroom:room", args=[tenant.slug])).status_code == 200
+    one_load(queries)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "status"),
+    [
+        ({}, 302),  # signed
+        ({"exclusions": ""}, 409),  # refused by the rules: the room is shown from the service's readiness
+        ({"snapshot_sha256": "0" * 64}, 409),  # the readiness changed since the page was shown
+        ({"signer_name": ""}, 400),  # a bad field: nothing was checked under the lock
+    ],
+)
+def test_it_loads_readiness_once_for_a_signature(client, staff, overrides, status):
+    tenant = build("contoso", staff)
+    client.force_login(buyer("contoso"))
+    data = sign_form(tenant, "accepted", **overrides)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post(reverse("launchroom:sign", args=[tenant.slug]), data)
+    assert response.status_code == status
+    one_load(queries)
+    assert AcceptanceRecord.objects.count() == (1 if status == 302 else 0)
+
+
+def test_it_loads_readiness_once_for_the_tenant_admin_page(client, staff):
+    tenant = build("contoso", staff)
+    client.force_login(staff["operator"])
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(f"/admin/launchroom/tenant/{tenant.pk}/change/").status_code == 200
+    one_load(queries)
+
+
+def test_it_loads_readiness_once_to_decide_a_gate(client, staff):
+    tenant = build("contoso", staff)
+    client.force_login(staff["security"])
+    before = GateDecision.objects.count()
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post(
+            f"/admin/launchroom/tenant/{tenant.pk}/decide/",
+            {"apply": "1", "gate_key": "security-procurement-pack", "decision": "accepted", "note": "Reviewed."},
+        )
+    assert response.status_code == 302
+    assert GateDecision.objects.count() == before + 1
+    one_load(queries)
