@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
+from django.db import transaction
 from django.http import HttpRequest
 
 from billing.models import BillingProfile
+from core import hooks
 from core.admin import HistoryAdmin, status_badge
+from launchroom.models import Tenant
 
 
 @admin.register(BillingProfile)
@@ -36,6 +41,15 @@ class BillingProfileAdmin(HistoryAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: BillingProfile | None = None) -> bool:
         return False
+
+    def save_model(self, request: HttpRequest, obj: BillingProfile, form: Any, change: bool) -> None:
+        # Gate 4 reads these terms: the stored readiness follows under the tenant lock (core.hooks).
+        with transaction.atomic():
+            Tenant.objects.select_for_update().get(pk=obj.tenant_id)
+            super().save_model(request, obj, form, change)
+            hooks.readiness_may_change(
+                tenant_id=obj.tenant_id, cause="billing_profile_save: billing terms saved", actor=request.user
+            )
 
     @admin.display(description="manual fallback")
     def fallback_status(self, obj: BillingProfile) -> str:

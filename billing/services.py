@@ -8,8 +8,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from billing.models import BillingProfile
+from core import hooks
 from core.errors import NotPermitted, Refused
-from launchroom.models import MembershipRole
+from launchroom.models import MembershipRole, Tenant
 from launchroom.tenants.services import membership_role
 
 
@@ -19,6 +20,8 @@ def billing_fallback_accept(*, profile: BillingProfile, by: Any, name: str = "")
     if membership_role(by, profile.tenant) not in (MembershipRole.BUYER_SPONSOR, MembershipRole.BUYER_FINANCE):
         raise NotPermitted("Only the buyer sponsor or buyer finance accepts the manual billing fallback.")
     with transaction.atomic():
+        # The tenant first, as every readiness-changing service locks it (core.hooks).
+        Tenant.objects.select_for_update().get(pk=profile.tenant_id)
         locked = BillingProfile.objects.select_for_update().get(pk=profile.pk)
         missing = locked.missing_terms()
         if missing:
@@ -30,4 +33,7 @@ def billing_fallback_accept(*, profile: BillingProfile, by: Any, name: str = "")
         locked.fallback_accepted_at = timezone.now()
         locked.fallback_terms_sha256 = locked.terms_sha256()
         locked.save()
+        hooks.readiness_may_change(
+            tenant_id=locked.tenant_id, cause="billing_fallback_accept: manual billing fallback accepted", actor=by
+        )
         return locked

@@ -12,6 +12,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -19,6 +20,7 @@ from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
+from core import hooks
 from core.admin import HistoryAdmin, ReadOnlyInline, status_badge
 from core.errors import Refused
 from launchroom.gates.readiness import evaluate
@@ -37,6 +39,7 @@ from launchroom.support import admin as support_admin  # noqa: F401  isort: skip
 from launchroom.tenants import admin as tenants_admin  # noqa: F401  isort: skip
 from core.admin import refusal_text
 from launchroom.gates.admin import GateDecisionForm, StageMoveForm
+from launchroom.gates.transitions_admin import TransitionInline
 from launchroom.tenants.admin import InviteForm, MembershipInline
 
 
@@ -104,7 +107,7 @@ class TenantAdmin(HistoryAdmin):
         ),
         ("Timestamps", {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}),
     ]
-    inlines = [MembershipInline, OrderFormInline]
+    inlines = [MembershipInline, OrderFormInline, TransitionInline]
     actions = ["decide_gate", "move_stage"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Tenant]:
@@ -118,6 +121,15 @@ class TenantAdmin(HistoryAdmin):
 
     def get_inlines(self, request: HttpRequest, obj: Tenant | None) -> list[Any]:
         return self.inlines if obj is not None else []
+
+    def save_model(self, request: HttpRequest, obj: Tenant, form: Any, change: bool) -> None:
+        # The regulated-buyer and "configured" flags change readiness: the stored row follows
+        # in the same transaction, under the tenant lock (core.hooks).
+        with transaction.atomic():
+            super().save_model(request, obj, form, change)
+            Tenant.objects.select_for_update().get(pk=obj.pk)
+            kind = "tenant_update" if change else "tenant_create"
+            hooks.readiness_may_change(tenant_id=obj.pk, cause=f"{kind}: {obj.slug} saved", actor=request.user)
 
     @admin.display(description="stage", ordering="stage")
     def stage_badge(self, obj: Tenant) -> str:

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from billing.models import BillingProfile, BillingRoute
 from billing.services import billing_fallback_accept
+from core import hooks
 from evidence.services import evidence_attach
 from launchroom import catalog
 from launchroom.acceptance.services import acceptance_sign
@@ -159,6 +160,9 @@ def complete_billing(tenant: Tenant, staff: dict[str, Any], *, accept_by: Any | 
         renewal_terms="Renews quarterly unless either side gives 30 days' notice",
         cancellation_terms="Either side may cancel with 30 days' written notice; no charge for the notice period",
     )
+    hooks.readiness_may_change(
+        tenant_id=tenant.pk, cause="billing_profile_save: billing terms saved", actor=staff["finance"]
+    )
     if accept_by is not None:
         profile = billing_fallback_accept(profile=profile, by=accept_by)
     return profile
@@ -281,7 +285,9 @@ def sign_acceptance(tenant: Tenant, buyer: Any, stage: str, decision: str = Acce
 
 
 def new_tenant(slug: str, name: str, staff: dict[str, Any], **flags: Any) -> Tenant:
-    return Tenant.objects.create(slug=slug, name=name, commercial_owner=staff["commercial"], **flags)
+    tenant = Tenant.objects.create(slug=slug, name=name, commercial_owner=staff["commercial"], **flags)
+    hooks.readiness_may_change(tenant_id=tenant.pk, cause=f"tenant_create: {slug}", actor=staff["commercial"])
+    return tenant
 
 
 BUYER_NAMES = {

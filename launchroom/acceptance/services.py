@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from core import hooks
 from core.errors import NotPermitted, Refused
 from launchroom.gates import ledger
 from launchroom.gates.readiness import Readiness, evaluate
@@ -151,4 +152,7 @@ def acceptance_sign(
                 "Another acceptance was recorded for this stage at the same moment; reload and sign again."
             ) from None
         ledger.append(row)
+        hooks.readiness_may_change(
+            tenant_id=tenant.pk, cause=f"acceptance_sign: {decision} for {stage}", actor=recorded_by
+        )
         return row
