@@ -48,6 +48,7 @@ from launchroom.models import (
     Tenant,
     TenantMembership,
 )
+from launchroom.room import transitions
 from launchroom.room.forms import AcceptanceForm, BillingFallbackForm
 from launchroom.tenants.access import client_address, tenant_for_user, tenants_for_user, user_agent
 
@@ -388,6 +389,7 @@ def _room_context(
         if tenant.stage in LaunchStage.values and tenant.stage != stage
         else None,
         "timeline": _timeline(data, stage_changes),
+        "readiness_transitions": transitions.timeline_rows(tenant),
         "affirmation": AFFIRMATION,
     }
 
