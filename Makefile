@@ -31,6 +31,7 @@ requirements: $(VENV)/.installed
 
 run: $(VENV)/.installed
 	DEBUG=1 $(PY) manage.py migrate --noinput
+	DEBUG=1 $(PY) manage.py refresh_readiness --all
 	DEBUG=1 $(PY) manage.py seed_demo
 	@echo ""
 	@echo "  Thesmios launch operations portal: http://127.0.0.1:$(PORT)/"
@@ -38,6 +39,10 @@ run: $(VENV)/.installed
 	@echo "  Buyers (launch room):     buyer-northwind, buyer-contoso, buyer-globex, buyer-initech"
 	@echo "  Every demo password is: demo"
 	@echo ""
+	@# The readiness refresh runs beside the server (until a task scheduler takes it over);
+	@# Ctrl-C stops both.
+	DEBUG=1 $(PY) manage.py refresh_readiness --loop 60 & refresh=$$!; \
+	trap 'kill $$refresh 2>/dev/null' EXIT INT TERM; \
 	DEBUG=1 $(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 test: $(VENV)/.installed node_modules/.installed

@@ -29,6 +29,8 @@ def billing_fallback_accept(*, profile: BillingProfile, by: Any, name: str = "")
     terms as they stand; a later change to the terms needs a new acceptance."""
     check_fallback_acceptor(role=membership_role(by, profile.tenant))
     with transaction.atomic():
+        # The tenant first, as every readiness-changing service locks it (core.hooks).
+        Tenant.objects.select_for_update().get(pk=profile.tenant_id)
         locked = BillingProfile.objects.select_for_update().get(pk=profile.pk)
         missing = locked.missing_terms()
         if missing:
@@ -40,6 +42,9 @@ def billing_fallback_accept(*, profile: BillingProfile, by: Any, name: str = "")
         locked.fallback_accepted_at = timezone.now()
         locked.fallback_terms_sha256 = locked.terms_sha256()
         locked.save()
+        hooks.readiness_may_change(
+            tenant_id=locked.tenant_id, cause="billing_fallback_accept: manual billing fallback accepted", actor=by
+        )
         return locked
 
 

@@ -12,6 +12,7 @@ from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
 
+from core import hooks
 from core.errors import NotPermitted
 from evidence import uploads, validation
 from evidence.models import EvidenceAttachment, EvidenceCheck, EvidenceKind
@@ -101,6 +102,9 @@ def evidence_attach(
     stored_name = ""
     try:
         with transaction.atomic():
+            # The tenant lock every readiness-changing service takes: the stored readiness
+            # row is rewritten under it (core.hooks).
+            Tenant.objects.select_for_update().get(pk=tenant.pk)
             if file is not None and inspected is not None:
                 field = attachment.file.field
                 target = field.generate_filename(attachment, inspected.name)
@@ -109,6 +113,11 @@ def evidence_attach(
                 stored_name = field.storage.save(target, file, max_length=field.max_length)
                 attachment.file.name = stored_name
             attachment.save()
+            hooks.readiness_may_change(
+                tenant_id=tenant.pk,
+                cause=f"evidence_attach: {requirement.label} ({gate_key})",
+                actor=by,
+            )
     except BaseException:
         if stored_name:
             attachment.file.field.storage.delete(stored_name)
@@ -168,6 +177,14 @@ def evidence_verify(*, attachment: EvidenceAttachment) -> EvidenceCheck:
     The readiness engine reads the latest check: a failing one makes the requirement stale.
     """
     result = recompute(attachment)
-    return EvidenceCheck.objects.create(
-        attachment=attachment, checked_at=timezone.now(), ok=result.ok, detail=result.detail[:300]
-    )
+    with transaction.atomic():
+        Tenant.objects.select_for_update().get(pk=attachment.tenant_id)
+        check = EvidenceCheck.objects.create(
+            attachment=attachment, checked_at=timezone.now(), ok=result.ok, detail=result.detail[:300]
+        )
+        hooks.readiness_may_change(
+            tenant_id=attachment.tenant_id,
+            cause=f"evidence_verify: attachment {attachment.pk} {'matches' if result.ok else 'failed'}",
+            actor=None,
+        )
+        return check

@@ -39,6 +39,7 @@ from launchroom.support import admin as support_admin  # noqa: F401  isort: skip
 from launchroom.tenants import admin as tenants_admin  # noqa: F401  isort: skip
 from core.admin import add_service_errors, refusal_text
 from launchroom.gates.admin import GateDecisionForm, StageMoveForm
+from launchroom.gates.transitions_admin import TransitionInline
 from launchroom.tenants.admin import InviteForm, MembershipInline, save_memberships
 from launchroom.tenants.services import TENANT_FIELDS, tenant_create, tenant_update
 
@@ -107,7 +108,7 @@ class TenantAdmin(HistoryAdmin):
         ),
         ("Timestamps", {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}),
     ]
-    inlines = [MembershipInline, OrderFormInline]
+    inlines = [MembershipInline, OrderFormInline, TransitionInline]
     actions = ["decide_gate", "move_stage"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Tenant]:

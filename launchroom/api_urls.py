@@ -7,5 +7,6 @@ from launchroom.gates import api as api_readiness
 
 urlpatterns = [
     path("tenants/<slug:slug>/readiness", api_readiness.readiness, name="api_readiness"),
+    path("tenants/<slug:slug>/transitions", api_readiness.transitions, name="api_transitions"),
     path("launch-acceptance", api.launch_acceptance, name="api_launch_acceptance"),
 ]

@@ -17,7 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from billing.models import BillingProfile, BillingRoute
-from billing.services import billing_fallback_accept
+from billing.services import billing_fallback_accept, billing_profile_save
 from evidence.services import evidence_attach
 from launchroom import catalog
 from launchroom.acceptance.services import acceptance_sign
@@ -36,6 +36,7 @@ from launchroom.models import (
 from launchroom.orderforms.services import order_form_create, order_form_sign
 from launchroom.support.services import status_broadcast_dry_run, support_plan_save
 from launchroom.tenants.roles import sync_groups
+from launchroom.tenants.services import tenant_create
 
 User = get_user_model()
 
@@ -147,8 +148,9 @@ def scoped_order_form(
 
 
 def complete_billing(tenant: Tenant, staff: dict[str, Any], *, accept_by: Any | None) -> BillingProfile:
-    profile = BillingProfile.objects.create(
+    profile = billing_profile_save(
         tenant=tenant,
+        by=staff["finance"],
         route=BillingRoute.INVOICE_ONLY,
         billing_owner_name=f"{tenant.name} accounts payable",
         billing_owner_email=f"ap@{tenant.slug}.example",
@@ -281,7 +283,7 @@ def sign_acceptance(tenant: Tenant, buyer: Any, stage: str, decision: str = Acce
 
 
 def new_tenant(slug: str, name: str, staff: dict[str, Any], **flags: Any) -> Tenant:
-    return Tenant.objects.create(slug=slug, name=name, commercial_owner=staff["commercial"], **flags)
+    return tenant_create(by=staff["commercial"], name=name, slug=slug, commercial_owner=staff["commercial"], **flags)
 
 
 BUYER_NAMES = {

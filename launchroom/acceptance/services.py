@@ -10,6 +10,7 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from core import hooks
 from core.errors import NotPermitted, Refused
 from launchroom.gates import ledger
 from launchroom.gates.readiness import Readiness, evaluate
@@ -282,4 +283,7 @@ def acceptance_sign(
                 readiness=readiness,
             ) from None
         ledger.append(row)
+        hooks.readiness_may_change(
+            tenant_id=tenant.pk, cause=f"acceptance_sign: {decision} for {stage}", actor=recorded_by
+        )
         return row

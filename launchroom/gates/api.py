@@ -7,13 +7,17 @@ queries: session, user, membership, and the five of ``readiness.load_tenants``.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, time
+
 from django.http import Http404, HttpRequest, JsonResponse
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
 from launchroom.gates.readiness import evaluate
 from launchroom.gates.selectors import load
-from launchroom.models import LaunchStage
+from launchroom.models import LaunchStage, ReadinessTransition
 from launchroom.tenants.access import tenant_for_user
 
 
@@ -45,3 +49,85 @@ def readiness(request: HttpRequest, slug: str) -> JsonResponse:
     return JsonResponse(
         evaluate(load(tenant, with_output=False), stage).as_json(), json_dumps_params={"ensure_ascii": False}
     )
+
+
+TRANSITIONS_LIMIT = 500
+
+
+def _transition_json(row: ReadinessTransition) -> dict[str, object]:
+    return {
+        "id": row.pk,
+        "at": row.at.isoformat(),
+        "stage": row.stage,
+        "decision_before": row.decision_before or None,
+        "decision_after": row.decision_after,
+        "running_stage": row.running_stage or None,
+        "running_before": row.running_before or None,
+        "running_after": row.running_after or None,
+        "gates_changed": row.gates_changed,
+        "cause": row.cause,
+        "cause_kind": row.cause_kind,
+        "actor": row.actor.get_username() if row.actor else None,
+    }
+
+
+@never_cache
+@require_safe
+def transitions(request: HttpRequest, slug: str) -> JsonResponse:
+    """GET /api/platform/tenants/<slug>/transitions?since=<ISO time>: newest first (SPEC section 10).
+
+    The same auth and isolation as the readiness API: 401 anonymous, 404 for a tenant the
+    caller is not a member of (or that does not exist), 400 for a ``since`` that is not an
+    ISO 8601 date or time. At most 500 rows; ``more`` says whether older ones were left out.
+    """
+    user = request.user
+    if not user.is_authenticated:
+        response = _error(401, "authentication required: log in or send Authorization: Bearer <token>")
+        response["WWW-Authenticate"] = 'Bearer realm="thesmios"'
+        return response
+    raw_since = request.GET.get("since", "")
+    since = None
+    if raw_since:
+        since = _parse_since(raw_since)
+        if since is None:
+            return _error(
+                400,
+                "bad request",
+                errors={"since": ["Give an ISO 8601 time, e.g. 2026-01-31T09:00:00Z or 2026-01-31."]},
+            )
+    # The one isolation check, as for readiness.
+    try:
+        tenant, _role = tenant_for_user(user, slug)
+    except Http404:
+        return _not_found()
+    rows = ReadinessTransition.objects.filter(tenant=tenant).select_related("actor").order_by("-at", "-id")
+    if since is not None:
+        rows = rows.filter(at__gte=since)
+    page = list(rows[: TRANSITIONS_LIMIT + 1])
+    return JsonResponse(
+        {
+            "tenant": tenant.slug,
+            "since": since.isoformat() if since else None,
+            "transitions": [_transition_json(r) for r in page[:TRANSITIONS_LIMIT]],
+            "more": len(page) > TRANSITIONS_LIMIT,
+        },
+        json_dumps_params={"ensure_ascii": False},
+    )
+
+
+def _parse_since(value: str) -> datetime | None:
+    """An aware datetime from an ISO 8601 time or date (a date means its midnight, UTC); None when it is not one."""
+    if len(value) > 40 or any(ord(c) < 32 for c in value):
+        return None
+    try:
+        parsed = parse_datetime(value)
+        if parsed is None:
+            day = parse_date(value)
+            if day is None:
+                return None
+            parsed = datetime.combine(day, time.min)
+    except ValueError:
+        return None
+    if timezone.is_naive(parsed):
+        parsed = timezone.make_aware(parsed, UTC)
+    return parsed

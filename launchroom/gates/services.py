@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from core import hooks
 from core.errors import NotPermitted, Refused
 from launchroom import catalog
 from launchroom.catalog import Role
@@ -89,6 +90,9 @@ def gate_decide(*, tenant: Tenant, gate_key: str, decision: str, note: str, by: 
             decided_at=timezone.now(),
         )
         ledger.append(row)
+        hooks.readiness_may_change(
+            tenant_id=tenant.pk, cause=f"gate_decide: {decision} gate {gate.number} ({gate.title})", actor=by
+        )
         return row
 
 
@@ -127,6 +131,9 @@ def stage_move(*, tenant: Tenant, to_stage: str, reason: str, by: Any) -> StageC
         tenant.stage = to_stage
         tenant.save(update_fields=["stage", "updated_at"])
         ledger.append(row)
+        hooks.readiness_may_change(
+            tenant_id=tenant.pk, cause=f"stage_move: {row.from_stage} to {row.to_stage}", actor=by
+        )
         return row
 
 

@@ -17,11 +17,13 @@ from launchroom.models.decisions import (
     StageChange,
 )
 from launchroom.models.orderforms import OrderForm, OrderFormQuerySet, OrderFormStatus
+from launchroom.models.readiness import GATE_COLUMNS, ReadinessTransition, TenantReadiness
 from launchroom.models.support import Incident, IncidentNotice, Severity, SupportPlan
 from launchroom.models.tenants import LaunchStage, MembershipRole, Stage, Tenant, TenantMembership
 from launchroom.models.tokens import ApiToken
 
 __all__ = [
+    "GATE_COLUMNS",
     "AcceptanceDecision",
     "AcceptanceRecord",
     "ApiToken",
@@ -35,10 +37,12 @@ __all__ = [
     "OrderForm",
     "OrderFormQuerySet",
     "OrderFormStatus",
+    "ReadinessTransition",
     "Severity",
     "Stage",
     "StageChange",
     "SupportPlan",
     "Tenant",
     "TenantMembership",
+    "TenantReadiness",
 ]

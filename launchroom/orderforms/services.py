@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from core import hooks
 from core.errors import NotPermitted, Refused
 from launchroom import catalog
 from launchroom.catalog import Role
@@ -57,6 +58,9 @@ def order_form_create(*, tenant: Tenant, by: Any, **scope: Any) -> OrderForm:
         order_form = OrderForm(tenant=tenant, version=(latest.version + 1) if latest else 1, recorded_by=by, **values)
         order_form.full_clean()
         order_form.save()
+        hooks.readiness_may_change(
+            tenant_id=tenant.pk, cause=f"order_form_create: v{order_form.version} drafted", actor=by
+        )
         return order_form
 
 
@@ -69,6 +73,7 @@ def order_form_revise(*, order_form: OrderForm, by: Any, **changes: Any) -> Orde
     if unknown:
         raise ValidationError({name: "Not an order-form scope field." for name in unknown})
     with transaction.atomic():
+        _locked(order_form.tenant)
         locked = OrderForm.objects.select_for_update().get(pk=order_form.pk)
         if locked.is_signed:
             raise Refused(f"v{locked.version} was signed meanwhile; revise it into a new version.")
@@ -78,6 +83,9 @@ def order_form_revise(*, order_form: OrderForm, by: Any, **changes: Any) -> Orde
             setattr(locked, name, value)
         locked.full_clean()
         locked.save()
+        hooks.readiness_may_change(
+            tenant_id=locked.tenant_id, cause=f"order_form_revise: v{locked.version} changed", actor=by
+        )
         return locked
 
 
@@ -116,4 +124,7 @@ def order_form_sign(
         locked.recorded_by = by
         locked.full_clean()
         locked.save()
+        hooks.readiness_may_change(
+            tenant_id=locked.tenant_id, cause=f"order_form_sign: v{locked.version} signed", actor=by
+        )
         return locked

@@ -42,6 +42,7 @@ from launchroom.models import (
     Tenant,
     TenantMembership,
 )
+from launchroom.room import transitions
 from launchroom.room.forms import AcceptanceForm, BillingFallbackForm
 from launchroom.room.presenters import (
     acceptance_initial,
@@ -154,6 +155,7 @@ def _room_context(
         if tenant.stage in LaunchStage.values and tenant.stage != stage
         else None,
         "timeline": timeline(data, stage_changes),
+        "readiness_transitions": transitions.timeline_rows(tenant),
         "affirmation": AFFIRMATION,
     }
 

@@ -25,6 +25,7 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
 
+from core import hooks
 from core.errors import NotPermitted, Refused
 from evidence.models import EvidenceAttachment
 from evidence.services import evidence_attach
@@ -100,12 +101,14 @@ def support_plan_save(*, tenant: Tenant, by: Any, **fields: Any) -> SupportPlan:
     if unknown:
         raise ValidationError({name: "Not a support-plan field." for name in sorted(unknown)})
     with transaction.atomic():
+        Tenant.objects.select_for_update().get(pk=tenant.pk)
         plan = SupportPlan.objects.select_for_update().filter(tenant=tenant).first() or SupportPlan(tenant=tenant)
         for name, value in fields.items():
             setattr(plan, name, value)
         plan.full_clean()
         check_plan_fields(status_subscribers=plan.status_subscribers)
         plan.save()
+        hooks.readiness_may_change(tenant_id=tenant.pk, cause="support_plan_save: support plan saved", actor=by)
         return plan
 
 
