@@ -278,6 +278,7 @@ class Builder:
                         support_owner_email="support@thesmios.example",
                         escalation_route="Support owner, then the on-call operator",
                         manual_incident_channel=f"#thesmios-{t.slug}",
+                        manual_notice_process="Support owner e-mails every subscriber by hand",
                         status_subscribers=f"sponsor@{t.slug}.example",
                     )
                     for t in tenants

@@ -174,6 +174,9 @@ def support_plan(tenant: Tenant, staff: dict[str, Any]) -> SupportPlan:
         support_owner_email=support.email,
         escalation_route="Support owner → on-call operator (phone bridge) → Thesmios CTO within 1 hour for SEV1",
         manual_incident_channel=f"Shared channel #thesmios-{tenant.slug} and the sponsor's direct line",
+        manual_notice_process="The support owner drafts each notice, the on-call operator checks it, and it goes "
+        "to every status subscriber by hand within 30 minutes of a SEV1 or SEV2; each notice is recorded on the "
+        "incident.",
         status_subscribers=f"sponsor@{tenant.slug}.example\nit-ops@{tenant.slug}.example",
     )
 
