@@ -35,7 +35,7 @@ from launchroom.models import (
     TenantMembership,
 )
 from launchroom.orderforms.services import order_form_create, order_form_sign
-from launchroom.proofs.operator_run import operations_secret, prove_in_process
+from launchroom.proofs.operator_run import prove_if_signed
 from launchroom.support.services import status_broadcast_dry_run, support_plan_save
 from launchroom.tenants.roles import sync_groups
 
@@ -82,7 +82,6 @@ HAND_UPLOADER = {
 PLATFORM_FIXTURES = {"issuer-fixture", "evidence-fixture", "audit-export-fixture", "privacy-fixture"}
 SAMPLE_NOTE = "Sample output for the demo: this fixture runs on the platform deployment, not in this portal."
 GATE5 = "tenant-access-proof"
-DEMO_OPERATIONS_SECRET = "thesmios-demo-operations-secret"
 
 
 def ensure_staff(password: str = DEMO_PASSWORD) -> dict[str, Any]:
@@ -212,17 +211,6 @@ def evidence_content(tenant: Tenant, gate_key: str, requirement_key: str, captur
 GATE5_REQUIREMENTS = {"operator-seed-run", "access-smoke", "launch-room-snapshot"}
 
 
-def prove_tenant_access(tenant: Tenant) -> bool:
-    """Gate 5 (and gate 6's evidence fixture) through the operator proof's own code, in process.
-
-    Only once the tenant's order form is signed, as the command requires; False otherwise.
-    """
-    if not OrderForm.objects.filter(tenant=tenant).signed().exists():
-        return False
-    prove_in_process(tenant, include_fixtures=True, secret=operations_secret() or DEMO_OPERATIONS_SECRET)
-    return True
-
-
 def attach_evidence(tenant: Tenant, staff: dict[str, Any], gate_key: str, *, age_days: int = 2) -> None:
     """Attach every applicable attachment requirement of one gate.
 
@@ -232,12 +220,9 @@ def attach_evidence(tenant: Tenant, staff: dict[str, Any], gate_key: str, *, age
     """
     gate = catalog.gate(gate_key)
     captured = timezone.now() - timedelta(days=age_days)
-    proved = gate_key == GATE5 and prove_tenant_access(tenant)
-    already = set(
-        EvidenceAttachment.objects.filter(tenant=tenant, gate_key=gate_key)
-        .exclude(produced_by_command="")
-        .values_list("requirement_key", flat=True)
-    )
+    proved = gate_key == GATE5 and prove_if_signed(tenant)
+    by_command = EvidenceAttachment.objects.filter(tenant=tenant, gate_key=gate_key).exclude(produced_by_command="")
+    already = set(by_command.values_list("requirement_key", flat=True))
     for requirement in gate.requirements:
         if requirement.kind != Kind.ATTACHMENT or proved:
             continue

@@ -222,3 +222,15 @@ def prove_in_process(tenant: Tenant, *, include_fixtures: bool, secret: str) -> 
         request_log.setLevel(level)
     attach_outcome(outcome, outcome.data, include_fixtures=include_fixtures)
     return outcome
+
+
+DEMO_OPERATIONS_SECRET = "thesmios-demo-operations-secret"
+
+
+def prove_if_signed(tenant: Tenant) -> bool:
+    """The demo's gate 5 (and gate 6's evidence fixture): the proof in process, once the tenant's
+    order form is signed, as the command requires; False (nothing done) otherwise."""
+    if not OrderForm.objects.filter(tenant=tenant).signed().exists():
+        return False
+    prove_in_process(tenant, include_fixtures=True, secret=operations_secret() or DEMO_OPERATIONS_SECRET)
+    return True
