@@ -33,6 +33,7 @@ run: $(VENV)/.installed
 	DEBUG=1 $(PY) manage.py migrate --noinput
 	DEBUG=1 $(PY) manage.py refresh_readiness --all
 	DEBUG=1 $(PY) manage.py seed_demo
+	@test -f .packet-key.pem || (umask 077 && $(PY) -c "from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey as K; from cryptography.hazmat.primitives import serialization as s; print(K.generate().private_bytes(s.Encoding.PEM, s.PrivateFormat.PKCS8, s.NoEncryption()).decode(), end='')" > .packet-key.pem && echo "  Wrote a demo launch-packet signing key to .packet-key.pem")
 	@echo ""
 	@echo "  Thesmios launch operations portal: http://127.0.0.1:$(PORT)/"
 	@echo "  Staff (admin at /admin/): operator, commercial, finance, security, support"

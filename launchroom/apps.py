@@ -9,3 +9,4 @@ class LaunchroomConfig(AppConfig):
         # What follows a change in a lower app is registered here, at start-up (core/hooks.py):
         # billing/ and evidence/ announce, launchroom listens.
         from launchroom import listeners  # noqa: F401
+        from launchroom.packet import keys  # noqa: F401  (registers the deploy check on the packet key)

@@ -395,6 +395,18 @@ GATES: tuple[Gate, ...] = (
                 action="Record the manual incident channel on the support plan.",
             ),
             Requirement(
+                "escalation-route",
+                "Escalation route",
+                R,
+                action="Record the escalation route on the support plan.",
+            ),
+            Requirement(
+                "manual-notice-process",
+                "Manual notice process",
+                R,
+                action="Record the manual notice process on the support plan.",
+            ),
+            Requirement(
                 "broadcast-dry-run",
                 "Status subscriber and broadcast dry-run evidence",
                 A,

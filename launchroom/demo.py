@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from billing.models import BillingProfile, BillingRoute
 from billing.services import billing_fallback_accept, billing_profile_save
+from evidence.models import EvidenceAttachment
 from evidence.services import evidence_attach
 from launchroom import catalog
 from launchroom.acceptance.services import acceptance_sign
@@ -34,6 +35,7 @@ from launchroom.models import (
     TenantMembership,
 )
 from launchroom.orderforms.services import order_form_create, order_form_sign
+from launchroom.proofs.operator_run import prove_if_signed
 from launchroom.support.services import status_broadcast_dry_run, support_plan_save
 from launchroom.tenants.roles import sync_groups
 from launchroom.tenants.services import tenant_create
@@ -65,22 +67,22 @@ COMMAND_FOR = {
     ("public-deployment", "readiness-advisory"): "check_managed_beta_readiness",
     ("strict-proof-plan", "production-proof-json"): "launch_proof_bundle",
     ("strict-proof-plan", "production-proof-smoke"): "launch_proof_bundle",
-    ("tenant-access-proof", "operator-seed-run"): "operator_launch_proof",
-    ("tenant-access-proof", "access-smoke"): "operator_launch_proof",
-    ("tenant-access-proof", "launch-room-snapshot"): "operator_launch_proof",
-    ("credential-evidence-proof", "issuer-fixture"): "operator_launch_proof",
-    ("credential-evidence-proof", "evidence-fixture"): "operator_launch_proof",
-    ("credential-evidence-proof", "audit-export-fixture"): "operator_launch_proof",
-    ("credential-evidence-proof", "privacy-fixture"): "operator_launch_proof",
     ("support-fallback", "broadcast-dry-run"): "status_broadcast_dry_run",
     ("support-fallback", "controlled-send"): "status_broadcast_send",
 }
 
-# Who attaches evidence that is not produced by a command.
+# Who attaches evidence that is not produced by a command: never the gate's decider.
 HAND_UPLOADER = {
     "public-deployment": "security",
+    "tenant-access-proof": "security",
+    "credential-evidence-proof": "security",
     "security-procurement-pack": "operator",
 }
+
+# Gate 6's fixtures that only the platform deployment can run: the demo attaches sample output.
+PLATFORM_FIXTURES = {"issuer-fixture", "evidence-fixture", "audit-export-fixture", "privacy-fixture"}
+SAMPLE_NOTE = "Sample output for the demo: this fixture runs on the platform deployment, not in this portal."
+GATE5 = "tenant-access-proof"
 
 
 def ensure_staff(password: str = DEMO_PASSWORD) -> dict[str, Any]:
@@ -176,6 +178,9 @@ def support_plan(tenant: Tenant, staff: dict[str, Any]) -> SupportPlan:
         support_owner_email=support.email,
         escalation_route="Support owner → on-call operator (phone bridge) → Thesmios CTO within 1 hour for SEV1",
         manual_incident_channel=f"Shared channel #thesmios-{tenant.slug} and the sponsor's direct line",
+        manual_notice_process="The support owner drafts each notice, the on-call operator checks it, and it goes "
+        "to every status subscriber by hand within 30 minutes of a SEV1 or SEV2; each notice is recorded on the "
+        "incident.",
         status_subscribers=f"sponsor@{tenant.slug}.example\nit-ops@{tenant.slug}.example",
     )
 
@@ -188,8 +193,9 @@ def evidence_content(tenant: Tenant, gate_key: str, requirement_key: str, captur
         {"name": f"{requirement.label}: {part}", "status": "passed", "ms": 40 + i * 17}
         for i, part in enumerate(("reachable", "complete", "headers"))
     ]
-    body = {
-        "command": COMMAND_FOR.get((gate_key, requirement_key), "manual"),
+    command = COMMAND_FOR.get((gate_key, requirement_key), "")
+    body: dict[str, Any] = {
+        "command": command or "manual",
         "tenant": tenant.slug,
         "gate": gate_key,
         "requirement": requirement_key,
@@ -199,18 +205,33 @@ def evidence_content(tenant: Tenant, gate_key: str, requirement_key: str, captur
         "passed": len(checks),
         "failed": 0,
     }
+    if not command and requirement_key in PLATFORM_FIXTURES | GATE5_REQUIREMENTS:
+        body = {"sample": True, "label": "SAMPLE OUTPUT (demo data, not produced by this portal)", **body}
     return json.dumps(body, indent=2).encode()
 
 
+GATE5_REQUIREMENTS = {"operator-seed-run", "access-smoke", "launch-room-snapshot"}
+
+
 def attach_evidence(tenant: Tenant, staff: dict[str, Any], gate_key: str, *, age_days: int = 2) -> None:
-    """Attach every applicable attachment requirement of one gate."""
+    """Attach every applicable attachment requirement of one gate.
+
+    Gate 5 comes from the operator proof run in process; without a signed order form (a
+    test's bare tenant) its outputs are hand-uploaded samples. Gate 6's platform fixtures
+    are hand-uploaded samples, except the evidence fixture the proof really ran.
+    """
     gate = catalog.gate(gate_key)
     captured = timezone.now() - timedelta(days=age_days)
+    proved = gate_key == GATE5 and prove_if_signed(tenant)
+    by_command = EvidenceAttachment.objects.filter(tenant=tenant, gate_key=gate_key).exclude(produced_by_command="")
+    already = set(by_command.values_list("requirement_key", flat=True))
     for requirement in gate.requirements:
-        if requirement.kind != Kind.ATTACHMENT:
+        if requirement.kind != Kind.ATTACHMENT or proved:
             continue
         if requirement.configured_flag and not tenant.is_configured(requirement.configured_flag):
             continue
+        if requirement.key in already and gate_key == "credential-evidence-proof":
+            continue  # the operator proof's own output
         command = COMMAND_FOR.get((gate_key, requirement.key), "")
         uploader = staff[HAND_UPLOADER.get(gate_key, "operator")] if not command else staff["operator"]
         if gate_key == "support-fallback":
@@ -239,6 +260,7 @@ def attach_evidence(tenant: Tenant, staff: dict[str, Any], gate_key: str, *, age
             file=upload,
             captured_at=captured,
             produced_by_command=command,
+            note="" if command or requirement.key not in PLATFORM_FIXTURES | GATE5_REQUIREMENTS else SAMPLE_NOTE,
         )
 
 

@@ -98,6 +98,7 @@ def support_row(tenant: Tenant) -> SupportPlan:
         support_owner_email="support@thesmios.example",
         escalation_route="Support owner, then on-call operator",
         manual_incident_channel="#thesmios-shared",
+        manual_notice_process="Support owner e-mails every subscriber by hand within 30 minutes",
     )
 
 

@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.conf import settings as django_settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
@@ -25,6 +27,13 @@ from django.urls import reverse
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 ONE_YEAR = 365 * 24 * 60 * 60
+
+
+PACKET_KEY = (
+    Ed25519PrivateKey.generate()
+    .private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    .decode()
+)
 
 
 def production_env(tmp_path: Path, **overrides: str | None) -> dict[str, str]:
@@ -38,6 +47,7 @@ def production_env(tmp_path: Path, **overrides: str | None) -> dict[str, str]:
         "ALLOWED_HOSTS": "portal.example",
         "DATABASE_URL": f"sqlite:///{tmp_path / 'production.sqlite3'}",
         "MEDIA_ROOT": str(tmp_path / "media"),
+        "PACKET_SIGNING_KEY": PACKET_KEY,
     }
     for name, value in overrides.items():
         if value is None:
@@ -78,6 +88,12 @@ def test_it_passes_the_deploy_check_with_production_settings(tmp_path: Path) -> 
     result = run(["manage.py", "check", "--deploy", "--fail-level", "WARNING"], production_env(tmp_path))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
+
+
+def test_the_deploy_check_fails_naming_the_packet_key_when_it_is_unset(tmp_path: Path) -> None:
+    result = run(["manage.py", "check", "--deploy"], production_env(tmp_path, PACKET_SIGNING_KEY=None))
+    assert result.returncode != 0
+    assert "set PACKET_SIGNING_KEY" in result.stdout + result.stderr
 
 
 def test_it_is_secure_by_default_in_production(tmp_path: Path) -> None:

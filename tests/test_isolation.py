@@ -62,6 +62,7 @@ def requests_against(a, b) -> dict[str, list[tuple[str, str, dict[str, Any]]]]:
             ("get", reverse("launchroom:certificate_json", args=[a.slug, record.pk]), {}),
         ],
         "evidence:download": [("get", reverse("evidence:download", args=[attachment.pk]), {})],
+        "launchroom:packet": [("get", reverse("launchroom:packet", args=[b.slug]), {})],
         "api_readiness": [
             ("get", reverse("api_readiness", args=[b.slug]), {}),
             ("get", reverse("api_readiness", args=[b.slug]) + "?stage=paid_beta", {}),

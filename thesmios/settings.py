@@ -190,6 +190,11 @@ PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default="http://127.0.0.1:8000")
 THESMIOS_SMOKE_URL = env.str("THESMIOS_SMOKE_URL", default="")
 SMOKE_TIMEOUT_SECONDS = env.float("SMOKE_TIMEOUT_SECONDS", default=10.0)
 LAUNCH_OPERATIONS_SECRET = env.str("LAUNCH_OPERATIONS_SECRET", default="")
+# The launch packet's Ed25519 signing key (PEM text). `make run` writes a demo key to the
+# git-ignored .packet-key.pem, read only with DEBUG on and the variable unset.
+PACKET_SIGNING_KEY = env.str("PACKET_SIGNING_KEY", default="", multiline=True)
+if not PACKET_SIGNING_KEY and DEBUG and (BASE_DIR / ".packet-key.pem").is_file():
+    PACKET_SIGNING_KEY = (BASE_DIR / ".packet-key.pem").read_text()
 EVIDENCE_FRESHNESS_DAYS = env_positive_int("EVIDENCE_FRESHNESS_DAYS", 30)
 EVIDENCE_MAX_UPLOAD_BYTES = env_positive_int("EVIDENCE_MAX_UPLOAD_BYTES", 25 * 1024 * 1024)
 EVIDENCE_MAX_OUTPUT_CHARS = env_positive_int("EVIDENCE_MAX_OUTPUT_CHARS", 1024 * 1024)

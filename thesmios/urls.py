@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from launchroom import health
+from launchroom.packet import views as packet_views
 
 admin.site.site_header = "Thesmios launch operations"
 admin.site.site_title = "Thesmios launch operations"
@@ -11,6 +12,8 @@ admin.site.index_title = "Launch workbench"
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
+    path(".well-known/thesmios-packet-key.pem", packet_views.packet_key, name="packet_key"),
+    path("verify/<str:code>", packet_views.verify, name="verify"),
     path("", include("launchroom.public.urls")),
     path("accounts/", include("launchroom.tenants.account_urls")),
     path("launch-room/", include("launchroom.urls")),

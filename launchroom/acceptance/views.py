@@ -7,6 +7,7 @@ from typing import Any
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -18,7 +19,8 @@ from launchroom.gates.readiness import (
     evaluate,
 )
 from launchroom.gates.selectors import load
-from launchroom.models import AcceptanceRecord, DecisionLogEntry, LaunchStage
+from launchroom.models import AcceptanceRecord, DecisionLogEntry, LaunchStage, Tenant
+from launchroom.packet.keys import verification_code
 from launchroom.tenants.access import tenant_for_user
 
 
@@ -58,6 +60,13 @@ def snapshot_changes(signed: dict[str, Any], now: dict[str, Any]) -> list[str]:
 
 def _certificate_data(request: HttpRequest, slug: str, pk: int) -> dict[str, Any]:
     tenant, role = tenant_for_user(request.user, slug)
+    context = certificate_data(tenant, role, pk)
+    context["verification_url"] = request.build_absolute_uri(context["verification_path"])
+    return context
+
+
+def certificate_data(tenant: Tenant, role: str | None, pk: int) -> dict[str, Any]:
+    """What the certificate shows (page, JSON and the launch packet), for a tenant already allowed."""
     record = get_object_or_404(
         AcceptanceRecord.objects.select_related("recorded_by", "order_form"), tenant=tenant, pk=pk
     )
@@ -68,6 +77,7 @@ def _certificate_data(request: HttpRequest, slug: str, pk: int) -> dict[str, Any
     superseded = data.superseded_by().get(record.pk)
     matches = current_sha == record.snapshot_sha256
     log_entry = DecisionLogEntry.objects.filter(tenant=tenant, kind="acceptance_record", object_id=record.pk).first()
+    code = verification_code(record.pk)
     by_id = {a.pk: a for a in data.attachments}
     # The record may rest on attachments that newer ones have replaced since.
     older = {ref.get("id") for ref in record.evidence_references} - set(by_id)
@@ -104,7 +114,32 @@ def _certificate_data(request: HttpRequest, slug: str, pk: int) -> dict[str, Any
         "changes": [] if matches else snapshot_changes(record.snapshot, now_snapshot),
         "log_entry": log_entry,
         "readiness": readiness,
+        "verification_code": code,
+        "verification_path": reverse("verify", args=[code]),
     }
+
+
+def certificate_body(context: dict[str, Any], verification_url: str) -> dict[str, Any]:
+    """The certificate as JSON: the record, its snapshot, whether it still holds, its log link."""
+    record = context["record"]
+    superseded = context["superseded_by"]
+    body = acceptance_json(
+        record, tenant_slug=context["tenant"].slug, superseded_by=superseded.pk if superseded else None
+    )
+    log_entry = context["log_entry"]
+    body.update(
+        {
+            "tenant_name": context["tenant"].name,
+            "snapshot": record.snapshot,
+            "current_snapshot_sha256": context["current_sha256"],
+            "snapshot_matches": context["matches"],
+            "changes": context["changes"],
+            "decision_log": {"seq": log_entry.seq, "entry_hash": log_entry.entry_hash} if log_entry else None,
+            "verification_code": context["verification_code"],
+            "verification_url": verification_url,
+        }
+    )
+    return body
 
 
 @never_cache
@@ -128,19 +163,4 @@ def certificate(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 def certificate_json(request: HttpRequest, slug: str, pk: int) -> JsonResponse:
     """The certificate's JSON twin."""
     context = _certificate_data(request, slug, pk)
-    record = context["record"]
-    superseded = context["superseded_by"]
-    body = acceptance_json(
-        record, tenant_slug=context["tenant"].slug, superseded_by=superseded.pk if superseded else None
-    )
-    log_entry = context["log_entry"]
-    body.update(
-        {
-            "snapshot": record.snapshot,
-            "current_snapshot_sha256": context["current_sha256"],
-            "snapshot_matches": context["matches"],
-            "changes": context["changes"],
-            "decision_log": {"seq": log_entry.seq, "entry_hash": log_entry.entry_hash} if log_entry else None,
-        }
-    )
-    return JsonResponse(body, json_dumps_params={"indent": 2})
+    return JsonResponse(certificate_body(context, context["verification_url"]), json_dumps_params={"indent": 2})

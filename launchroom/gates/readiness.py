@@ -255,6 +255,11 @@ def _record_requirement(data: TenantData, gate: Gate, requirement: Requirement, 
         if data.support is None or not data.support.manual_incident_channel.strip():
             return RequirementResult(requirement, MISSING, "no manual incident channel")
         return RequirementResult(requirement, MET)
+    if key in ("escalation-route", "manual-notice-process"):
+        field = key.replace("-", "_")
+        if data.support is None or not getattr(data.support, field).strip():
+            return RequirementResult(requirement, MISSING, f"no {requirement.label.lower()}")
+        return RequirementResult(requirement, MET)
     if key == "acceptance-record":
         return _acceptance_requirement(data, requirement, stage)
     raise KeyError(f"no rule for record requirement {gate.key}/{key}")

@@ -28,6 +28,11 @@ class SupportPlan(models.Model):
     manual_incident_channel = models.TextField(
         blank=True, help_text="Where incidents are communicated by hand, e.g. a shared channel or phone bridge."
     )
+    manual_notice_process = models.TextField(
+        blank=True,
+        help_text="How customers are told by hand while e-mail delivery stays manual: who writes, who approves, "
+        "through which channel, and how fast.",
+    )
     status_subscribers = models.TextField(blank=True, help_text="One e-mail address per line.")
     notes = models.TextField(blank=True)
     updated_at = models.DateTimeField(auto_now=True)

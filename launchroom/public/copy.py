@@ -60,9 +60,37 @@ COMMANDS: tuple[ProofCommand, ...] = (
         "Production fixture IDs, authenticated proof output, and one attachable launch proof JSON bundle for "
         "managed beta acceptance.",
         "CONFIRM_OPERATOR_LAUNCH_PROOF=thesmios-operator-proof LAUNCH_OPERATIONS_SECRET=<secret> "
-        "THESMIOS_SMOKE_URL=https://portal.example python manage.py operator_launch_proof --seed --include-fixtures",
+        "CONFIRM_LAUNCH_OPERATOR_SEED=thesmios-launch-seed THESMIOS_SMOKE_URL=https://portal.example "
+        "python manage.py operator_launch_proof --tenant <slug> --seed --include-fixtures",
     ),
 )
+
+PLATFORM_FIXTURE_NOTE = (
+    "Runs on the Thesmios platform deployment, not in this portal; the operator attaches its output here as evidence."
+)
+
+# The seed names npm scripts of the platform; beside each one, what does that job in this
+# portal, or a plain note that it runs on the platform deployment (SPEC section 9).
+PORTAL_EQUIVALENTS: dict[str, str] = {
+    "check:launch output": "In this portal: python manage.py launch_proof_bundle (its public launch checks), "
+    "attached with --attach <slug>.",
+    "check:api output": "In this portal: python manage.py launch_proof_bundle (its API and route-protection "
+    "checks), attached with --attach <slug>.",
+    "check:readiness advisory output": "In this portal: python manage.py check_managed_beta_readiness --attach <slug>.",
+    "THESMIOS_SMOKE_URL=https://www.thesmios.com npm run check:production-proof": "In this portal: "
+    "THESMIOS_SMOKE_URL=https://portal.example python manage.py launch_proof_bundle (its production-proof checks).",
+    "CONFIRM_LAUNCH_OPERATOR_SEED=thesmios-launch-seed run output": "In this portal: python manage.py "
+    "operator_launch_proof --tenant <slug> --seed --include-fixtures, once the order form is signed.",
+    "Owner, granted-employer, and denied-employer smoke results": "In this portal: the same "
+    "operator_launch_proof run logs in as each over HTTP and attaches the results.",
+    "Authenticated tenant launch-room snapshot": "In this portal: the same operator_launch_proof run captures "
+    "and attaches it.",
+    "check:issuer-fixture output when issuer keys and auth fixtures are configured": PLATFORM_FIXTURE_NOTE,
+    "check:evidence-fixture output when job runner secret is configured": PLATFORM_FIXTURE_NOTE
+    + " operator_launch_proof --include-fixtures adds this portal's evidence download isolation check.",
+    "check:audit-export-fixture output when private storage is configured": PLATFORM_FIXTURE_NOTE,
+    "check:privacy-fixture output for data-rights proof": PLATFORM_FIXTURE_NOTE,
+}
 
 
 # The seed's fourth command row is the acceptance API, not a proof command.

@@ -37,6 +37,7 @@ def gate_json(gate: Gate) -> dict[str, Any]:
         "audience": gate.audience,
         "acceptance": gate.acceptance,
         "required_evidence": list(gate.required_evidence),
+        "portal_equivalents": [copy.PORTAL_EQUIVALENTS.get(item, "") for item in gate.required_evidence],
         "if_missing": gate.if_missing,
         "decided_by": gate.decided_by.value if gate.decided_by else None,
         "effect": str(gate.effect),
@@ -108,7 +109,10 @@ def home(request: HttpRequest) -> HttpResponse:
 @require_safe
 def managed_beta(request: HttpRequest) -> HttpResponse:
     data = managed_beta_data()
-    gates = [(gate, effect_text(gate)) for gate in catalog.GATES]
+    gates = [
+        (gate, effect_text(gate), [(item, copy.PORTAL_EQUIVALENTS.get(item, "")) for item in gate.required_evidence])
+        for gate in catalog.GATES
+    ]
     return render(request, "public/managed_beta.html", {"data": data, "gates": gates})
 
 

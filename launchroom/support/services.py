@@ -56,6 +56,7 @@ PLAN_FIELDS = (
     "support_owner_email",
     "escalation_route",
     "manual_incident_channel",
+    "manual_notice_process",
     "status_subscribers",
     "notes",
 )

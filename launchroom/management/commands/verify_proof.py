@@ -16,7 +16,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from core.hashing import canonical_json
-from launchroom.management.commands.operator_launch_proof import SECRET_VARIABLE, operations_secret, sign
+from launchroom.proofs.operator_run import SECRET_VARIABLE, operations_secret, sign
 
 
 class Command(BaseCommand):
