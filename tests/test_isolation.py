@@ -67,6 +67,10 @@ def requests_against(a, b) -> dict[str, list[tuple[str, str, dict[str, Any]]]]:
             ("get", reverse("api_readiness", args=[b.slug]), {}),
             ("get", reverse("api_readiness", args=[b.slug]) + "?stage=paid_beta", {}),
         ],
+        "api_transitions": [
+            ("get", reverse("api_transitions", args=[b.slug]), {}),
+            ("get", reverse("api_transitions", args=[b.slug]) + "?since=2000-01-01", {}),
+        ],
         "api_launch_acceptance": [
             ("get", f"{api}?tenant={b.slug}", {}),
             ("patch", api, api_body(b)),
