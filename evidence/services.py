@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.errors import NotPermitted
+from core.history import records_actor
 from evidence import uploads, validation
 from evidence.models import EvidenceAttachment, EvidenceCheck, EvidenceKind
 from launchroom import catalog
@@ -24,6 +25,7 @@ CAPTURED_AT_SKEW = timedelta(minutes=5)
 MISSING_FILE = "the stored file is missing"
 
 
+@records_actor()
 def evidence_attach(
     *,
     tenant: Tenant,

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from billing.models import BillingProfile, BillingRoute
 from billing.services import billing_fallback_accept
+from core.history import acting_as
 from evidence.services import evidence_attach
 from launchroom import catalog
 from launchroom.acceptance.services import acceptance_sign
@@ -117,7 +118,9 @@ def ensure_buyer(
     )
     user.set_password(password)
     user.save()
-    TenantMembership.objects.get_or_create(user=user, tenant=tenant, defaults={"role": role})
+    # Buyers are invited by the tenant's commercial owner; the demo adds them directly.
+    with acting_as(tenant.commercial_owner):
+        TenantMembership.objects.get_or_create(user=user, tenant=tenant, defaults={"role": role})
     return user
 
 
@@ -147,7 +150,15 @@ def scoped_order_form(
 
 
 def complete_billing(tenant: Tenant, staff: dict[str, Any], *, accept_by: Any | None) -> BillingProfile:
-    profile = BillingProfile.objects.create(
+    with acting_as(staff["finance"]):  # the finance owner fills it in, in the admin
+        profile = _billing_profile(tenant)
+    if accept_by is not None:
+        profile = billing_fallback_accept(profile=profile, by=accept_by)
+    return profile
+
+
+def _billing_profile(tenant: Tenant) -> BillingProfile:
+    return BillingProfile.objects.create(
         tenant=tenant,
         route=BillingRoute.INVOICE_ONLY,
         billing_owner_name=f"{tenant.name} accounts payable",
@@ -159,9 +170,6 @@ def complete_billing(tenant: Tenant, staff: dict[str, Any], *, accept_by: Any | 
         renewal_terms="Renews quarterly unless either side gives 30 days' notice",
         cancellation_terms="Either side may cancel with 30 days' written notice; no charge for the notice period",
     )
-    if accept_by is not None:
-        profile = billing_fallback_accept(profile=profile, by=accept_by)
-    return profile
 
 
 def support_plan(tenant: Tenant, staff: dict[str, Any]) -> SupportPlan:
@@ -281,7 +289,8 @@ def sign_acceptance(tenant: Tenant, buyer: Any, stage: str, decision: str = Acce
 
 
 def new_tenant(slug: str, name: str, staff: dict[str, Any], **flags: Any) -> Tenant:
-    return Tenant.objects.create(slug=slug, name=name, commercial_owner=staff["commercial"], **flags)
+    with acting_as(staff["commercial"]):  # the commercial owner creates the tenant, in the admin
+        return Tenant.objects.create(slug=slug, name=name, commercial_owner=staff["commercial"], **flags)
 
 
 BUYER_NAMES = {

@@ -9,8 +9,9 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from core import hooks
 from core.errors import NotPermitted, Refused
-from launchroom.gates import ledger
+from core.history import records_actor
 from launchroom.gates.readiness import Readiness, evaluate
 from launchroom.models import (
     AcceptanceDecision,
@@ -48,6 +49,7 @@ def acceptance_rules(readiness: Readiness, decision: str, exclusions: Sequence[s
     return reasons
 
 
+@records_actor("recorded_by")
 def acceptance_sign(
     *,
     tenant: Tenant,
@@ -150,5 +152,5 @@ def acceptance_sign(
             raise Refused(
                 "Another acceptance was recorded for this stage at the same moment; reload and sign again."
             ) from None
-        ledger.append(row)
+        hooks.decision_recorded(row)
         return row

@@ -15,10 +15,11 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from core import hooks
 from core.errors import NotPermitted, Refused
+from core.history import records_actor
 from launchroom import catalog
 from launchroom.catalog import Role
-from launchroom.gates import ledger
 from launchroom.gates.readiness import evaluate
 from launchroom.models import (
     GateDecision,
@@ -39,6 +40,7 @@ User = AbstractBaseUser | AnonymousUser
 # Gate decisions -------------------------------------------------------------------------
 
 
+@records_actor()
 def gate_decide(*, tenant: Tenant, gate_key: str, decision: str, note: str, by: Any) -> GateDecision:
     """Record an owner's decision on an evidence gate (SPEC section 4).
 
@@ -86,13 +88,14 @@ def gate_decide(*, tenant: Tenant, gate_key: str, decision: str, note: str, by: 
             decided_by=by,
             decided_at=timezone.now(),
         )
-        ledger.append(row)
+        hooks.decision_recorded(row)
         return row
 
 
 # Stage moves ----------------------------------------------------------------------------
 
 
+@records_actor()
 def stage_move(*, tenant: Tenant, to_stage: str, reason: str, by: Any) -> StageChange:
     """Move a tenant to another stage (SPEC section 2), recording the readiness it rested on."""
     if to_stage not in Stage.values:
@@ -124,7 +127,7 @@ def stage_move(*, tenant: Tenant, to_stage: str, reason: str, by: Any) -> StageC
         )
         tenant.stage = to_stage
         tenant.save(update_fields=["stage", "updated_at"])
-        ledger.append(row)
+        hooks.decision_recorded(row)
         return row
 
 

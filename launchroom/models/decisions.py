@@ -7,7 +7,7 @@ from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
-from core.append_only import AppendOnlyModel
+from core.append_only import AppendOnlyModel, append_only_trigger
 from launchroom.models.orderforms import OrderForm
 from launchroom.models.tenants import LaunchStage, Stage, Tenant
 
@@ -31,6 +31,7 @@ class GateDecision(AppendOnlyModel):
     history = HistoricalRecords()
 
     class Meta:
+        triggers = [append_only_trigger()]
         ordering = ["-decided_at", "-id"]
         indexes = [models.Index(fields=["tenant", "gate_key", "-decided_at"], name="gatedecision_lookup")]
 
@@ -92,6 +93,7 @@ class AcceptanceRecord(AppendOnlyModel):
     history = HistoricalRecords()
 
     class Meta:
+        triggers = [append_only_trigger()]
         ordering = ["-signed_at", "-id"]
         constraints = [
             models.UniqueConstraint(
@@ -121,6 +123,7 @@ class StageChange(AppendOnlyModel):
     history = HistoricalRecords()
 
     class Meta:
+        triggers = [append_only_trigger()]
         ordering = ["-changed_at", "-id"]
 
     def __str__(self) -> str:
@@ -146,6 +149,7 @@ class DecisionLogEntry(AppendOnlyModel):
     history = HistoricalRecords()
 
     class Meta:
+        triggers = [append_only_trigger()]
         ordering = ["tenant_id", "seq"]
         constraints = [
             models.UniqueConstraint(

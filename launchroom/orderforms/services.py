@@ -9,7 +9,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from core import hooks
 from core.errors import NotPermitted, Refused
+from core.history import records_actor
 from launchroom import catalog
 from launchroom.catalog import Role
 from launchroom.models import OrderForm, OrderFormStatus, Tenant
@@ -27,6 +29,7 @@ ORDER_FORM_SCOPE_FIELDS = (
 )
 
 
+@records_actor()
 def order_form_create(*, tenant: Tenant, by: Any, **scope: Any) -> OrderForm:
     """Start the tenant's order form, or its next version, as a draft."""
     unknown = set(scope) - set(ORDER_FORM_SCOPE_FIELDS)
@@ -47,6 +50,7 @@ def order_form_create(*, tenant: Tenant, by: Any, **scope: Any) -> OrderForm:
         return order_form
 
 
+@records_actor()
 def order_form_revise(*, order_form: OrderForm, by: Any, **changes: Any) -> OrderForm:
     """Change an order form's scope. A signed version is frozen, so its change becomes the
     next draft version; an unsigned version is edited in place."""
@@ -68,6 +72,7 @@ def order_form_revise(*, order_form: OrderForm, by: Any, **changes: Any) -> Orde
         return locked
 
 
+@records_actor()
 def order_form_sign(
     *, order_form: OrderForm, approval_reference: str, signer_name: str, by: Any, signed_at: datetime | None = None
 ) -> OrderForm:
@@ -103,4 +108,5 @@ def order_form_sign(
         locked.recorded_by = by
         locked.full_clean()
         locked.save()
+        hooks.decision_recorded(locked)
         return locked
