@@ -243,3 +243,44 @@ def test_it_guards_every_append_only_model_with_a_trigger() -> None:
         if issubclass(model, AppendOnlyModel):
             assert model in guarded, f"{model.__name__} is append-only but the database does not refuse changes"
     assert OrderForm in guarded
+
+
+# Upgrading: what was signed and accepted before the log held them is chained once -----------
+
+
+def test_it_chains_order_forms_and_fallbacks_recorded_before_the_upgrade(staff: dict[str, Any]) -> None:
+    import importlib
+
+    from django.apps import apps
+    from django.utils import timezone
+
+    migration = importlib.import_module("launchroom.migrations.0004_chain_signed_order_forms_and_fallbacks")
+    tenant = demo.build_initech(staff)  # signed order form, decisions, no billing yet
+    buyer = tenant.memberships.get(user__username="buyer-initech").user
+    # As rows written before this change: a second signed version and an accepted fallback, no links.
+    OrderForm.objects.create(
+        tenant=tenant,
+        version=2,
+        status=OrderFormStatus.SIGNED,
+        approval_reference="PO-INITECH-2026-02",
+        signed_at=timezone.now(),
+        compliance_modules="m",
+        cohort_description="c",
+    )
+    profile = demo._billing_profile(tenant)
+    profile.fallback_accepted_by = buyer
+    profile.fallback_accepted_name = "Ivan Ito"
+    profile.fallback_accepted_at = timezone.now()
+    profile.fallback_terms_sha256 = profile.terms_sha256()
+    profile.save()
+    assert "is not in the log" in str(ledger.verify_tenant(tenant))
+    before = DecisionLogEntry.objects.filter(tenant=tenant).count()
+
+    migration.chain_existing(apps, None)
+    migration.chain_existing(apps, None)  # a second run finds nothing left to chain
+
+    assert ledger.verify_tenant(tenant) is None
+    assert DecisionLogEntry.objects.filter(tenant=tenant).count() == before + 2
+    acceptance = BillingFallbackAcceptance.objects.get(tenant=tenant)
+    assert acceptance.terms == profile.terms() and acceptance.accepted_by == buyer
+    assert BillingProfile.objects.get(pk=profile.pk).fallback_acceptance == acceptance
