@@ -134,8 +134,8 @@ class DecisionLogEntry(AppendOnlyModel):
     """One link of a tenant's tamper-evident decision log (a SHA-256 hash chain).
 
     Each gate decision, acceptance record, stage move, order-form signature and billing-fallback
-    acceptance appends an entry in the same
-    transaction: ``entry_hash = sha256(prev_hash + canonical JSON of the row)``.
+    acceptance appends an entry in the same transaction:
+    ``entry_hash = sha256(prev_hash + canonical JSON of the row)``.
     """
 
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="decision_log")
