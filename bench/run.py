@@ -176,7 +176,7 @@ class Builder:
         from django.contrib.auth import get_user_model
         from django.db import transaction
 
-        from billing.models import BillingProfile, BillingRoute
+        from billing.models import BillingFallbackAcceptance, BillingProfile, BillingRoute
         from launchroom.models import (
             AcceptanceRecord,
             GateDecision,
@@ -275,7 +275,22 @@ class Builder:
                 )
                 profile.fallback_terms_sha256 = profile.terms_sha256()
                 profiles.append(profile)
-            self.history(profiles, BillingProfile)
+            profiles = self.history(profiles, BillingProfile)
+            fallback_acceptances = self.history(
+                [
+                    BillingFallbackAcceptance(
+                        tenant_id=p.tenant_id,
+                        profile=p,
+                        accepted_by=p.fallback_accepted_by,
+                        accepted_name=p.fallback_accepted_name,
+                        accepted_at=p.fallback_accepted_at,
+                        terms=p.terms(),
+                        terms_sha256=p.fallback_terms_sha256,
+                    )
+                    for p in profiles
+                ],
+                BillingFallbackAcceptance,
+            )
             self.history(
                 [
                     SupportPlan(
@@ -364,7 +379,7 @@ class Builder:
                 ],
                 StageChange,
             )
-            self.log([*decisions, *first_records, *second_records, *moves])
+            self.log([*order_forms, *fallback_acceptances, *decisions, *first_records, *second_records, *moves])
 
     def acceptance(self, tenant: Any, buyer: Any, order_form: Any, decision: str, supersedes: Any, days: int) -> Any:
         from core.hashing import sha256_of
@@ -401,7 +416,10 @@ class Builder:
         from launchroom.models import DecisionLogEntry
 
         def when(row: Any) -> datetime:
-            return getattr(row, "decided_at", None) or getattr(row, "signed_at", None) or row.changed_at
+            for name in ("decided_at", "signed_at", "accepted_at"):
+                if getattr(row, name, None):
+                    return getattr(row, name)
+            return row.changed_at
 
         by_tenant: dict[int, list[Any]] = {}
         for row in rows:

@@ -6,9 +6,9 @@ from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
 
-from billing.models import BillingProfile
+from billing.models import BillingFallbackAcceptance, BillingProfile
 from billing.services import PROFILE_FIELDS, billing_profile_save
-from core.admin import HistoryAdmin, status_badge
+from core.admin import DecisionRecordAdmin, HistoryAdmin, status_badge
 
 
 @admin.register(BillingProfile)
@@ -18,7 +18,13 @@ class BillingProfileAdmin(HistoryAdmin):
     list_select_related = ["tenant", "fallback_accepted_by"]
     raw_id_fields = ["tenant"]
     search_fields = ["tenant__name", "tenant__slug", "billing_owner_name", "billing_owner_email"]
-    readonly_fields = ["fallback_accepted_by", "fallback_accepted_name", "fallback_accepted_at", "updated_at"]
+    readonly_fields = [
+        "fallback_accepted_by",
+        "fallback_accepted_name",
+        "fallback_accepted_at",
+        "fallback_acceptance",
+        "updated_at",
+    ]
     fieldsets = [
         (None, {"fields": ["tenant", "route", "plan", "seat_cap"]}),
         (
@@ -29,7 +35,13 @@ class BillingProfileAdmin(HistoryAdmin):
         (
             "Manual billing fallback",
             {
-                "fields": ["fallback_accepted_by", "fallback_accepted_name", "fallback_accepted_at", "updated_at"],
+                "fields": [
+                    "fallback_accepted_by",
+                    "fallback_accepted_name",
+                    "fallback_accepted_at",
+                    "fallback_acceptance",
+                    "updated_at",
+                ],
                 "description": "The buyer sponsor or buyer finance accepts the manual billing fallback in the launch "
                 "room. Changing the terms above after that needs a new acceptance.",
             },
@@ -57,3 +69,18 @@ class BillingProfileAdmin(HistoryAdmin):
         if obj.fallback_accepted_at:
             return status_badge("stale", "Terms changed since acceptance")
         return status_badge("missing", "Not accepted")
+
+
+@admin.register(BillingFallbackAcceptance)
+class BillingFallbackAcceptanceAdmin(DecisionRecordAdmin):
+    """Every acceptance of the manual billing fallback, with the terms as accepted: read-only."""
+
+    list_display = ["tenant", "accepted_name", "accepted_by", "accepted_at", "short_fingerprint"]
+    list_select_related = ["tenant", "accepted_by"]
+    search_fields = ["tenant__name", "tenant__slug", "accepted_name"]
+    date_hierarchy = "accepted_at"
+    readonly_fields = ["tenant", "profile", "accepted_by", "accepted_name", "accepted_at", "terms", "terms_sha256"]
+
+    @admin.display(description="terms fingerprint")
+    def short_fingerprint(self, obj: BillingFallbackAcceptance) -> str:
+        return obj.terms_sha256[:16] + "…"

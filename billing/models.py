@@ -9,6 +9,8 @@ from django.conf import settings
 from django.db import models
 from simple_history.models import HistoricalRecords
 
+from core.append_only import AppendOnlyModel, append_only_trigger
+
 
 class BillingRoute(models.TextChoices):
     INVOICE_ONLY = "invoice_only", "Invoice only"
@@ -51,6 +53,15 @@ class BillingProfile(models.Model):
     fallback_accepted_name = models.CharField(max_length=200, blank=True)
     fallback_accepted_at = models.DateTimeField(null=True, blank=True)
     fallback_terms_sha256 = models.CharField(max_length=64, blank=True, editable=False)
+    fallback_acceptance = models.ForeignKey(
+        "BillingFallbackAcceptance",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+        help_text="The latest acceptance of the manual billing fallback (its append-only record).",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     history = HistoricalRecords()
@@ -60,6 +71,10 @@ class BillingProfile(models.Model):
 
     def __str__(self) -> str:
         return f"Billing profile for {self.tenant}"
+
+    def terms(self) -> dict[str, object]:
+        """The terms the buyer accepts with the manual billing fallback, as they stand."""
+        return {name: getattr(self, name) for name in self.TERMS_FIELDS}
 
     def terms_sha256(self) -> str:
         """A fingerprint of the terms the buyer accepts with the manual billing fallback."""
@@ -87,3 +102,31 @@ class BillingProfile(models.Model):
     def fallback_accepted(self) -> bool:
         """Whether the buyer accepted the manual billing fallback for the terms as they stand."""
         return bool(self.fallback_accepted_at) and self.fallback_terms_sha256 == self.terms_sha256()
+
+
+class BillingFallbackAcceptance(AppendOnlyModel):
+    """One acceptance of the manual billing fallback: who accepted which terms, and when.
+
+    Append-only and chained into the tenant's decision log. The profile is edited over
+    time; this row keeps the terms as they were accepted and their fingerprint, and the
+    profile points at the latest one.
+    """
+
+    tenant = models.ForeignKey(
+        "launchroom.Tenant", on_delete=models.PROTECT, related_name="billing_fallback_acceptances"
+    )
+    profile = models.ForeignKey(BillingProfile, on_delete=models.PROTECT, related_name="fallback_acceptances")
+    accepted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    accepted_name = models.CharField(max_length=200)
+    accepted_at = models.DateTimeField()
+    terms = models.JSONField(default=dict, help_text="The billing terms as they were accepted.")
+    terms_sha256 = models.CharField(max_length=64)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        triggers = [append_only_trigger()]
+        ordering = ["-accepted_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Manual billing fallback for {self.tenant} accepted by {self.accepted_name}"

@@ -8,9 +8,10 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from billing.models import BillingProfile
+from billing.models import BillingFallbackAcceptance, BillingProfile
 from core import hooks
 from core.errors import NotPermitted, Refused
+from core.history import records_actor
 from launchroom.models import MembershipRole, Tenant
 from launchroom.tenants.services import _locked, membership_role
 
@@ -24,24 +25,37 @@ def check_fallback_acceptor(*, role: str | None) -> None:
         raise NotPermitted("Only the buyer sponsor or buyer finance accepts the manual billing fallback.")
 
 
+@records_actor()
 def billing_fallback_accept(*, profile: BillingProfile, by: Any, name: str = "") -> BillingProfile:
     """The buyer's sponsor or finance member accepts the manual billing fallback for the
     terms as they stand; a later change to the terms needs a new acceptance."""
     check_fallback_acceptor(role=membership_role(by, profile.tenant))
     with transaction.atomic():
-        # The tenant first, as every readiness-changing service locks it (core.hooks).
-        Tenant.objects.select_for_update().get(pk=profile.tenant_id)
+        # The tenant first, as every service locks: its decision log takes the next link.
+        _locked(profile.tenant)
         locked = BillingProfile.objects.select_for_update().get(pk=profile.pk)
         missing = locked.missing_terms()
         if missing:
             raise Refused("The billing terms are not complete yet: " + ", ".join(missing) + ".")
         if locked.fallback_accepted:
             raise Refused("The manual billing fallback is already accepted for these terms.")
+        record = BillingFallbackAcceptance.objects.create(
+            tenant_id=locked.tenant_id,
+            profile=locked,
+            accepted_by=by,
+            accepted_name=name.strip() or by.get_full_name() or by.get_username(),
+            accepted_at=timezone.now(),
+            terms=locked.terms(),
+            terms_sha256=locked.terms_sha256(),
+        )
+        locked.fallback_acceptance = record
         locked.fallback_accepted_by = by
-        locked.fallback_accepted_name = name.strip() or by.get_full_name() or by.get_username()
-        locked.fallback_accepted_at = timezone.now()
-        locked.fallback_terms_sha256 = locked.terms_sha256()
+        locked.fallback_accepted_name = record.accepted_name
+        locked.fallback_accepted_at = record.accepted_at
+        locked.fallback_terms_sha256 = record.terms_sha256
         locked.save()
+        # The decision log (launchroom's listener) chains the acceptance in this transaction.
+        hooks.decision_recorded(record)
         hooks.readiness_may_change(
             tenant_id=locked.tenant_id, cause="billing_fallback_accept: manual billing fallback accepted", actor=by
         )
@@ -51,6 +65,7 @@ def billing_fallback_accept(*, profile: BillingProfile, by: Any, name: str = "")
 PROFILE_FIELDS = BillingProfile.TERMS_FIELDS
 
 
+@records_actor()
 def billing_profile_save(*, tenant: Tenant, by: Any, **terms: Any) -> BillingProfile:
     """Create or change a tenant's billing profile (gate 4), as the finance owner.
 
@@ -72,7 +87,6 @@ def billing_profile_save(*, tenant: Tenant, by: Any, **terms: Any) -> BillingPro
         for name, value in terms.items():
             setattr(profile, name, value)
         profile.full_clean()
-        profile._history_user = by  # type: ignore[attr-defined]
         profile.save()
         if before != profile.terms_sha256():
             cause = "billing_profile_save: " + ("profile created" if before is None else "terms changed")

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import pgtrigger
 from django.db import models
+from pgtrigger import compiler
 
 
 class AppendOnlyError(Exception):
@@ -37,3 +41,69 @@ class AppendOnlyModel(models.Model):
 
     def delete(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         raise AppendOnlyError(f"{type(self).__name__} rows are append-only and cannot be deleted.")
+
+
+# The database's own refusal (PostgreSQL) ------------------------------------------------
+#
+# The ORM refusals above stop our code; they do not stop a raw UPDATE or DELETE. On
+# PostgreSQL a row trigger refuses those too (django-pgtrigger installs it through the
+# migrations; on SQLite it installs nothing and the ORM refusals remain). pgtrigger's
+# triggers can be switched off per session with ``pgtrigger.ignore`` (a plain ``SET`` that
+# any connection may issue), which would make "refused by the database" mean little: these
+# are compiled without that switch, so lifting one takes ``ALTER TABLE ... DISABLE
+# TRIGGER``, which only the table's owner may run.
+
+_UNLIFTABLE_TEMPLATE = """
+            CREATE OR REPLACE FUNCTION {pgid}()
+            RETURNS TRIGGER AS $$
+                {declare}
+                BEGIN
+                    {func}
+                END;
+            $$ LANGUAGE plpgsql;
+
+            DROP TRIGGER IF EXISTS {pgid} ON {table};
+            CREATE {constraint} TRIGGER {pgid}
+                {when} {operation} ON {table}
+                {timing}
+                {referencing}
+                FOR EACH {level} {condition}
+                EXECUTE PROCEDURE {execute};
+
+            COMMENT ON TRIGGER {pgid} ON {table} IS '{hash}';
+        """
+
+
+class UnliftableTriggerSql(compiler.UpsertTriggerSql):
+    """pgtrigger's trigger SQL without the ``pgtrigger.ignore`` session switch."""
+
+    def get_template(self) -> str:
+        return _UNLIFTABLE_TEMPLATE
+
+
+class RefuseChange(pgtrigger.Protect):
+    """A row trigger that refuses the statement with an integrity error naming the table."""
+
+    reason = "rows are append-only"
+
+    def get_func(self, model: Any) -> str:
+        return (
+            f"RAISE EXCEPTION '%: {self.reason}; the database refuses this %', TG_TABLE_NAME, TG_OP "
+            "USING ERRCODE = 'restrict_violation';"
+        )
+
+    def compile(self, model: Any) -> compiler.Trigger:
+        compiled = super().compile(model)
+        return compiler.Trigger(name=compiled.name, sql=UnliftableTriggerSql(**compiled.sql.kwargs))
+
+
+def append_only_trigger() -> RefuseChange:
+    """For ``Meta.triggers`` of an append-only model: no UPDATE, no DELETE, ever."""
+    return RefuseChange(name="append_only", operation=pgtrigger.Update | pgtrigger.Delete)
+
+
+def frozen_trigger(condition: pgtrigger.Condition, *, name: str, reason: str) -> RefuseChange:
+    """For ``Meta.triggers``: no UPDATE or DELETE of a row whose OLD values meet ``condition``."""
+    trigger = RefuseChange(name=name, operation=pgtrigger.Update | pgtrigger.Delete, condition=condition)
+    trigger.reason = reason
+    return trigger

@@ -9,7 +9,7 @@ from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
-from core.append_only import AppendOnlyModel
+from core.append_only import AppendOnlyModel, append_only_trigger
 
 
 def evidence_upload_to(instance: EvidenceAttachment, filename: str) -> str:
@@ -53,6 +53,7 @@ class EvidenceAttachment(AppendOnlyModel):
     history = HistoricalRecords()
 
     class Meta:
+        triggers = [append_only_trigger()]
         ordering = ["-captured_at", "-id"]
         indexes = [
             models.Index(fields=["tenant", "gate_key", "requirement_key", "-captured_at"], name="evidence_lookup")
@@ -110,6 +111,7 @@ class EvidenceCheck(AppendOnlyModel):
     history = HistoricalRecords()
 
     class Meta:
+        triggers = [append_only_trigger()]
         ordering = ["-checked_at", "-id"]
 
     def __str__(self) -> str:

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from core import hooks
 from core.errors import NotPermitted
+from core.history import records_actor
 from evidence import uploads, validation
 from evidence.models import EvidenceAttachment, EvidenceCheck, EvidenceKind
 from launchroom import catalog
@@ -25,6 +26,7 @@ CAPTURED_AT_SKEW = timedelta(minutes=5)
 MISSING_FILE = "the stored file is missing"
 
 
+@records_actor()
 def evidence_attach(
     *,
     tenant: Tenant,
@@ -147,27 +149,81 @@ def _digest_stored_file(attachment: EvidenceAttachment) -> tuple[str, int] | Non
     return digest.hexdigest(), size
 
 
+# What an attachment was when it was attached, as its creation record in the history keeps
+# it: the stored row may have been edited since (its file and its hash column together,
+# say); the creation record is what the content must still match.
+ATTACHED_FIELDS = (
+    "tenant_id",
+    "gate_key",
+    "requirement_key",
+    "file",
+    "url",
+    "output",
+    "captured_at",
+    "uploaded_by_id",
+    "produced_by_command",
+    "sha256",
+    "size",
+)
+
+
+def as_attached(attachment: EvidenceAttachment) -> dict[str, Any] | None:
+    """The attachment's creation record in the history, or None when it has none."""
+    history = EvidenceAttachment.history.model  # type: ignore[attr-defined]
+    return (
+        history.objects.filter(id=attachment.pk, history_type="+")
+        .order_by("history_date", "history_id")
+        .values(*ATTACHED_FIELDS)
+        .first()
+    )
+
+
+def _changed_since_attached(attachment: EvidenceAttachment, attached: dict[str, Any]) -> list[str]:
+    changed = []
+    for name in ATTACHED_FIELDS:
+        now, then = getattr(attachment, name), attached[name]
+        if name == "file":
+            now, then = now.name or "", then or ""
+        if now != then:
+            changed.append(name)
+    return changed
+
+
 def recompute(attachment: EvidenceAttachment) -> Recomputed:
-    """Whether an attachment's content still matches its recorded SHA-256."""
+    """Whether an attachment's content still matches the SHA-256 recorded when it was attached
+    (its creation record in the history), and the row itself is as it was attached."""
+    record = as_attached(attachment)
+    if record is None:
+        return Recomputed(
+            False, "it has no record of being attached in the history: it was written behind the portal's back"
+        )
+    changed = _changed_since_attached(attachment, record)
+    recorded = record["sha256"]
+    if "sha256" in changed:
+        return Recomputed(
+            False,
+            f"the recorded hash differs: the row now says {attachment.sha256[:16]}…, but {recorded[:16]}… was "
+            "recorded when it was attached",
+        )
+    if changed:
+        return Recomputed(False, f"its {', '.join(changed)} changed after it was attached")
     if attachment.kind == EvidenceKind.FILE:
         found = _digest_stored_file(attachment)
         if found is None:
             return Recomputed(False, MISSING_FILE)
         actual, size = found
-        if actual != attachment.sha256:
+        if actual != recorded:
             return Recomputed(
                 False,
-                f"the stored file hashes to {actual[:16]}…, not the recorded {attachment.sha256[:16]}… "
-                f"({size:,} bytes stored, {attachment.size:,} recorded)",
+                f"the stored file hashes to {actual[:16]}…, not the recorded {recorded[:16]}… "
+                f"({size:,} bytes stored, {record['size']:,} recorded)",
             )
         return Recomputed(True, "")
     what = "URL" if attachment.kind == EvidenceKind.URL else "pasted output"
     value = attachment.url if attachment.kind == EvidenceKind.URL else attachment.output
     actual = hashlib.sha256(value.encode()).hexdigest()
-    if actual != attachment.sha256:
-        return Recomputed(
-            False, f"the stored {what} hashes to {actual[:16]}…, not the recorded {attachment.sha256[:16]}…"
-        )
+    if actual != recorded:
+        return Recomputed(False, f"the stored {what} hashes to {actual[:16]}…, not the recorded {recorded[:16]}…")
     return Recomputed(True, "")
 
 

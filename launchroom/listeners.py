@@ -5,8 +5,19 @@ Registered once at start-up by ``LaunchroomConfig.ready``.
 
 from __future__ import annotations
 
+from typing import Any
+
 from core import hooks
-from launchroom.gates import projection
+from launchroom.gates import ledger, projection
+
+
+@hooks.on_decision
+def append_to_decision_log(row: Any) -> None:
+    """Chain every announced decision row into its tenant's decision log, in the caller's
+    transaction and under its tenant lock. Rows of kinds the log does not hold are left."""
+    if type(row) in ledger.KIND_OF:
+        ledger.append(row)
+
 
 # The stored readiness row and its transitions, rewritten in the caller's transaction.
 hooks.on_readiness_change(projection.on_readiness_change)

@@ -6,7 +6,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from billing.models import BillingProfile
+from billing.models import BillingFallbackAcceptance, BillingProfile
 from launchroom.models import AcceptanceRecord, GateDecision, OrderForm, StageChange, Tenant, TenantMembership
 
 pytestmark = pytest.mark.django_db
@@ -18,8 +18,11 @@ def make_tenants(staff, start, count):
     for i in range(start, start + count):
         tenant = Tenant.objects.create(name=f"Tenant {i:03}", slug=f"t{i:03}", commercial_owner=staff["commercial"])
         OrderForm.objects.create(tenant=tenant, version=1, requested_stage="paid_beta")
-        BillingProfile.objects.create(tenant=tenant, plan="p")
+        profile = BillingProfile.objects.create(tenant=tenant, plan="p")
         buyer = get_user_model().objects.create(username=f"buyer{i:03}")
+        BillingFallbackAcceptance.objects.create(
+            tenant=tenant, profile=profile, accepted_by=buyer, accepted_name="B", accepted_at=now, terms_sha256="0" * 64
+        )
         TenantMembership.objects.create(user=buyer, tenant=tenant, role="buyer_sponsor")
         GateDecision.objects.create(
             tenant=tenant,
@@ -74,6 +77,7 @@ CHANGELISTS = [
     "/admin/launchroom/acceptancerecord/",
     "/admin/launchroom/stagechange/",
     "/admin/billing/billingprofile/",
+    "/admin/billing/billingfallbackacceptance/",
 ]
 
 

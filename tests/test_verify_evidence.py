@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from io import StringIO
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from evidence.models import EvidenceAttachment, EvidenceCheck
 from launchroom import demo
 from launchroom.gates.readiness import ACCEPTED, STALE, evaluate
 from launchroom.models import Tenant
+from tests.tamper import model_table, raw
 
 GATE = "public-deployment"
 
@@ -106,3 +108,46 @@ def test_it_checks_only_the_named_tenant(tenant, staff):
 def test_it_names_an_unknown_tenant(db):
     _out, error = run("--tenant", "nope")
     assert error is not None and "no tenant with slug 'nope'" in str(error)
+
+
+def test_it_detects_a_file_replaced_together_with_its_hash_column(tenant):
+    """The row's own hash is no proof: the file must match the hash recorded when it was attached."""
+    attachment = smoke(tenant)
+    forged = b'{"passed": true, "forged": true}'
+    Path(attachment.file.path).write_bytes(forged)
+    raw(
+        f"UPDATE {model_table('evidence.EvidenceAttachment')} SET sha256 = %s, size = %s WHERE id = %s",
+        [hashlib.sha256(forged).hexdigest(), len(forged), attachment.pk],
+    )
+
+    out, error = run()
+
+    assert error is not None and "1 evidence attachment failed" in str(error)
+    line = out.strip().splitlines()[0]
+    assert line.startswith(f"MISMATCH #{attachment.pk} acme {GATE}/launch-smoke launch-smoke.json: ")
+    assert "the recorded hash differs" in line
+    assert evaluate(tenant).gate(GATE).status == STALE
+
+
+def test_it_detects_a_file_re_pointed_to_another_stored_file(tenant):
+    attachment = smoke(tenant)
+    other = EvidenceAttachment.objects.filter(tenant=tenant).exclude(pk=attachment.pk).exclude(file="").first()
+    raw(
+        f"UPDATE {model_table('evidence.EvidenceAttachment')} SET file = %s, sha256 = %s, size = %s WHERE id = %s",
+        [other.file.name, other.sha256, other.size, attachment.pk],
+    )
+
+    out, error = run()
+
+    assert error is not None
+    assert f"MISMATCH #{attachment.pk} acme" in out and "the recorded hash differs" in out
+
+
+def test_it_reports_an_attachment_with_no_creation_record(tenant):
+    attachment = smoke(tenant)
+    EvidenceAttachment.history.filter(id=attachment.pk).delete()
+
+    out, error = run()
+
+    assert error is not None
+    assert f"MISMATCH #{attachment.pk}" in out and "no record of being attached" in out

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from core import hooks
 from core.errors import NotPermitted, Refused
-from launchroom.gates import ledger
+from core.history import records_actor
 from launchroom.gates.readiness import Readiness, evaluate
 from launchroom.gates.selectors import load
 from launchroom.models import (
@@ -162,6 +162,7 @@ def _repeats(
     )
 
 
+@records_actor("recorded_by")
 def acceptance_sign(
     *,
     tenant: Tenant,
@@ -282,7 +283,7 @@ def acceptance_sign(
                 "Another acceptance was recorded for this stage at the same moment; reload and sign again.",
                 readiness=readiness,
             ) from None
-        ledger.append(row)
+        hooks.decision_recorded(row)
         hooks.readiness_may_change(
             tenant_id=tenant.pk, cause=f"acceptance_sign: {decision} for {stage}", actor=recorded_by
         )

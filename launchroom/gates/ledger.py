@@ -1,7 +1,9 @@
 """The tamper-evident decision log: a per-tenant SHA-256 hash chain over decision rows.
 
-Every gate decision, acceptance record and stage move appends one ``DecisionLogEntry`` in
-the transaction that writes the row: ``entry_hash = sha256(prev_hash + payload)``, where
+Every gate decision, acceptance record, stage move, order-form signature and acceptance of
+the manual billing fallback appends one ``DecisionLogEntry`` in the transaction that writes
+the row (the services announce the row through ``core.hooks.decision_recorded``; the
+listener in ``launchroom/listeners.py`` calls ``append``): ``entry_hash = sha256(prev_hash + payload)``, where
 ``payload`` is the canonical JSON of the row's own fields. Editing, deleting, reordering or
 inserting a row behind the services' back breaks the chain, which ``verify`` reports.
 
@@ -21,12 +23,23 @@ import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from django.db import models
+from django.db.models import Q
 
+from billing.models import BillingFallbackAcceptance
 from core.hashing import canonical_json
-from launchroom.models import AcceptanceRecord, DecisionLogEntry, GateDecision, StageChange, Tenant
+from launchroom.models import (
+    AcceptanceRecord,
+    DecisionLogEntry,
+    GateDecision,
+    OrderForm,
+    OrderFormStatus,
+    StageChange,
+    Tenant,
+)
 
 GENESIS = "0" * 64
 
@@ -34,8 +47,13 @@ KINDS: dict[str, type[models.Model]] = {
     "gate_decision": GateDecision,
     "acceptance_record": AcceptanceRecord,
     "stage_change": StageChange,
+    # The signed version (a draft is not a decision and is not logged).
+    "signed_order_form": OrderForm,
+    "billing_fallback_acceptance": BillingFallbackAcceptance,
 }
 KIND_OF = {model: kind for kind, model in KINDS.items()}
+# Which rows of a kind's table the log must hold (every row, unless named here).
+LOGGED_ROWS: dict[str, Q] = {"signed_order_form": Q(status=OrderFormStatus.SIGNED)}
 
 # The fields of a link that its creation record in the history must still match.
 LINK_FIELDS = ("seq", "kind", "object_id", "payload", "prev_hash", "entry_hash")
@@ -46,6 +64,9 @@ def row_payload(row: models.Model) -> str:
     data: dict[str, Any] = {}
     for f in row._meta.concrete_fields:
         value = getattr(row, f.attname)
+        if isinstance(value, datetime) and value.tzinfo is not None:
+            # As the database gives it back, whatever zone the caller passed.
+            value = value.astimezone(UTC)
         data[f.attname] = value.isoformat() if hasattr(value, "isoformat") else value
     return canonical_json(data)
 
@@ -163,7 +184,8 @@ def _verify_batch(tenants: list[Tenant]) -> Iterator[Result]:
         entries[entry.tenant_id].append(entry)
     rows: dict[int, dict[tuple[str, int], models.Model]] = defaultdict(dict)
     for kind, model in KINDS.items():
-        for row in model._default_manager.filter(tenant_id__in=ids).order_by():
+        logged = model._default_manager.filter(LOGGED_ROWS.get(kind, Q()), tenant_id__in=ids).order_by()
+        for row in logged:
             rows[row.tenant_id][(kind, row.pk)] = row  # type: ignore[attr-defined]
     created: dict[int, dict[int, dict[str, Any]]] = defaultdict(dict)
     history = DecisionLogEntry.history.model  # type: ignore[attr-defined]

@@ -17,9 +17,9 @@ from django.utils import timezone
 
 from core import hooks
 from core.errors import NotPermitted, Refused
+from core.history import records_actor
 from launchroom import catalog
 from launchroom.catalog import Role
-from launchroom.gates import ledger
 from launchroom.gates.readiness import evaluate
 from launchroom.gates.selectors import load
 from launchroom.models import (
@@ -41,6 +41,7 @@ User = AbstractBaseUser | AnonymousUser
 # Gate decisions -------------------------------------------------------------------------
 
 
+@records_actor()
 def gate_decide(*, tenant: Tenant, gate_key: str, decision: str, note: str, by: Any) -> GateDecision:
     """Record an owner's decision on an evidence gate (SPEC section 4).
 
@@ -89,7 +90,7 @@ def gate_decide(*, tenant: Tenant, gate_key: str, decision: str, note: str, by: 
             decided_by=by,
             decided_at=timezone.now(),
         )
-        ledger.append(row)
+        hooks.decision_recorded(row)
         hooks.readiness_may_change(
             tenant_id=tenant.pk, cause=f"gate_decide: {decision} gate {gate.number} ({gate.title})", actor=by
         )
@@ -99,6 +100,7 @@ def gate_decide(*, tenant: Tenant, gate_key: str, decision: str, note: str, by: 
 # Stage moves ----------------------------------------------------------------------------
 
 
+@records_actor()
 def stage_move(*, tenant: Tenant, to_stage: str, reason: str, by: Any) -> StageChange:
     """Move a tenant to another stage (SPEC section 2), recording the readiness it rested on."""
     if to_stage not in Stage.values:
@@ -130,7 +132,7 @@ def stage_move(*, tenant: Tenant, to_stage: str, reason: str, by: Any) -> StageC
         )
         tenant.stage = to_stage
         tenant.save(update_fields=["stage", "updated_at"])
-        ledger.append(row)
+        hooks.decision_recorded(row)
         hooks.readiness_may_change(
             tenant_id=tenant.pk, cause=f"stage_move: {row.from_stage} to {row.to_stage}", actor=by
         )

@@ -7,7 +7,7 @@ from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
-from core.append_only import AppendOnlyModel
+from core.append_only import AppendOnlyModel, append_only_trigger
 from launchroom.models.orderforms import OrderForm
 from launchroom.models.tenants import LaunchStage, Stage, Tenant
 
@@ -31,6 +31,7 @@ class GateDecision(AppendOnlyModel):
     history = HistoricalRecords()
 
     class Meta:
+        triggers = [append_only_trigger()]
         ordering = ["-decided_at", "-id"]
         indexes = [models.Index(fields=["tenant", "gate_key", "-decided_at"], name="gatedecision_lookup")]
 
@@ -92,6 +93,7 @@ class AcceptanceRecord(AppendOnlyModel):
     history = HistoricalRecords()
 
     class Meta:
+        triggers = [append_only_trigger()]
         ordering = ["-signed_at", "-id"]
         constraints = [
             models.UniqueConstraint(
@@ -121,6 +123,7 @@ class StageChange(AppendOnlyModel):
     history = HistoricalRecords()
 
     class Meta:
+        triggers = [append_only_trigger()]
         ordering = ["-changed_at", "-id"]
 
     def __str__(self) -> str:
@@ -130,8 +133,9 @@ class StageChange(AppendOnlyModel):
 class DecisionLogEntry(AppendOnlyModel):
     """One link of a tenant's tamper-evident decision log (a SHA-256 hash chain).
 
-    Each gate decision, acceptance record and stage move appends an entry in the same
-    transaction: ``entry_hash = sha256(prev_hash + canonical JSON of the row)``.
+    Each gate decision, acceptance record, stage move, order-form signature and billing-fallback
+    acceptance appends an entry in the same transaction:
+    ``entry_hash = sha256(prev_hash + canonical JSON of the row)``.
     """
 
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="decision_log")
@@ -146,6 +150,7 @@ class DecisionLogEntry(AppendOnlyModel):
     history = HistoricalRecords()
 
     class Meta:
+        triggers = [append_only_trigger()]
         ordering = ["tenant_id", "seq"]
         constraints = [
             models.UniqueConstraint(

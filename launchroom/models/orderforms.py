@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
+import pgtrigger
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
-from core.append_only import AppendOnlyError
+from core.append_only import AppendOnlyError, frozen_trigger
 from launchroom.models.tenants import LaunchStage, Tenant
 
 
@@ -18,8 +22,40 @@ class OrderFormStatus(models.TextChoices):
 
 
 class OrderFormQuerySet(models.QuerySet):
+    """Signed versions are frozen on every ORM path: a bulk ``update()``, ``delete()`` or
+    ``bulk_update()`` that would touch one refuses, and none of them signs a draft (signing
+    is ``order_form_sign``'s, with its approval reference and its decision-log link)."""
+
     def signed(self) -> OrderFormQuerySet:
         return self.filter(status=OrderFormStatus.SIGNED)
+
+    def _refuse_signed(self, queryset: models.QuerySet, what: str) -> None:
+        # Locked, so that a version signed meanwhile cannot slip under the update.
+        signed = list(
+            queryset.filter(status=OrderFormStatus.SIGNED).order_by().select_for_update().values_list("version")[:1]
+        )
+        if signed:
+            raise AppendOnlyError(f"A signed order form is frozen and cannot be {what} (v{signed[0][0]}).")
+
+    def update(self, **kwargs: Any) -> int:
+        if kwargs.get("status") == OrderFormStatus.SIGNED:
+            raise AppendOnlyError("Sign an order form with order_form_sign, not by updating its status.")
+        with transaction.atomic(using=self.db):
+            self._refuse_signed(self, "updated")
+            return super().update(**kwargs)
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        with transaction.atomic(using=self.db):
+            self._refuse_signed(self, "deleted")
+            return super().delete()
+
+    def bulk_update(self, objs: Iterable[OrderForm], fields: Any, batch_size: int | None = None) -> int:
+        objs = list(objs)
+        if "status" in fields and any(o.status == OrderFormStatus.SIGNED for o in objs):
+            raise AppendOnlyError("Sign an order form with order_form_sign, not by a bulk update.")
+        with transaction.atomic(using=self.db):
+            self._refuse_signed(self.model._base_manager.filter(pk__in=[o.pk for o in objs]), "updated")
+            return super().bulk_update(objs, fields, batch_size=batch_size)
 
 
 class OrderForm(models.Model):
@@ -56,6 +92,12 @@ class OrderForm(models.Model):
 
     class Meta:
         ordering = ["tenant__name", "-version"]
+        # On PostgreSQL the database refuses too: no UPDATE or DELETE of a signed row.
+        triggers = [
+            frozen_trigger(
+                pgtrigger.Q(old__status="signed"), name="signed_frozen", reason="a signed order form is frozen"
+            )
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["tenant", "version"],

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import models
 from simple_history.models import HistoricalRecords
 
-from core.append_only import AppendOnlyModel
+from core.append_only import AppendOnlyModel, append_only_trigger
 from launchroom.models.tenants import Tenant
 
 # The gate columns are named by gate number (catalog.GATES), so the portfolio filters in SQL.
@@ -90,6 +90,7 @@ class ReadinessTransition(AppendOnlyModel):
     history = HistoricalRecords()
 
     class Meta:
+        triggers = [append_only_trigger()]
         ordering = ["-at", "-id"]
         indexes = [
             models.Index(fields=["tenant", "-at"], name="transition_tenant_at"),

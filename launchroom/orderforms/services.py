@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from core import hooks
 from core.errors import NotPermitted, Refused
+from core.history import records_actor
 from launchroom import catalog
 from launchroom.catalog import Role
 from launchroom.models import OrderForm, OrderFormStatus, Tenant
@@ -43,6 +44,7 @@ def check_new_version(*, tenant: Tenant) -> OrderForm | None:
     return latest
 
 
+@records_actor()
 def order_form_create(*, tenant: Tenant, by: Any, **scope: Any) -> OrderForm:
     """Start the tenant's order form, or its next version, as a draft."""
     unknown = set(scope) - set(ORDER_FORM_SCOPE_FIELDS)
@@ -64,6 +66,7 @@ def order_form_create(*, tenant: Tenant, by: Any, **scope: Any) -> OrderForm:
         return order_form
 
 
+@records_actor()
 def order_form_revise(*, order_form: OrderForm, by: Any, **changes: Any) -> OrderForm:
     """Change an order form's scope. A signed version is frozen, so its change becomes the
     next draft version; an unsigned version is edited in place."""
@@ -89,6 +92,7 @@ def order_form_revise(*, order_form: OrderForm, by: Any, **changes: Any) -> Orde
         return locked
 
 
+@records_actor()
 def order_form_sign(
     *, order_form: OrderForm, approval_reference: str, signer_name: str, by: Any, signed_at: datetime | None = None
 ) -> OrderForm:
@@ -124,6 +128,7 @@ def order_form_sign(
         locked.recorded_by = by
         locked.full_clean()
         locked.save()
+        hooks.decision_recorded(locked)
         hooks.readiness_may_change(
             tenant_id=locked.tenant_id, cause=f"order_form_sign: v{locked.version} signed", actor=by
         )

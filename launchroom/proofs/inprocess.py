@@ -15,6 +15,8 @@ from urllib.parse import urlsplit
 
 from django.test import Client
 
+from core.history import acting_as, current_actor
+
 IN_PROCESS_URL = "https://testserver/"
 
 
@@ -59,8 +61,11 @@ class ClientSession:
         parts = urlsplit(url)
         path = parts.path + (f"?{parts.query}" if parts.query else "")
         sent = {**self.headers, **(headers or {})}
-        if method == "POST":
-            response = self.client.post(path, data or {}, headers=sent, secure=True)
-        else:
-            response = self.client.generic(method, path, headers=sent, secure=True)
+        # The in-process request runs the history middleware, which ends by dropping the
+        # history actor; the caller's actor (the operator running the proof) is put back.
+        with acting_as(current_actor()):
+            if method == "POST":
+                response = self.client.post(path, data or {}, headers=sent, secure=True)
+            else:
+                response = self.client.generic(method, path, headers=sent, secure=True)
         return ClientResponse(method, url, response)

@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from core import hooks
 from core.errors import NotPermitted, Refused
+from core.history import records_actor
 from evidence.models import EvidenceAttachment
 from evidence.services import evidence_attach
 from launchroom.catalog import Role
@@ -95,6 +96,7 @@ def delivering_backend_configured() -> bool:
 # Support plans ------------------------------------------------------------------------------
 
 
+@records_actor()
 def support_plan_save(*, tenant: Tenant, by: Any, **fields: Any) -> SupportPlan:
     """Create or change a tenant's support plan (gate 7's records)."""
     _require_support(by, "changes a support plan")
@@ -116,6 +118,7 @@ def support_plan_save(*, tenant: Tenant, by: Any, **fields: Any) -> SupportPlan:
 # Incidents ----------------------------------------------------------------------------------
 
 
+@records_actor()
 def incident_open(*, tenant: Tenant, severity: str, summary: str, customer_impact: str, by: Any) -> Incident:
     """Open an incident for a tenant."""
     _require_support(by, "opens an incident")
@@ -142,6 +145,7 @@ def incident_open(*, tenant: Tenant, severity: str, summary: str, customer_impac
     return incident
 
 
+@records_actor()
 def incident_notice_add(
     *, incident: Incident, recipient: str, channel: str, sent_at: datetime, text: str, by: Any
 ) -> IncidentNotice:
@@ -173,6 +177,7 @@ def incident_notice_add(
     return notice
 
 
+@records_actor()
 def incident_resolve(*, incident: Incident, resolution: str, by: Any) -> Incident:
     """Resolve an open incident, saying how."""
     _require_support(by, "resolves an incident")
@@ -256,6 +261,7 @@ def render_broadcast(plan: SupportPlan, incident: Incident | None = None) -> lis
     return [_render(plan, incident, address) for address in plan.subscribers]
 
 
+@records_actor()
 def status_broadcast_dry_run(
     *, tenant: Tenant, by: Any, incident: Incident | None = None, send: bool = False
 ) -> Broadcast:

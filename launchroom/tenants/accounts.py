@@ -29,6 +29,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import base36_to_int, urlsafe_base64_encode
 
 from core.errors import NotPermitted, Refused
+from core.history import records_actor
 from launchroom.models import MembershipRole, Tenant, TenantMembership
 from launchroom.tenants.services import membership_add, membership_rules
 
@@ -86,6 +87,7 @@ def _timeout_words() -> str:
     return f"{minutes} minute{'s' if minutes != 1 else ''}"
 
 
+@records_actor()
 def invite_buyer(
     *, tenant: Tenant, email: str, role: str, by: Any, request: HttpRequest | None = None
 ) -> TenantMembership:

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from core import hooks
 from core.errors import NotPermitted, Refused
+from core.history import records_actor
 from launchroom.catalog import Role
 from launchroom.models import ApiToken, MembershipRole, Tenant, TenantMembership
 
@@ -64,6 +65,7 @@ def _require_perm(by: Any, perm: str, message: str) -> None:
         raise NotPermitted(message)
 
 
+@records_actor()
 def tenant_create(*, by: Any, name: str, slug: str, **values: Any) -> Tenant:
     """Create a tenant in setup (SPEC section 2), with its flags; the history names ``by``."""
     _check_fields(values, TENANT_FIELDS)
@@ -71,12 +73,12 @@ def tenant_create(*, by: Any, name: str, slug: str, **values: Any) -> Tenant:
     with transaction.atomic():
         tenant = Tenant(name=name.strip(), slug=slug.strip(), **values)
         tenant.full_clean()
-        tenant._history_user = by  # type: ignore[attr-defined]
         tenant.save()
         hooks.readiness_may_change(tenant_id=tenant.pk, cause="tenant_create: new tenant", actor=by)
         return tenant
 
 
+@records_actor()
 def tenant_update(*, tenant: Tenant, by: Any, **changes: Any) -> Tenant:
     """Change a tenant's name, owner, regulated-buyer flag or configured capabilities.
 
@@ -92,7 +94,6 @@ def tenant_update(*, tenant: Tenant, by: Any, **changes: Any) -> Tenant:
         if "name" in changed:
             locked.name = locked.name.strip()
         locked.full_clean()
-        locked._history_user = by  # type: ignore[attr-defined]
         locked.save()
         touched = sorted(READINESS_FIELDS.intersection(changed))
         if touched:
@@ -119,6 +120,7 @@ def membership_rules(*, tenant: Tenant, user: Any, role: str) -> None:
         raise Refused(f"{label} is already a member of {tenant} ({existing.get_role_display()}).")
 
 
+@records_actor()
 def membership_add(*, tenant: Tenant, user: Any, role: str, by: Any, checked: bool = False) -> TenantMembership:
     """Give a customer user access to a tenant's launch room with ``role``.
 
@@ -130,11 +132,11 @@ def membership_add(*, tenant: Tenant, user: Any, role: str, by: Any, checked: bo
         _locked(tenant)
         membership_rules(tenant=tenant, user=user, role=role)
         membership = TenantMembership(user=user, tenant=tenant, role=role)
-        membership._history_user = by  # type: ignore[attr-defined]
         membership.save()
         return membership
 
 
+@records_actor()
 def membership_change_role(*, membership: TenantMembership, role: str, by: Any) -> TenantMembership:
     """Change a member's role (who signs, who accepts billing)."""
     if role not in MembershipRole.values:
@@ -145,11 +147,11 @@ def membership_change_role(*, membership: TenantMembership, role: str, by: Any) 
         locked = TenantMembership.objects.select_for_update().get(pk=membership.pk)
         if locked.role != role:
             locked.role = role
-            locked._history_user = by  # type: ignore[attr-defined]
             locked.save(update_fields=["role"])
         return locked
 
 
+@records_actor()
 def membership_remove(*, membership: TenantMembership, by: Any) -> None:
     """Take a member's access to the tenant's launch room away; the history keeps who had it."""
     _require_perm(by, "launchroom.delete_tenantmembership", "Only a commercial owner removes members.")
@@ -157,13 +159,13 @@ def membership_remove(*, membership: TenantMembership, by: Any) -> None:
         _locked(membership.tenant)
         locked = TenantMembership.objects.filter(pk=membership.pk).first()
         if locked is not None:
-            locked._history_user = by  # type: ignore[attr-defined]
             locked.delete()
 
 
 # API tokens -----------------------------------------------------------------------------
 
 
+@records_actor()
 def api_token_create(*, user: Any, name: str, by: Any) -> tuple[ApiToken, str]:
     """A bearer token for ``user``: the row (only the key's SHA-256 is kept) and the key,
     which is shown once and never again."""
@@ -175,11 +177,11 @@ def api_token_create(*, user: Any, name: str, by: Any) -> tuple[ApiToken, str]:
     key = ApiToken.generate_key()
     token = ApiToken(user=user, name=name.strip(), key_sha256=ApiToken.hash_key(key), prefix=key[:10])
     token.full_clean()
-    token._history_user = by  # type: ignore[attr-defined]
     token.save()
     return token, key
 
 
+@records_actor()
 def api_token_revoke(*, token: ApiToken, by: Any) -> bool:
     """Revoke a token at once; False when it was revoked already."""
     _require_perm(by, "launchroom.change_apitoken", "Only a superuser revokes API tokens.")
@@ -188,6 +190,5 @@ def api_token_revoke(*, token: ApiToken, by: Any) -> bool:
         if locked.revoked_at is not None:
             return False
         locked.revoked_at = timezone.now()
-        locked._history_user = by  # type: ignore[attr-defined]
         locked.save(update_fields=["revoked_at"])
         return True

@@ -1,5 +1,9 @@
 """Recompute every evidence attachment's SHA-256 and record the result (SPEC section 4).
 
+Each file is checked against the SHA-256 recorded when it was attached (the attachment's
+creation record in the history), not against the row's hash column alone: a file replaced
+together with that column is reported as "the recorded hash differs".
+
 Prints one line per mismatched or missing file and exits non-zero if there is any. Each
 attachment gets an ``EvidenceCheck`` row, so the readiness engine treats a failing one as
 stale until a later check passes.

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.test.utils import override_settings
 
+from core.history import acting_as
 from launchroom import demo
 from launchroom.gates.readiness import evaluate
 from launchroom.models import Tenant
@@ -27,7 +28,11 @@ class Command(BaseCommand):
             )
         staff = demo.ensure_staff()
         # The demo's broadcast dry-runs are kept as evidence, not printed to the console.
-        with override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend"):
+        # Each step names its own actor; anything else the seed writes is the operator's.
+        with (
+            override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend"),
+            acting_as(staff["operator"]),
+        ):
             self._build(staff)
         self.stdout.write(
             "Demo logins (password 'demo'): operator, commercial, finance, security, support, "
