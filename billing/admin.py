@@ -6,7 +6,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from billing.models import BillingProfile
-from core.admin import HistoryAdmin, status_badge
+from core.admin import HistoryAdmin, status_badge, tone_badge
 
 
 @admin.register(BillingProfile)
@@ -40,7 +40,7 @@ class BillingProfileAdmin(HistoryAdmin):
     @admin.display(description="manual fallback")
     def fallback_status(self, obj: BillingProfile) -> str:
         if obj.fallback_accepted:
-            return status_badge("accepted", "Accepted")
+            return status_badge("accepted")
         if obj.fallback_accepted_at:
-            return status_badge("stale", "Terms changed since acceptance")
-        return status_badge("missing", "Not accepted")
+            return tone_badge("warn", "Terms changed since acceptance")
+        return tone_badge("bad", "Not accepted")

@@ -15,6 +15,7 @@ from typing import Any
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from core import status as vocabulary
 from core.hashing import sha256_of
 from evidence.freshness import attachment_problem
 from evidence.models import EvidenceAttachment
@@ -28,13 +29,8 @@ STALE = "stale"
 READY_FOR_REVIEW = "ready_for_review"
 REJECTED = "rejected"
 ACCEPTED = "accepted"
-STATUS_LABELS = {
-    MISSING: "Missing",
-    STALE: "Stale",
-    READY_FOR_REVIEW: "Ready for review",
-    REJECTED: "Rejected",
-    ACCEPTED: "Accepted",
-}
+# Labels (and colours) come from the one status vocabulary.
+STATUS_LABELS = {key: s.label for key, s in vocabulary.READINESS.items()}
 GO = "go"
 HOLD = "hold"
 

@@ -223,7 +223,7 @@ def _timeline(data: TenantData, stage_changes: list[StageChange]) -> list[Event]
                 r.note,
                 f"{r.signer_name}, {r.signer_role}",
                 link=reverse("launchroom:certificate", args=[data.tenant.slug, r.pk]),
-                status=_acceptance_status(r.decision),
+                status=r.decision,
                 status_label=r.get_decision_display(),
                 extra=extra,
             )
@@ -248,7 +248,7 @@ def _timeline(data: TenantData, stage_changes: list[StageChange]) -> list[Event]
                     f"Version {o.version} signed",
                     f"Approval reference {o.approval_reference}",
                     o.signer_name,
-                    status="accepted",
+                    status="signed",
                     status_label="Signed",
                 )
             )
@@ -266,16 +266,6 @@ def _timeline(data: TenantData, stage_changes: list[StageChange]) -> list[Event]
         )
     events.sort(key=lambda e: e.when, reverse=True)
     return events
-
-
-def _acceptance_status(decision: str) -> str:
-    return {
-        "accepted": "accepted",
-        "accepted_with_exclusions": "accepted",
-        "deferred": "stale",
-        "rejected": "rejected",
-        "superseded": "neutral",
-    }.get(decision, "neutral")
 
 
 def _buyer_actions(readiness: Readiness, role: str | None, can_accept_billing: bool) -> list[dict[str, str]]:
@@ -515,6 +505,3 @@ def evidence(request: HttpRequest, slug: str) -> HttpResponse:
             }
         )
     return render(request, "launchroom/evidence.html", {"tenant": tenant, "page": page, "rows": rows})
-
-
-# Certificates ---------------------------------------------------------------------------
