@@ -1,6 +1,6 @@
 """The readiness decision of SPEC section 4, as a pure function over data loaded in bulk.
 
-``load_tenants`` reads everything a set of tenants needs in five queries, whatever the
+``selectors.load_tenants`` reads everything a set of tenants needs in five queries, whatever the
 number of tenants, attachments, decisions or records. ``evaluate`` is then pure: it reads
 only what was loaded (and the clock), so a page can evaluate and display from one load.
 """
@@ -8,11 +8,11 @@ only what was loaded (and the clock), so a page can evaluate and display from on
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import QuerySet
 from django.utils import timezone
 
 from core import status as vocabulary
@@ -21,7 +21,7 @@ from evidence.freshness import attachment_problem
 from evidence.models import EvidenceAttachment
 from launchroom import catalog
 from launchroom.catalog import Effect, Gate, Kind, Requirement
-from launchroom.gates.selectors import TenantData, load, load_tenants
+from launchroom.gates.selectors import TenantData, load
 from launchroom.models import AcceptanceDecision, GateDecision, GateDecisionKind, LaunchStage, Tenant
 
 MISSING = "missing"
@@ -191,90 +191,106 @@ def _attachment_requirement(data: TenantData, gate: Gate, requirement: Requireme
     return RequirementResult(requirement, MET, "", latest)
 
 
-def _record_requirement(data: TenantData, gate: Gate, requirement: Requirement, stage: str) -> RequirementResult:
-    key = requirement.key
-    order_form = data.signed_order_form
-    if key == "signed-order-form":
-        if order_form is None:
-            latest = data.latest_order_form
-            where = f" (v{latest.version} is {latest.get_status_display().lower()})" if latest else ""
-            return RequirementResult(requirement, MISSING, f"no signed order form{where}")
-        return RequirementResult(requirement, MET)
-    if key == "approved-scope":
-        if order_form is None:
-            return RequirementResult(requirement, MISSING, "no signed order form")
-        gaps = [
-            name
-            for name, value in (
-                ("compliance modules", order_form.compliance_modules),
-                ("worker cohort", order_form.cohort_description),
-            )
-            if not value.strip()
-        ]
-        if gaps:
-            return RequirementResult(requirement, MISSING, f"the signed order form has no {' or '.join(gaps)}")
-        return RequirementResult(requirement, MET)
-    if key == "exclusions-on-order-form":
-        if order_form is None:
-            return RequirementResult(requirement, MISSING, "no signed order form")
-        listed = {line.casefold() for line in order_form.lines("excluded_claims")}
-        absent = [claim for claim in catalog.STANDING_EXCLUSIONS if claim.casefold() not in listed]
-        if absent:
-            return RequirementResult(requirement, MISSING, "the signed order form does not list: " + "; ".join(absent))
-        return RequirementResult(requirement, MET)
-    if key == "billing-profile":
-        if data.billing is None:
-            return RequirementResult(requirement, MISSING, "no billing profile")
-        return RequirementResult(requirement, MET)
-    if key == "billing-terms":
-        if data.billing is None:
-            return RequirementResult(requirement, MISSING, "no billing profile")
-        missing = data.billing.missing_terms()
-        if missing:
-            return RequirementResult(requirement, MISSING, "billing profile lacks " + ", ".join(missing))
-        return RequirementResult(requirement, MET)
-    if key == "billing-fallback-accepted":
-        billing = data.billing
-        if billing is None or not billing.fallback_accepted_at:
-            return RequirementResult(requirement, MISSING, "the buyer has not accepted the manual billing fallback")
-        if not billing.fallback_accepted:
-            return RequirementResult(
-                requirement, MISSING, "the billing terms changed after the buyer accepted the manual billing fallback"
-            )
-        return RequirementResult(requirement, MET)
-    if key == "support-owner":
-        plan = data.support
-        if plan is None or not (plan.support_owner_id or (plan.support_owner_name and plan.support_owner_email)):
-            return RequirementResult(requirement, MISSING, "no named support owner")
-        return RequirementResult(requirement, MET)
-    if key == "incident-channel":
-        if data.support is None or not data.support.manual_incident_channel.strip():
-            return RequirementResult(requirement, MISSING, "no manual incident channel")
-        return RequirementResult(requirement, MET)
-    if key == "acceptance-record":
-        return _acceptance_requirement(data, requirement, stage)
-    raise KeyError(f"no rule for record requirement {gate.key}/{key}")
+# Record requirements (SPEC section 3): the structured records are the evidence. One rule per
+# requirement key: it reads the loaded data and the stage, and gives the state and why.
+RecordRule = Callable[[TenantData, str], tuple[str, str]]
+_MET = (MET, "")
+_NO_SIGNED_ORDER_FORM = (MISSING, "no signed order form")
 
 
-def _acceptance_requirement(data: TenantData, requirement: Requirement, stage: str) -> RequirementResult:
+def _signed_order_form(data: TenantData, stage: str) -> tuple[str, str]:
+    if data.signed_order_form is not None:
+        return _MET
+    latest = data.latest_order_form
+    where = f" (v{latest.version} is {latest.get_status_display().lower()})" if latest else ""
+    return MISSING, f"no signed order form{where}"
+
+
+def _approved_scope(data: TenantData, stage: str) -> tuple[str, str]:
+    if (order_form := data.signed_order_form) is None:
+        return _NO_SIGNED_ORDER_FORM
+    scope = (("compliance modules", order_form.compliance_modules), ("worker cohort", order_form.cohort_description))
+    gaps = [name for name, value in scope if not value.strip()]
+    return (MISSING, f"the signed order form has no {' or '.join(gaps)}") if gaps else _MET
+
+
+def _exclusions_on_order_form(data: TenantData, stage: str) -> tuple[str, str]:
+    if (order_form := data.signed_order_form) is None:
+        return _NO_SIGNED_ORDER_FORM
+    listed = {line.casefold() for line in order_form.lines("excluded_claims")}
+    absent = [claim for claim in catalog.STANDING_EXCLUSIONS if claim.casefold() not in listed]
+    return (MISSING, "the signed order form does not list: " + "; ".join(absent)) if absent else _MET
+
+
+def _billing_profile(data: TenantData, stage: str) -> tuple[str, str]:
+    return (MISSING, "no billing profile") if data.billing is None else _MET
+
+
+def _billing_terms(data: TenantData, stage: str) -> tuple[str, str]:
+    if data.billing is None:
+        return MISSING, "no billing profile"
+    missing = data.billing.missing_terms()
+    return (MISSING, "billing profile lacks " + ", ".join(missing)) if missing else _MET
+
+
+def _billing_fallback_accepted(data: TenantData, stage: str) -> tuple[str, str]:
+    billing = data.billing
+    if billing is None or not billing.fallback_accepted_at:
+        return MISSING, "the buyer has not accepted the manual billing fallback"
+    if not billing.fallback_accepted:
+        return MISSING, "the billing terms changed after the buyer accepted the manual billing fallback"
+    return _MET
+
+
+def _support_owner(data: TenantData, stage: str) -> tuple[str, str]:
+    plan = data.support
+    if plan is None or not (plan.support_owner_id or (plan.support_owner_name and plan.support_owner_email)):
+        return MISSING, "no named support owner"
+    return _MET
+
+
+def _incident_channel(data: TenantData, stage: str) -> tuple[str, str]:
+    if data.support is None or not data.support.manual_incident_channel.strip():
+        return MISSING, "no manual incident channel"
+    return _MET
+
+
+def _acceptance_record(data: TenantData, stage: str) -> tuple[str, str]:
     record = data.current_acceptance(stage)
     stage_label = LaunchStage(stage).label.lower()
     if record is None:
-        return RequirementResult(requirement, MISSING, f"no acceptance record for {stage_label}")
+        return MISSING, f"no acceptance record for {stage_label}"
     if record.decision == AcceptanceDecision.SUPERSEDED:
-        return RequirementResult(requirement, MISSING, f"the acceptance for {stage_label} was withdrawn")
+        return MISSING, f"the acceptance for {stage_label} was withdrawn"
     if record.decision in (AcceptanceDecision.DEFERRED, AcceptanceDecision.REJECTED):
-        return RequirementResult(
-            requirement, REJECTED, f"the buyer {record.get_decision_display().lower()} {stage_label}"
-        )
+        return REJECTED, f"the buyer {record.get_decision_display().lower()} {stage_label}"
     signed = data.signed_order_form
     if signed is not None and record.order_form_id != signed.pk:
         seen = next((o for o in data.order_forms if o.pk == record.order_form_id), None)
         version = f"v{seen.version}" if seen else "no signed version"
-        return RequirementResult(
-            requirement, STALE, f"order form v{signed.version} was signed after this acceptance ({version})"
-        )
-    return RequirementResult(requirement, MET)
+        return STALE, f"order form v{signed.version} was signed after this acceptance ({version})"
+    return _MET
+
+
+RECORD_RULES: dict[str, RecordRule] = {
+    "signed-order-form": _signed_order_form,
+    "approved-scope": _approved_scope,
+    "exclusions-on-order-form": _exclusions_on_order_form,
+    "billing-profile": _billing_profile,
+    "billing-terms": _billing_terms,
+    "billing-fallback-accepted": _billing_fallback_accepted,
+    "support-owner": _support_owner,
+    "incident-channel": _incident_channel,
+    "acceptance-record": _acceptance_record,
+}
+
+
+def _record_requirement(data: TenantData, gate: Gate, requirement: Requirement, stage: str) -> RequirementResult:
+    rule = RECORD_RULES.get(requirement.key)
+    if rule is None:
+        raise KeyError(f"no rule for record requirement {gate.key}/{requirement.key}")
+    state, reason = rule(data, stage)
+    return RequirementResult(requirement, state, reason)
 
 
 def _gate_result(data: TenantData, gate: Gate, stage: str, now: datetime) -> GateResult:
@@ -373,30 +389,3 @@ def evaluate(tenant: Tenant | TenantData, stage: str | None = None, *, now: date
         do_not_claim=list(do_not_claim),
         next_actions=dict(next_actions),
     )
-
-
-def evaluate_portfolio(tenants: QuerySet[Tenant] | None = None, *, now: datetime | None = None) -> list[Readiness]:
-    """Evaluate every tenant for its requested stage, in five queries whatever their number."""
-    now = now or timezone.now()
-    loaded = load_tenants(tenants if tenants is not None else Tenant.objects.all(), lean=True)
-    return [evaluate(data, now=now) for data in loaded]
-
-
-__all__ = [
-    "ACCEPTED",
-    "GO",
-    "HOLD",
-    "MISSING",
-    "READY_FOR_REVIEW",
-    "REJECTED",
-    "STALE",
-    "GateResult",
-    "Readiness",
-    "RequirementResult",
-    "TenantData",
-    "evaluate",
-    "evaluate_portfolio",
-    "load",
-    "load_tenants",
-    "sha256_of",
-]
