@@ -11,9 +11,12 @@ from evidence.models import EvidenceAttachment
 from evidence.services import evidence_attach
 from launchroom.gates.readiness import evaluate
 from launchroom.models import AcceptanceRecord, ApiToken, DecisionLogEntry, MembershipRole
-from tests.launch_helpers import api_body, build, buyer, member
+from tests.launch_helpers import api_body, build, buyer, member, prebuild
 
 pytestmark = pytest.mark.django_db
+
+# Built once for the module; each test still runs in its own rolled-back transaction.
+_demo_tenants = prebuild("northwind", "contoso")
 
 URL = "/api/platform/launch-acceptance"
 

@@ -17,10 +17,13 @@ from launchroom import catalog
 from launchroom.gates.readiness import evaluate
 from launchroom.models import AcceptanceRecord, Incident, MembershipRole, Severity, Tenant, TenantMembership
 from launchroom.tenants.access import client_address
-from tests.launch_helpers import build, buyer, member
+from tests.launch_helpers import build, buyer, member, prebuild
 from tests.query_counts import assert_pinned_queries
 
 pytestmark = pytest.mark.django_db
+
+# Built once for the module; each test still runs in its own rolled-back transaction.
+_demo_tenants = prebuild("northwind", "contoso", "globex", "initech")
 
 
 def room_url(tenant: Tenant) -> str:
