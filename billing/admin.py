@@ -8,7 +8,7 @@ from django.http import HttpRequest
 
 from billing.models import BillingFallbackAcceptance, BillingProfile
 from billing.services import PROFILE_FIELDS, billing_profile_save
-from core.admin import DecisionRecordAdmin, HistoryAdmin, status_badge
+from core.admin import DecisionRecordAdmin, HistoryAdmin, status_badge, tone_badge
 
 
 @admin.register(BillingProfile)
@@ -65,10 +65,10 @@ class BillingProfileAdmin(HistoryAdmin):
     @admin.display(description="manual fallback")
     def fallback_status(self, obj: BillingProfile) -> str:
         if obj.fallback_accepted:
-            return status_badge("accepted", "Accepted")
+            return status_badge("accepted")
         if obj.fallback_accepted_at:
-            return status_badge("stale", "Terms changed since acceptance")
-        return status_badge("missing", "Not accepted")
+            return tone_badge("warn", "Terms changed since acceptance")
+        return tone_badge("bad", "Not accepted")
 
 
 @admin.register(BillingFallbackAcceptance)

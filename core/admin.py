@@ -9,29 +9,21 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
-from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
+from core import status
 from core.errors import Refused
 from core.paginator import EstimatedCountPaginator
 
-STATUS_CLASSES = {
-    "go": "go",
-    "hold": "hold",
-    "accepted": "accepted",
-    "rejected": "rejected",
-    "reopened": "ready_for_review",
-    "missing": "missing",
-    "stale": "stale",
-    "ready_for_review": "ready_for_review",
-}
+
+def status_badge(value: str) -> str:
+    """A status of the one vocabulary (core/status.py): its label in its colour, as the room shows it."""
+    return status.badge(value)
 
 
-def status_badge(value: str, label: str | None = None) -> str:
-    """A status shown as words as well as colour."""
-    return format_html(
-        '<span class="status status--{}">{}</span>', STATUS_CLASSES.get(value, "neutral"), label or value
-    )
+def tone_badge(tone: status.Tone | str, words: str) -> str:
+    """A badge that is not a status of its own (a stage, a billing state), coloured by tone."""
+    return status.tone_badge(tone, words)
 
 
 class HistoryAdmin(SimpleHistoryAdmin):

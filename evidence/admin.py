@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from core.admin import DecisionRecordAdmin, HistoryAdmin, status_badge
+from core.admin import DecisionRecordAdmin, HistoryAdmin, tone_badge
 from evidence import uploads, validation
 from evidence.freshness import attachment_problem
 from evidence.models import EvidenceAttachment, EvidenceCheck, EvidenceKind
@@ -218,7 +218,7 @@ class EvidenceAttachmentAdmin(HistoryAdmin):
     @admin.display(description="status")
     def status(self, obj: EvidenceAttachment) -> str:
         key, label = attachment_status(obj)
-        return status_badge({"ok": "accepted"}.get(key, "stale"), label)
+        return tone_badge("good" if key == "ok" else "warn", label)
 
     @admin.display(description="download")
     def download(self, obj: EvidenceAttachment) -> str:

@@ -19,7 +19,7 @@ from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
-from core.admin import HistoryAdmin, ReadOnlyInline, status_badge
+from core.admin import HistoryAdmin, ReadOnlyInline, tone_badge
 from core.errors import Refused
 from launchroom.gates.readiness import evaluate
 from launchroom.gates.selectors import load
@@ -125,7 +125,7 @@ class TenantAdmin(HistoryAdmin):
 
     @admin.display(description="stage", ordering="stage")
     def stage_badge(self, obj: Tenant) -> str:
-        return status_badge("go" if obj.stage in ("private_beta", "paid_beta") else "neutral", obj.get_stage_display())
+        return tone_badge("good" if obj.stage in ("private_beta", "paid_beta") else "neutral", obj.get_stage_display())
 
     @admin.display(description="requested stage")
     def requested_stage(self, obj: Tenant) -> str:

@@ -79,13 +79,6 @@ class Gate:
     # Who is asked to act when the gate is not met.
     action_owner: str = ""
     hold_reason: str = ""
-    # Gate 9 rests on the order-form version the buyer signed against; gates 3 and 10
-    # always read the newest signed version, so only gate 9 can rest on an older one.
-    rests_on_order_form: bool = False
-
-    @property
-    def is_record_gate(self) -> bool:
-        return all(r.kind == Kind.RECORD for r in self.requirements)
 
     @property
     def attachment_requirements(self) -> tuple[Requirement, ...]:
@@ -509,7 +502,6 @@ GATES: tuple[Gate, ...] = (
             "Scoped exclusions and residual risks",
         ),
         action_owner=BUYER,
-        rests_on_order_form=True,
     ),
     Gate(
         number=10,

@@ -1,10 +1,26 @@
-"""Shared steps for the launch-room tests: demo tenants, their buyers and a signing form."""
+"""Shared steps for the launch-room tests: demo tenants, their buyers and a signing form.
+
+Building a demo tenant takes a while (evidence files, decisions, signatures). A module whose
+tests keep rebuilding the same tenants builds them once instead, with ``prebuild``::
+
+    _demo_tenants = prebuild("northwind", "contoso")
+
+The tenants are built in a transaction that stays open for the module and is rolled back
+after it; each test runs inside it (pytest-django's per-test transaction becomes a savepoint),
+so whatever a test changes is undone before the next, as before. ``build`` then returns the
+module's tenant instead of building it again. Not for modules with transactional tests.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from typing import Any
 
+import pytest
+from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.test.utils import override_settings
 
 from launchroom import demo
 from launchroom.acceptance.services import AFFIRMATION
@@ -12,13 +28,45 @@ from launchroom.gates.readiness import evaluate
 from launchroom.models import MembershipRole, Tenant
 
 User = get_user_model()
+FAST_HASHER = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# slug -> pk of the tenants the running module built once (see ``prebuild``).
+_PREBUILT: dict[str, int] = {}
 
 
 def build(slug: str, staff: dict[str, Any]) -> Tenant:
     """One demo tenant in its SPEC section 8 state, with its buyer ``buyer-<slug>``."""
+    if slug in _PREBUILT:
+        return Tenant.objects.get(pk=_PREBUILT[slug])
     tenant = demo.BUILDERS[slug](staff)
     tenant.refresh_from_db()
     return tenant
+
+
+def prebuild(*slugs: str) -> Callable[..., Iterator[None]]:
+    """A module-scoped, autouse fixture that builds the demo tenants ``slugs`` once for the module."""
+
+    @pytest.fixture(scope="module", autouse=True)
+    def _prebuilt(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
+        # As the function-scoped _fast_hashing fixture does: fast hashes, and static files
+        # without a manifest (the in-process operator proof renders real pages).
+        storages = {
+            **settings.STORAGES,
+            "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+        }
+        with django_db_blocker.unblock(), override_settings(PASSWORD_HASHERS=FAST_HASHER, STORAGES=storages):
+            atomic = transaction.atomic()
+            atomic.__enter__()
+            try:
+                staff = demo.ensure_staff()
+                built = {slug: build(slug, staff).pk for slug in slugs}
+                _PREBUILT.update(built)
+                yield
+            finally:
+                _PREBUILT.clear()
+                transaction.set_rollback(True)
+                atomic.__exit__(None, None, None)
+
+    return _prebuilt
 
 
 def buyer(slug: str) -> Any:

@@ -13,9 +13,12 @@ from launchroom.gates import ledger
 from launchroom.gates.readiness import evaluate
 from launchroom.models import AcceptanceRecord, DecisionLogEntry, OrderForm
 from launchroom.orderforms.services import order_form_create, order_form_sign
-from tests.launch_helpers import build, buyer, sign_form
+from tests.launch_helpers import build, buyer, prebuild, sign_form
 
 pytestmark = pytest.mark.django_db
+
+# Built once for the module; each test still runs in its own rolled-back transaction.
+_demo_tenants = prebuild("northwind", "contoso")
 
 
 def sign_url(tenant) -> str:

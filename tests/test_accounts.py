@@ -16,9 +16,12 @@ from django.utils.http import urlsafe_base64_encode
 from core.errors import NotPermitted, Refused
 from launchroom.models import MembershipRole, TenantMembership
 from launchroom.tenants.accounts import invite_buyer, invite_token_generator
-from tests.launch_helpers import build, buyer
+from tests.launch_helpers import build, buyer, prebuild
 
 pytestmark = pytest.mark.django_db
+
+# Built once for the module; each test still runs in its own rolled-back transaction.
+_demo_tenants = prebuild("northwind", "contoso")
 
 User = get_user_model()
 NEW_PASSWORD = "correct-horse-battery-staple-42"

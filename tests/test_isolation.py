@@ -16,9 +16,12 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from billing.models import BillingProfile
 from evidence.models import EvidenceAttachment
 from launchroom.models import AcceptanceRecord, DecisionLogEntry, TenantMembership
-from tests.launch_helpers import api_body, build, buyer
+from tests.launch_helpers import api_body, build, buyer, prebuild
 
 pytestmark = pytest.mark.django_db
+
+# Built once for the module; each test still runs in its own rolled-back transaction.
+_demo_tenants = prebuild("northwind", "contoso", "globex")
 
 # The URL prefixes whose every route serves or changes tenant data.
 TENANT_PREFIXES = ("launch-room/", "api/platform/", "evidence/")

@@ -1,5 +1,5 @@
 """The readiness engine (SPEC section 4): one case per gate status and effect, the demo decisions,
-and the query budget of ``evaluate`` and ``evaluate_portfolio``."""
+and the query budget of ``evaluate`` and of the portfolio (``load_tenants`` then ``evaluate``)."""
 
 from __future__ import annotations
 
@@ -20,9 +20,8 @@ from launchroom.gates.readiness import (
     REJECTED,
     STALE,
     evaluate,
-    evaluate_portfolio,
 )
-from launchroom.gates.selectors import load
+from launchroom.gates.selectors import load, load_tenants
 from launchroom.models import AcceptanceDecision, LaunchStage, Tenant
 from tests.readiness_builders import (
     acceptance_row,
@@ -545,12 +544,18 @@ def test_it_evaluates_one_tenant_in_at_most_8_queries(db, django_assert_max_num_
     assert readiness.decision in (GO, HOLD)
 
 
+def evaluate_portfolio_as_the_dashboard_does() -> list[Any]:
+    """Every tenant for its requested stage: one bulk load, then the pure ``evaluate``."""
+    now = timezone.now()
+    return [evaluate(data, now=now) for data in load_tenants(Tenant.objects.all(), lean=True)]
+
+
 @pytest.mark.parametrize("count", [1, 50])
 def test_it_evaluates_the_portfolio_in_at_most_5_queries(db, django_assert_max_num_queries, count):
     _tenants(count)
 
     with django_assert_max_num_queries(5):
-        results = evaluate_portfolio()
+        results = evaluate_portfolio_as_the_dashboard_does()
         for readiness in results:
             readiness.as_json()
 
@@ -569,7 +574,7 @@ def test_it_reuses_what_it_loaded(db, django_assert_num_queries):
 def test_it_keeps_stale_evidence_stale_everywhere(db):
     tenant = ready_tenant("stale", ages={("public-deployment", "launch-smoke"): 45})
 
-    portfolio = {r.tenant.slug: r for r in evaluate_portfolio()}
+    portfolio = {r.tenant.slug: r for r in evaluate_portfolio_as_the_dashboard_does()}
 
     assert portfolio["stale"].gate("public-deployment").status == STALE
     assert evaluate(tenant, PAID).gate("public-deployment").status == STALE

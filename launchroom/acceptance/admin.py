@@ -40,5 +40,4 @@ class AcceptanceRecordAdmin(DecisionRecordAdmin):
 
     @admin.display(description="decision", ordering="decision")
     def decision_badge(self, obj: AcceptanceRecord) -> str:
-        kind = {"accepted": "accepted", "accepted_with_exclusions": "accepted", "superseded": "neutral"}
-        return status_badge(kind.get(obj.decision, "rejected"), obj.get_decision_display())
+        return status_badge(obj.decision)

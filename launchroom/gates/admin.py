@@ -68,7 +68,7 @@ class GateDecisionAdmin(DecisionRecordAdmin):
 
     @admin.display(description="decision", ordering="decision")
     def decision_badge(self, obj: GateDecision) -> str:
-        return status_badge(obj.decision, obj.get_decision_display())
+        return status_badge(obj.decision)
 
 
 @admin.register(StageChange)

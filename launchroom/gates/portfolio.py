@@ -15,6 +15,7 @@ from django import forms
 from django.db.models import Count, F, Q, QuerySet, Window
 from django.utils import timezone
 
+from core import status
 from launchroom import catalog
 from launchroom.catalog import BUYER, Role
 from launchroom.gates.readiness import ACCEPTED, GO, HOLD, STATUS_LABELS
@@ -136,7 +137,7 @@ class Cell:
 
     @property
     def label(self) -> str:
-        return STATUS_LABELS.get(self.status, "Not evaluated")
+        return status.label(self.status) if self.status else "Not evaluated"
 
 
 @dataclass

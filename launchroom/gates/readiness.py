@@ -1,6 +1,6 @@
 """The readiness decision of SPEC section 4, as a pure function over data loaded in bulk.
 
-``load_tenants`` reads everything a set of tenants needs in five queries, whatever the
+``selectors.load_tenants`` reads everything a set of tenants needs in five queries, whatever the
 number of tenants, attachments, decisions or records. ``evaluate`` is then pure: it reads
 only what was loaded (and the clock), so a page can evaluate and display from one load.
 """
@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import QuerySet
 from django.utils import timezone
 
 from core.hashing import sha256_of
@@ -20,27 +19,34 @@ from evidence.freshness import attachment_problem
 from evidence.models import EvidenceAttachment
 from launchroom import catalog
 from launchroom.catalog import Effect, Gate, Kind, Requirement
-from launchroom.gates.selectors import TenantData, load, load_tenants
-from launchroom.models import AcceptanceDecision, GateDecision, GateDecisionKind, LaunchStage, Tenant
+from launchroom.gates.record_rules import RECORD_RULES
+from launchroom.gates.selectors import TenantData, load
+from launchroom.gates.states import (
+    ACCEPTED,
+    GO,
+    HOLD,
+    MET,
+    MISSING,
+    NOT_APPLICABLE,
+    READY_FOR_REVIEW,
+    REJECTED,
+    STALE,
+    STATUS_LABELS,
+)
+from launchroom.models import GateDecision, GateDecisionKind, LaunchStage, Tenant
 
-MISSING = "missing"
-STALE = "stale"
-READY_FOR_REVIEW = "ready_for_review"
-REJECTED = "rejected"
-ACCEPTED = "accepted"
-STATUS_LABELS = {
-    MISSING: "Missing",
-    STALE: "Stale",
-    READY_FOR_REVIEW: "Ready for review",
-    REJECTED: "Rejected",
-    ACCEPTED: "Accepted",
-}
-GO = "go"
-HOLD = "hold"
-
-# Requirement states.
-MET = "met"
-NOT_APPLICABLE = "not_applicable"
+__all__ = [
+    "ACCEPTED",
+    "GO",
+    "HOLD",
+    "MET",
+    "MISSING",
+    "NOT_APPLICABLE",
+    "READY_FOR_REVIEW",
+    "REJECTED",
+    "STALE",
+    "STATUS_LABELS",
+]
 
 
 @dataclass
@@ -196,94 +202,11 @@ def _attachment_requirement(data: TenantData, gate: Gate, requirement: Requireme
 
 
 def _record_requirement(data: TenantData, gate: Gate, requirement: Requirement, stage: str) -> RequirementResult:
-    key = requirement.key
-    order_form = data.signed_order_form
-    if key == "signed-order-form":
-        if order_form is None:
-            latest = data.latest_order_form
-            where = f" (v{latest.version} is {latest.get_status_display().lower()})" if latest else ""
-            return RequirementResult(requirement, MISSING, f"no signed order form{where}")
-        return RequirementResult(requirement, MET)
-    if key == "approved-scope":
-        if order_form is None:
-            return RequirementResult(requirement, MISSING, "no signed order form")
-        gaps = [
-            name
-            for name, value in (
-                ("compliance modules", order_form.compliance_modules),
-                ("worker cohort", order_form.cohort_description),
-            )
-            if not value.strip()
-        ]
-        if gaps:
-            return RequirementResult(requirement, MISSING, f"the signed order form has no {' or '.join(gaps)}")
-        return RequirementResult(requirement, MET)
-    if key == "exclusions-on-order-form":
-        if order_form is None:
-            return RequirementResult(requirement, MISSING, "no signed order form")
-        listed = {line.casefold() for line in order_form.lines("excluded_claims")}
-        absent = [claim for claim in catalog.STANDING_EXCLUSIONS if claim.casefold() not in listed]
-        if absent:
-            return RequirementResult(requirement, MISSING, "the signed order form does not list: " + "; ".join(absent))
-        return RequirementResult(requirement, MET)
-    if key == "billing-profile":
-        if data.billing is None:
-            return RequirementResult(requirement, MISSING, "no billing profile")
-        return RequirementResult(requirement, MET)
-    if key == "billing-terms":
-        if data.billing is None:
-            return RequirementResult(requirement, MISSING, "no billing profile")
-        missing = data.billing.missing_terms()
-        if missing:
-            return RequirementResult(requirement, MISSING, "billing profile lacks " + ", ".join(missing))
-        return RequirementResult(requirement, MET)
-    if key == "billing-fallback-accepted":
-        billing = data.billing
-        if billing is None or not billing.fallback_accepted_at:
-            return RequirementResult(requirement, MISSING, "the buyer has not accepted the manual billing fallback")
-        if not billing.fallback_accepted:
-            return RequirementResult(
-                requirement, MISSING, "the billing terms changed after the buyer accepted the manual billing fallback"
-            )
-        return RequirementResult(requirement, MET)
-    if key == "support-owner":
-        plan = data.support
-        if plan is None or not (plan.support_owner_id or (plan.support_owner_name and plan.support_owner_email)):
-            return RequirementResult(requirement, MISSING, "no named support owner")
-        return RequirementResult(requirement, MET)
-    if key == "incident-channel":
-        if data.support is None or not data.support.manual_incident_channel.strip():
-            return RequirementResult(requirement, MISSING, "no manual incident channel")
-        return RequirementResult(requirement, MET)
-    if key in ("escalation-route", "manual-notice-process"):
-        field = key.replace("-", "_")
-        if data.support is None or not getattr(data.support, field).strip():
-            return RequirementResult(requirement, MISSING, f"no {requirement.label.lower()}")
-        return RequirementResult(requirement, MET)
-    if key == "acceptance-record":
-        return _acceptance_requirement(data, requirement, stage)
-    raise KeyError(f"no rule for record requirement {gate.key}/{key}")
-
-
-def _acceptance_requirement(data: TenantData, requirement: Requirement, stage: str) -> RequirementResult:
-    record = data.current_acceptance(stage)
-    stage_label = LaunchStage(stage).label.lower()
-    if record is None:
-        return RequirementResult(requirement, MISSING, f"no acceptance record for {stage_label}")
-    if record.decision == AcceptanceDecision.SUPERSEDED:
-        return RequirementResult(requirement, MISSING, f"the acceptance for {stage_label} was withdrawn")
-    if record.decision in (AcceptanceDecision.DEFERRED, AcceptanceDecision.REJECTED):
-        return RequirementResult(
-            requirement, REJECTED, f"the buyer {record.get_decision_display().lower()} {stage_label}"
-        )
-    signed = data.signed_order_form
-    if signed is not None and record.order_form_id != signed.pk:
-        seen = next((o for o in data.order_forms if o.pk == record.order_form_id), None)
-        version = f"v{seen.version}" if seen else "no signed version"
-        return RequirementResult(
-            requirement, STALE, f"order form v{signed.version} was signed after this acceptance ({version})"
-        )
-    return RequirementResult(requirement, MET)
+    rule = RECORD_RULES.get(requirement.key)
+    if rule is None:
+        raise KeyError(f"no rule for record requirement {gate.key}/{requirement.key}")
+    state, reason = rule(data, stage)
+    return RequirementResult(requirement, state, reason)
 
 
 def _gate_result(data: TenantData, gate: Gate, stage: str, now: datetime) -> GateResult:
@@ -382,30 +305,3 @@ def evaluate(tenant: Tenant | TenantData, stage: str | None = None, *, now: date
         do_not_claim=list(do_not_claim),
         next_actions=dict(next_actions),
     )
-
-
-def evaluate_portfolio(tenants: QuerySet[Tenant] | None = None, *, now: datetime | None = None) -> list[Readiness]:
-    """Evaluate every tenant for its requested stage, in five queries whatever their number."""
-    now = now or timezone.now()
-    loaded = load_tenants(tenants if tenants is not None else Tenant.objects.all(), lean=True)
-    return [evaluate(data, now=now) for data in loaded]
-
-
-__all__ = [
-    "ACCEPTED",
-    "GO",
-    "HOLD",
-    "MISSING",
-    "READY_FOR_REVIEW",
-    "REJECTED",
-    "STALE",
-    "GateResult",
-    "Readiness",
-    "RequirementResult",
-    "TenantData",
-    "evaluate",
-    "evaluate_portfolio",
-    "load",
-    "load_tenants",
-    "sha256_of",
-]

@@ -16,10 +16,10 @@ from launchroom.models import ReadinessTransition, TenantReadiness
 
 def _decision(before: str, after: str) -> str:
     if not before:
-        return format_html("{} {}", "first evaluated:", status_badge(after, after.title()))
+        return format_html("{} {}", "first evaluated:", status_badge(after))
     if before == after:
-        return status_badge(after, after.title())
-    return format_html("{} → {}", status_badge(before, before.title()), status_badge(after, after.title()))
+        return status_badge(after)
+    return format_html("{} → {}", status_badge(before), status_badge(after))
 
 
 def gates_changed_html(row: ReadinessTransition) -> str:

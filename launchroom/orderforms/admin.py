@@ -80,8 +80,7 @@ class OrderFormAdmin(HistoryAdmin):
 
     @admin.display(description="status", ordering="status")
     def status_badge(self, obj: OrderForm) -> str:
-        kind = {"signed": "accepted", "sent": "ready_for_review"}.get(obj.status, "neutral")
-        return status_badge(kind, obj.get_status_display())
+        return status_badge(obj.status)
 
     def save_model(self, request: HttpRequest, obj: OrderForm, form: forms.ModelForm, change: bool) -> None:
         scope = {name: form.cleaned_data[name] for name in ORDER_FORM_SCOPE_FIELDS}

@@ -154,7 +154,7 @@ def timeline(data: TenantData, stage_changes: list[StageChange]) -> list[Event]:
                 r.note,
                 f"{r.signer_name}, {r.signer_role}",
                 link=reverse("launchroom:certificate", args=[data.tenant.slug, r.pk]),
-                status=acceptance_status(r.decision),
+                status=r.decision,
                 status_label=r.get_decision_display(),
                 extra=extra,
             )
@@ -179,7 +179,7 @@ def timeline(data: TenantData, stage_changes: list[StageChange]) -> list[Event]:
                     f"Version {o.version} signed",
                     f"Approval reference {o.approval_reference}",
                     o.signer_name,
-                    status="accepted",
+                    status="signed",
                     status_label="Signed",
                 )
             )
@@ -197,16 +197,6 @@ def timeline(data: TenantData, stage_changes: list[StageChange]) -> list[Event]:
         )
     events.sort(key=lambda e: e.when, reverse=True)
     return events
-
-
-def acceptance_status(decision: str) -> str:
-    return {
-        "accepted": "accepted",
-        "accepted_with_exclusions": "accepted",
-        "deferred": "stale",
-        "rejected": "rejected",
-        "superseded": "neutral",
-    }.get(decision, "neutral")
 
 
 def buyer_actions(readiness: Readiness, *, can_sign: bool, can_accept_billing: bool) -> list[dict[str, str]]:

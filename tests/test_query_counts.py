@@ -1,0 +1,156 @@
+"""Every page, changelist and API endpoint runs exactly its pinned number of queries.
+
+The counts live in ``tests/query_counts.json`` (name -> count); any difference fails, with the
+queries listed. Regenerate after a deliberate change with ``UPDATE_QUERY_COUNTS=1`` (see
+tests/query_counts.py) and review the diff. Each endpoint is requested once to warm the
+session and the per-process caches, then counted on the second request, on the four demo
+tenants of SPEC section 8 (built once for the module).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.contrib import admin
+from django.db import connection, transaction
+from django.test import Client
+from django.test.utils import CaptureQueriesContext, override_settings
+from django.urls import reverse
+
+from launchroom import demo
+from launchroom.models import AcceptanceRecord, MembershipRole, Tenant
+from tests import query_counts
+
+FAST_HASHER = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    name: str
+    url: str
+    user: str | None = None  # username; None: anonymous
+    status: int = 200
+
+
+@pytest.fixture(scope="module")
+def world(django_db_setup: None, django_db_blocker: Any) -> Iterator[dict[str, Any]]:
+    """The demo tenants and users, built once for this module and rolled back after it."""
+    with django_db_blocker.unblock(), override_settings(PASSWORD_HASHERS=FAST_HASHER):
+        atomic = transaction.atomic()
+        atomic.__enter__()
+        try:
+            staff = demo.ensure_staff()
+            tenants = {slug: build(staff) for slug, build in demo.BUILDERS.items()}
+            demo.ensure_buyer(tenants["northwind"], "portfolio-viewer", role=MembershipRole.VIEWER)
+            # (Not contoso: its tenant page runs two queries per member, pinned with two members.)
+            demo.ensure_buyer(tenants["initech"], "portfolio-viewer", role=MembershipRole.VIEWER)
+            yield {"staff": staff, "tenants": {slug: Tenant.objects.get(slug=slug) for slug in tenants}}
+        finally:
+            transaction.set_rollback(True)
+            atomic.__exit__(None, None, None)
+
+
+def endpoints(tenants: dict[str, Tenant]) -> list[Endpoint]:
+    contoso, globex = tenants["contoso"], tenants["globex"]
+    record = AcceptanceRecord.objects.filter(tenant=globex).latest("pk")
+    found = [
+        # Public surface and health.
+        Endpoint("public: home", reverse("home")),
+        Endpoint("public: managed beta page", reverse("managed_beta")),
+        Endpoint("public: production proof page", reverse("production_proof")),
+        Endpoint("public api: managed beta readiness", reverse("api_managed_beta")),
+        Endpoint("public api: production proof", reverse("api_production_proof")),
+        Endpoint("public api: security assurance", "/api/product/security-assurance"),
+        Endpoint("public api: procurement evidence", "/api/product/procurement-evidence"),
+        Endpoint("public api: operations evidence", "/api/product/operations-evidence"),
+        Endpoint("healthz", reverse("healthz")),
+        Endpoint("login page", reverse("login")),
+        # Launch room.
+        Endpoint("launch room index: staff portfolio", reverse("launchroom:index"), "operator"),
+        Endpoint("launch room index: buyer with one tenant", reverse("launchroom:index"), "buyer-contoso", 302),
+        Endpoint("launch room index: buyer with several tenants", reverse("launchroom:index"), "portfolio-viewer"),
+        Endpoint("launch room index: portfolio csv", reverse("launchroom:portfolio_csv"), "operator"),
+        Endpoint("launch room: buyer sponsor", reverse("launchroom:room", args=[contoso.slug]), "buyer-contoso"),
+        Endpoint("launch room: staff", reverse("launchroom:room", args=[contoso.slug]), "operator"),
+        Endpoint("evidence list: buyer", reverse("launchroom:evidence", args=[contoso.slug]), "buyer-contoso"),
+        Endpoint(
+            "certificate html: buyer",
+            reverse("launchroom:certificate", args=[globex.slug, record.pk]),
+            "buyer-globex",
+        ),
+        Endpoint(
+            "certificate json: buyer",
+            reverse("launchroom:certificate_json", args=[globex.slug, record.pk]),
+            "buyer-globex",
+        ),
+        # Platform API.
+        Endpoint(
+            "api readiness: staff",
+            reverse("api_readiness", args=[globex.slug]) + "?stage=paid_beta",
+            "operator",
+        ),
+        Endpoint(
+            "api readiness: member",
+            reverse("api_readiness", args=[globex.slug]) + "?stage=paid_beta",
+            "buyer-globex",
+        ),
+        Endpoint(
+            "api acceptance list: buyer", f"{reverse('api_launch_acceptance')}?tenant={globex.slug}", "buyer-globex"
+        ),
+        # Admin.
+        Endpoint("admin: index", reverse("admin:index"), "operator"),
+        Endpoint("admin: tenant change page", reverse("admin:launchroom_tenant_change", args=[contoso.pk]), "operator"),
+    ]
+    for model in sorted(admin.site._registry, key=lambda m: m._meta.label_lower):
+        opts = model._meta
+        found.append(
+            Endpoint(
+                f"admin changelist: {opts.label_lower}",
+                reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"),
+                "operator",
+            )
+        )
+    return found
+
+
+def count(client: Client, endpoint: Endpoint) -> tuple[int, list[dict[str, str]]]:
+    response = client.get(endpoint.url)  # warm-up: session, caches
+    assert response.status_code == endpoint.status, f"{endpoint.name}: {endpoint.url} answered {response.status_code}"
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(endpoint.url)
+    assert response.status_code == endpoint.status, f"{endpoint.name}: {endpoint.url} answered {response.status_code}"
+    return len(captured.captured_queries), captured.captured_queries
+
+
+def test_it_runs_exactly_the_pinned_number_of_queries_everywhere(world, db, settings):
+    settings.PASSWORD_HASHERS = FAST_HASHER
+    from django.contrib.auth import get_user_model
+
+    users = {u.username: u for u in get_user_model().objects.all()}
+    measured: dict[str, int] = {}
+    queries: dict[str, list[dict[str, str]]] = {}
+    for endpoint in endpoints(world["tenants"]):
+        client = Client()
+        if endpoint.user:
+            client.force_login(users[endpoint.user])
+        measured[endpoint.name], queries[endpoint.name] = count(client, endpoint)
+
+    if query_counts.UPDATING:
+        query_counts.record(measured)
+        return
+    pinned = query_counts.baseline()
+    differences = [
+        query_counts.describe(name, pinned.get(name), queries[name])
+        for name in measured
+        if pinned.get(name) != measured[name]
+    ]
+    assert not differences, "query counts differ from tests/query_counts.json:\n" + "\n\n".join(differences)
+
+
+def test_it_pins_nothing_that_is_not_measured(world, db):
+    """The baseline holds no stale names: each one is an endpoint measured above."""
+    names = {e.name for e in endpoints(world["tenants"])}
+    assert set(query_counts.baseline()) - names == set()
