@@ -19,11 +19,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from core.admin import DecisionRecordAdmin, HistoryAdmin, tone_badge
+from core.admin import DecisionRecordAdmin, HistoryAdmin, add_service_errors, tone_badge
 from evidence import uploads, validation
 from evidence.freshness import attachment_problem
 from evidence.models import EvidenceAttachment, EvidenceCheck, EvidenceKind
-from evidence.services import CAPTURED_AT_SKEW, evidence_attach, evidence_verify
+from evidence.services import check_attachment_input, evidence_attach, evidence_verify
 from launchroom import catalog
 
 
@@ -55,8 +55,13 @@ class AttachEvidenceForm(forms.ModelForm):
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         file, url, output = data.get("file"), data.get("url"), data.get("output")
-        if sum(bool(v) for v in (file, url, output)) != 1:
-            raise ValidationError("Attach exactly one of a file, a URL or pasted output.")
+        try:
+            check_attachment_input(
+                file=file or None, url=url or "", output=output or "", captured_at=data.get("captured_at")
+            )
+        except ValidationError as exc:
+            add_service_errors(self, exc)
+            return data
         # The same checks evidence_attach makes, run here so that they show on the form.
         # An upload was checked as it streamed in: this reads the result, not the file.
         if file:
@@ -65,9 +70,6 @@ class AttachEvidenceForm(forms.ModelForm):
             validation.validate_url(url)
         else:
             validation.validate_output(output)
-        captured_at = data.get("captured_at")
-        if captured_at and captured_at > timezone.now() + CAPTURED_AT_SKEW:
-            self.add_error("captured_at", "Evidence cannot be captured in the future.")
         return data
 
     def validate_unique(self) -> None:

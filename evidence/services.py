@@ -26,6 +26,18 @@ CAPTURED_AT_SKEW = timedelta(minutes=5)
 MISSING_FILE = "the stored file is missing"
 
 
+def check_attachment_input(*, file: File | None, url: str, output: str, captured_at: datetime | None) -> None:
+    """The input rules of an attachment: exactly one source, not captured in the future.
+
+    Raises ``ValidationError``; ``evidence_attach`` checks them, and the admin form shows
+    them before anything is stored.
+    """
+    if sum([file is not None, bool(url), bool(output)]) != 1:
+        raise ValidationError("Attach exactly one of a file, a URL or pasted output.")
+    if captured_at is not None and captured_at > timezone.now() + CAPTURED_AT_SKEW:
+        raise ValidationError({"captured_at": "Evidence cannot be captured in the future."})
+
+
 @records_actor()
 def evidence_attach(
     *,
@@ -60,13 +72,8 @@ def evidence_attach(
         raise ValidationError({"requirement": f"{requirement.label} is met by its record, not by an attachment."})
     if by is not None and not getattr(by, "is_staff", False):
         raise NotPermitted("Only Thesmios staff attach evidence.")
-    sources = [file is not None, bool(url), bool(output)]
-    if sum(sources) != 1:
-        raise ValidationError("Attach exactly one of a file, a URL or pasted output.")
-    now = timezone.now()
-    captured_at = captured_at or now
-    if captured_at > now + CAPTURED_AT_SKEW:
-        raise ValidationError({"captured_at": "Evidence cannot be captured in the future."})
+    check_attachment_input(file=file, url=url, output=output, captured_at=captured_at)
+    captured_at = captured_at or timezone.now()
 
     attachment = EvidenceAttachment(
         tenant=tenant,
