@@ -6,12 +6,14 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import BadRequest, PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
 from core.paginator import EstimatedCountPaginator
+from core.validation import has_bad_characters
 
 STATUS_CLASSES = {
     "go": "go",
@@ -42,12 +44,40 @@ class HistoryAdmin(SimpleHistoryAdmin):
     show_full_result_count = False
     paginator = EstimatedCountPaginator
 
+    def history_view(self, request: HttpRequest, object_id: str, extra_context: Any = None) -> HttpResponse:
+        if not self._is_pk(object_id):
+            raise Http404("No such record.")
+        return super().history_view(request, object_id, extra_context)
+
     def history_form_view(
         self, request: HttpRequest, object_id: str, version_id: str, extra_context: Any = None
     ) -> HttpResponse:
         if request.method == "POST":
             raise PermissionDenied("History is read-only: reverting is disabled.")
+        if not (self._is_pk(object_id) and version_id.isascii() and version_id.isdigit() and len(version_id) < 19):
+            raise Http404("No such version.")
         return super().history_form_view(request, object_id, version_id, extra_context)
+
+    def _is_pk(self, object_id: str) -> bool:
+        """Whether ``object_id`` (from the URL) could be a primary key of this model at all;
+        anything else is a 404, not a database error."""
+        try:
+            value = self.model._meta.pk.to_python(unquote(object_id))
+        except (ValidationError, ValueError, TypeError):
+            return False
+        return not isinstance(value, int) or 0 < value < 2**63
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
+        refuse_bad_query(request)
+        return super().changelist_view(request, extra_context)
+
+
+def refuse_bad_query(request: HttpRequest) -> None:
+    """A filter or search holding a NUL, a control character or a lone surrogate matches no
+    row; PostgreSQL would raise on it. Answer 400 before any query runs."""
+    for name, values in request.GET.lists():
+        if has_bad_characters(name) or any(has_bad_characters(value) for value in values):
+            raise BadRequest(f"The parameter {name!r} holds a character no record contains.")
 
 
 class DecisionRecordAdmin(HistoryAdmin):

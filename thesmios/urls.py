@@ -18,3 +18,9 @@ urlpatterns = [
     path("evidence/", include("evidence.urls")),
     path("admin/", admin.site.urls),
 ]
+
+# Under /api/ every answer is JSON, errors included (core/errorpages.py).
+handler400 = "core.errorpages.bad_request"
+handler403 = "core.errorpages.permission_denied"
+handler404 = "core.errorpages.page_not_found"
+handler500 = "core.errorpages.server_error"

@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from core.errors import NotPermitted, Refused
+from core.validation import check_text
 from launchroom.gates import ledger
 from launchroom.gates.readiness import Readiness, evaluate
 from launchroom.models import (
@@ -71,6 +72,19 @@ def acceptance_sign(
     The buyer sponsor signs for themselves; staff with the permission record a buyer's
     written approval (``on_written_approval``), and the record says so.
     """
+    check_text(
+        AcceptanceRecord,
+        stage=stage,
+        decision=decision,
+        signer_name=signer_name,
+        signer_role=signer_role,
+        signer_email=signer_email,
+        approval_reference=approval_reference,
+        note=note,
+        affirmation=affirmation,
+        exclusions=list(exclusions),
+        residual_risks=list(residual_risks),
+    )
     if on_written_approval:
         if not (recorded_by.is_staff and recorded_by.has_perm("launchroom.add_acceptancerecord")):
             raise NotPermitted("Only staff with the permission record a buyer's written approval.")

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_safe
 
+from core.errorpages import json_methods
 from launchroom.gates.readiness import evaluate
 from launchroom.gates.selectors import load_tenants
 from launchroom.models import LaunchStage, Tenant, TenantMembership
@@ -25,7 +25,7 @@ def _not_found() -> JsonResponse:
 
 
 @never_cache
-@require_safe
+@json_methods("GET", "HEAD")
 def readiness(request: HttpRequest, slug: str) -> JsonResponse:
     user = request.user
     if not user.is_authenticated:
