@@ -124,3 +124,25 @@ def test_it_answers_a_future_dated_incident_notice_with_a_form_error(client: Cli
     assert response.status_code == 200
     assert "A notice cannot be recorded as sent in the future." in response.content.decode()
     assert not IncidentNotice.objects.exists()
+
+
+@pytest.mark.parametrize("path", ["/accounts/login/", "/admin/login/"])
+@pytest.mark.parametrize("length", [151, 256, 300, 5000])
+def test_it_answers_an_over_long_login_username_with_a_form_error(
+    staff: dict[str, Any], path: str, length: int
+) -> None:
+    from axes.models import AccessAttempt
+
+    client = Client()
+    response = client.post(path, {"username": "u" * length, "password": "wrong"}, secure=True)
+    assert response.status_code == 200
+    assert "at most 150 characters" in response.content.decode()
+    assert not AccessAttempt.objects.filter(username__startswith="uuu").exists()
+    assert client.post(path, {"username": "operator", "password": "demo"}, secure=True).status_code == 302
+
+
+@pytest.mark.postgres
+def test_it_answers_a_256_character_login_username_without_a_500_on_postgresql(staff: dict[str, Any]) -> None:
+    for path in ("/accounts/login/", "/admin/login/"):
+        response = Client().post(path, {"username": "u" * 256, "password": "wrong"}, secure=True)
+        assert response.status_code == 200

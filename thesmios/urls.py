@@ -4,10 +4,12 @@ from django.contrib import admin
 from django.urls import include, path
 
 from launchroom import health
+from launchroom.tenants.accounts import AdminLoginForm
 
 admin.site.site_header = "Thesmios launch operations"
 admin.site.site_title = "Thesmios launch operations"
 admin.site.index_title = "Launch workbench"
+admin.site.login_form = AdminLoginForm
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),

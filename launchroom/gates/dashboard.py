@@ -17,6 +17,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.views.decorators.cache import never_cache
 
 from launchroom import catalog
 from launchroom.gates.readiness import GO, HOLD, STATUS_LABELS, Readiness, evaluate
@@ -106,6 +107,7 @@ def _staff_only(request: HttpRequest) -> None:
         raise Http404
 
 
+@never_cache  # staff-only data: never kept by a browser or a shared cache
 @login_required
 def portfolio(request: HttpRequest) -> HttpResponse:
     _staff_only(request)
@@ -139,6 +141,7 @@ def _cell(value: str) -> str:
     return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
+@never_cache
 @login_required
 def portfolio_csv(request: HttpRequest) -> HttpResponse:
     """The same matrix as the dashboard, with the same filters, as CSV."""

@@ -72,6 +72,7 @@ BILLING_ROLES = {MembershipRole.BUYER_SPONSOR, MembershipRole.BUYER_FINANCE}
 # Index ----------------------------------------------------------------------------------
 
 
+@never_cache
 @login_required
 def index(request: HttpRequest) -> HttpResponse:
     """Staff: the portfolio. Customers: their tenants; with exactly one, straight to its room."""
