@@ -12,6 +12,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
+from core.fixed import owner_fields
 from core.paginator import EstimatedCountPaginator
 from core.validation import has_bad_characters
 
@@ -43,6 +44,13 @@ class HistoryAdmin(SimpleHistoryAdmin):
     # Big tables: no second COUNT(*) for "N total", and an estimated count on PostgreSQL.
     show_full_result_count = False
     paginator = EstimatedCountPaginator
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        """A record's tenant is shown, never edited, once the record exists (``core.fixed``)."""
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None:
+            fields += [name for name in owner_fields(self.model) if name not in fields]
+        return fields
 
     def history_view(self, request: HttpRequest, object_id: str, extra_context: Any = None) -> HttpResponse:
         if not self._is_pk(object_id):

@@ -8,6 +8,7 @@ from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
 from core.append_only import AppendOnlyError
+from core.fixed import FixedTenantMixin
 from launchroom.models.tenants import LaunchStage, Tenant
 
 
@@ -22,7 +23,7 @@ class OrderFormQuerySet(models.QuerySet):
         return self.filter(status=OrderFormStatus.SIGNED)
 
 
-class OrderForm(models.Model):
+class OrderForm(FixedTenantMixin, models.Model):
     """One version of a tenant's order form: the scope the customer is buying.
 
     A signed version is frozen. A change to it makes a new draft version; once that is
