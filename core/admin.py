@@ -80,6 +80,23 @@ class HistoryAdmin(SimpleHistoryAdmin):
         return super().changelist_view(request, extra_context)
 
 
+def guard_changelists(site: admin.AdminSite) -> None:
+    """Give the changelists of the packages' admins (users, groups, login attempts) the same
+    refusal of impossible filter values as ``HistoryAdmin``'s. Called once the admin
+    modules are loaded (``thesmios/urls.py``)."""
+    for model_admin in site._registry.values():
+        if isinstance(model_admin, HistoryAdmin) or getattr(model_admin.changelist_view, "guarded", False):
+            continue
+        view = model_admin.changelist_view
+
+        def guarded(request: HttpRequest, extra_context: Any = None, _view: Any = view) -> HttpResponse:
+            refuse_bad_query(request)
+            return _view(request, extra_context)
+
+        guarded.guarded = True  # type: ignore[attr-defined]
+        model_admin.changelist_view = guarded  # type: ignore[method-assign]
+
+
 def refuse_bad_query(request: HttpRequest) -> None:
     """A filter or search holding a NUL, a control character or a lone surrogate matches no
     row; PostgreSQL would raise on it. Answer 400 before any query runs."""

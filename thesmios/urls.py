@@ -3,6 +3,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from core.admin import guard_changelists
 from launchroom import health
 from launchroom.tenants.accounts import AdminLoginForm
 
@@ -10,6 +11,7 @@ admin.site.site_header = "Thesmios launch operations"
 admin.site.site_title = "Thesmios launch operations"
 admin.site.index_title = "Launch workbench"
 admin.site.login_form = AdminLoginForm
+guard_changelists(admin.site)
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
