@@ -27,13 +27,13 @@ def json_error(status: int, code: str, detail: str, **extra: Any) -> JsonRespons
     return JsonResponse({"error": code, "detail": detail, **extra}, status=status)
 
 
-def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
     if is_api(request):
         return json_error(400, "bad_request", "The request could not be understood.")
     return defaults.bad_request(request, exception)
 
 
-def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
     if is_api(request):
         return json_error(403, "forbidden", "You may not do this.")
     return defaults.permission_denied(request, exception)

@@ -25,6 +25,7 @@ class FixedTenantMixin:
 
     fixed_fields: ClassVar[tuple[str, ...]] = ("tenant_id",)
     _state: Any
+    pk: Any
     __dict__: dict[str, Any]
 
     @classmethod

@@ -24,7 +24,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 
 from core.errors import NotPermitted, Refused
-from core.validation import parse_json, slug_problem, text_errors
+from core.validation import field_limit, parse_json, slug_problem, text_errors
 from evidence.models import EvidenceAttachment
 from launchroom.acceptance.serializers import acceptance_json, validation_errors
 from launchroom.acceptance.services import acceptance_sign
@@ -154,7 +154,7 @@ def _permission_problem(user: Any, role: str | None, on_written_approval: bool) 
 
 def _slug_problem(slug: str) -> str:
     """Why ``slug`` cannot name any tenant (SPEC section 5: a 400, before the tenant lookup)."""
-    return slug_problem(slug, max_length=Tenant._meta.get_field("slug").max_length or 50)
+    return slug_problem(slug, max_length=field_limit(Tenant, "slug")[0] or 50)
 
 
 def _string_list(value: Any) -> bool:
