@@ -10,6 +10,13 @@ from django.db import models
 from simple_history.models import HistoricalRecords
 
 from core.append_only import AppendOnlyModel, append_only_trigger
+from core.fixed import FixedTenantMixin
+
+
+def terms_fingerprint(tenant_id: int | None, terms: dict[str, object]) -> str:
+    """SHA-256 of a tenant's billing terms (also used by migration 0002 to re-fingerprint)."""
+    data = {**terms, "tenant_id": tenant_id}
+    return hashlib.sha256(json.dumps(data, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
 class BillingRoute(models.TextChoices):
@@ -17,7 +24,7 @@ class BillingRoute(models.TextChoices):
     STRIPE_READY = "stripe_ready", "Stripe-ready (invoice until self-serve is proven)"
 
 
-class BillingProfile(models.Model):
+class BillingProfile(FixedTenantMixin, models.Model):
     """How a tenant is billed during the managed beta, and the buyer's acceptance of it.
 
     The buyer's acceptance of the manual billing fallback covers the terms as they were
@@ -77,9 +84,11 @@ class BillingProfile(models.Model):
         return {name: getattr(self, name) for name in self.TERMS_FIELDS}
 
     def terms_sha256(self) -> str:
-        """A fingerprint of the terms the buyer accepts with the manual billing fallback."""
-        terms = {name: getattr(self, name) for name in self.TERMS_FIELDS}
-        return hashlib.sha256(json.dumps(terms, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+        """A fingerprint of the terms the buyer accepts with the manual billing fallback.
+
+        It binds the tenant too: the same terms on another tenant's profile are another
+        acceptance, by another buyer."""
+        return terms_fingerprint(self.tenant_id, {name: getattr(self, name) for name in self.TERMS_FIELDS})
 
     def missing_terms(self) -> list[str]:
         """The labels of the gate 4 terms that are not filled in."""

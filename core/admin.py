@@ -7,13 +7,16 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
-from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import NON_FIELD_ERRORS, BadRequest, PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
 from simple_history.admin import SimpleHistoryAdmin
 
 from core import status
 from core.errors import Refused
+from core.fixed import owner_fields
 from core.paginator import EstimatedCountPaginator
+from core.validation import has_bad_characters
 
 
 def status_badge(value: str) -> str:
@@ -26,7 +29,17 @@ def tone_badge(tone: status.Tone | str, words: str) -> str:
     return status.tone_badge(tone, words)
 
 
-class HistoryAdmin(SimpleHistoryAdmin):
+class FixedOwnerAdmin(admin.ModelAdmin):
+    """A record's tenant (its owner) is shown, never edited, once the record exists (``core.fixed``)."""
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None:
+            fields += [name for name in owner_fields(self.model) if name not in fields]
+        return fields
+
+
+class HistoryAdmin(FixedOwnerAdmin, SimpleHistoryAdmin):
     """SimpleHistoryAdmin with revert disabled for real: the history form only shows.
 
     (simple_history hides the revert button when SIMPLE_HISTORY_REVERT_DISABLED is set,
@@ -36,12 +49,57 @@ class HistoryAdmin(SimpleHistoryAdmin):
     show_full_result_count = False
     paginator = EstimatedCountPaginator
 
+    def history_view(self, request: HttpRequest, object_id: str, extra_context: Any = None) -> HttpResponse:
+        if not self._is_pk(object_id):
+            raise Http404("No such record.")
+        return super().history_view(request, object_id, extra_context)
+
     def history_form_view(
         self, request: HttpRequest, object_id: str, version_id: str, extra_context: Any = None
     ) -> HttpResponse:
         if request.method == "POST":
             raise PermissionDenied("History is read-only: reverting is disabled.")
+        if not (self._is_pk(object_id) and version_id.isascii() and version_id.isdigit() and len(version_id) < 19):
+            raise Http404("No such version.")
         return super().history_form_view(request, object_id, version_id, extra_context)
+
+    def _is_pk(self, object_id: str) -> bool:
+        """Whether ``object_id`` (from the URL) could be a primary key of this model at all;
+        anything else is a 404, not a database error."""
+        try:
+            value = self.model._meta.pk.to_python(unquote(object_id))
+        except (ValidationError, ValueError, TypeError):
+            return False
+        return not isinstance(value, int) or 0 < value < 2**63
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
+        refuse_bad_query(request)
+        return super().changelist_view(request, extra_context)
+
+
+def guard_changelists(site: admin.AdminSite) -> None:
+    """Give the changelists of the packages' admins (users, groups, login attempts) the same
+    refusal of impossible filter values as ``HistoryAdmin``'s. Called once the admin
+    modules are loaded (``thesmios/urls.py``)."""
+    for model_admin in site._registry.values():
+        if isinstance(model_admin, HistoryAdmin) or getattr(model_admin.changelist_view, "guarded", False):
+            continue
+        view = model_admin.changelist_view
+
+        def guarded(request: HttpRequest, extra_context: Any = None, _view: Any = view) -> HttpResponse:
+            refuse_bad_query(request)
+            return _view(request, extra_context)
+
+        guarded.guarded = True  # type: ignore[attr-defined]
+        model_admin.changelist_view = guarded  # type: ignore[method-assign]
+
+
+def refuse_bad_query(request: HttpRequest) -> None:
+    """A filter or search holding a NUL, a control character or a lone surrogate matches no
+    row; PostgreSQL would raise on it. Answer 400 before any query runs."""
+    for name, values in request.GET.lists():
+        if has_bad_characters(name) or any(has_bad_characters(value) for value in values):
+            raise BadRequest(f"The parameter {name!r} holds a character no record contains.")
 
 
 class DecisionRecordAdmin(HistoryAdmin):

@@ -12,15 +12,17 @@ any error: the service writes in one transaction, after every check.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.middleware.csrf import CsrfViewMiddleware
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
 
 from core.errors import NotPermitted, Refused
+from core.validation import field_limit, parse_json, slug_problem, text_errors
 from evidence.models import EvidenceAttachment
 from launchroom.acceptance.serializers import acceptance_json, validation_errors
 from launchroom.acceptance.services import acceptance_field_errors, acceptance_sign, check_signer
@@ -38,6 +40,7 @@ OPTIONAL_FIELDS = (
 )
 STRING_FIELDS = ("signer_name", "signer_role", "approval_reference", "note", "affirmation", "signer_email")
 LIST_FIELDS = ("exclusions", "residual_risks")
+MAX_EVIDENCE_REFERENCES = 1000
 
 
 def _error(status: int, code: str, **extra: Any) -> JsonResponse:
@@ -52,12 +55,32 @@ def _not_found() -> JsonResponse:
     return _error(404, "not_found", detail="No such tenant.")
 
 
+class _CsrfCheck(CsrfViewMiddleware):
+    """Django's CSRF check, run by the view itself so its refusal can come after the 401."""
+
+    def _reject(self, request: HttpRequest, reason: str) -> str:  # type: ignore[override]
+        return reason
+
+
+def _csrf_refusal(request: HttpRequest) -> str | None:
+    """Why a session request fails the CSRF check, or None (token requests are exempt)."""
+    check = _CsrfCheck(lambda _request: HttpResponse())
+    check.process_request(request)
+    reason = check.process_view(request, lambda _request: HttpResponse(), (), {})
+    return reason if isinstance(reason, str) else None
+
+
+@csrf_exempt  # checked below, after authentication, so that an anonymous caller gets a JSON 401
 @never_cache
 def launch_acceptance(request: HttpRequest) -> JsonResponse:
     if not request.user.is_authenticated:
         response = _error(401, "authentication_required", detail="Log in, or send Authorization: Bearer <token>.")
         response["WWW-Authenticate"] = 'Bearer realm="thesmios"'
         return response
+    if _csrf_refusal(request) is not None:
+        return _error(
+            403, "csrf_failed", detail="Send the X-CSRFToken header with a session, or use Authorization: Bearer."
+        )
     if request.method == "GET":
         return _list(request)
     if request.method == "PATCH":
@@ -71,6 +94,8 @@ def _list(request: HttpRequest) -> JsonResponse:
     slug = request.GET.get("tenant", "").strip()
     if not slug:
         return _invalid({"tenant": ["Give the tenant: ?tenant=<slug>."]})
+    if problem := _slug_problem(slug):
+        return _invalid({"tenant": [problem]})
     try:
         tenant, _role = tenant_for_user(request.user, slug)
     except Http404:
@@ -103,12 +128,17 @@ def _parse_body(request: HttpRequest) -> dict[str, Any] | JsonResponse:
     if request.content_type != "application/json":
         return _invalid({"__all__": ["Send a JSON object with Content-Type: application/json."]})
     try:
-        body = json.loads(request.body or b"")
-    except (ValueError, UnicodeDecodeError):
-        return _invalid({"__all__": ["The body is not valid JSON."]})
+        body = parse_json(request.body or b"")
+    except ValueError as exc:
+        return _invalid({"__all__": [str(exc)]})
     if not isinstance(body, dict):
         return _invalid({"__all__": ["The body must be a JSON object."]})
     return body
+
+
+def _slug_problem(slug: str) -> str:
+    """Why ``slug`` cannot name any tenant (SPEC section 5: a 400, before the tenant lookup)."""
+    return slug_problem(slug, max_length=field_limit(Tenant, "slug")[0] or 50)
 
 
 def _string_list(value: Any) -> bool:
@@ -133,6 +163,10 @@ def _field_errors(body: dict[str, Any], tenant: Tenant) -> dict[str, list[str]]:
     for name in LIST_FIELDS:
         if name in body and not _string_list(body[name]):
             add(name, "Must be a list of strings.")
+    texts = {name: body[name] for name in (*STRING_FIELDS, *LIST_FIELDS) if isinstance(body.get(name), str | list)}
+    for name, messages in text_errors(AcceptanceRecord, texts).items():
+        for message in messages:
+            add(name, message)
     if "on_written_approval" in body and not isinstance(body["on_written_approval"], bool):
         add("on_written_approval", "Must be true or false.")
 
@@ -171,23 +205,28 @@ def _field_errors(body: dict[str, Any], tenant: Tenant) -> dict[str, list[str]]:
 
 def _evidence_ids(value: Any) -> list[tuple[int, str | None]] | None:
     """The (id, sha256 or None) pairs of an ``evidence_references`` value, or None when malformed."""
-    if not isinstance(value, list):
+    if not isinstance(value, list) or len(value) > MAX_EVIDENCE_REFERENCES:
         return None
     refs: list[tuple[int, str | None]] = []
     for item in value:
-        if isinstance(item, int) and not isinstance(item, bool):
+        if _is_id(item):
             refs.append((item, None))
         elif (
             isinstance(item, dict)
-            and isinstance(item.get("id"), int)
-            and not isinstance(item.get("id"), bool)
+            and _is_id(item.get("id"))
             and isinstance(item.get("sha256", ""), str)
+            and len(item.get("sha256", "")) <= 64
             and set(item) <= {"id", "sha256"}
         ):
             refs.append((item["id"], item.get("sha256")))
         else:
             return None
     return refs
+
+
+def _is_id(value: Any) -> bool:
+    """A row id: an integer a bigint column can hold (not a bool, which is an int in Python)."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**63
 
 
 def _record(request: HttpRequest) -> JsonResponse:
@@ -197,6 +236,8 @@ def _record(request: HttpRequest) -> JsonResponse:
     slug = body.get("tenant")
     if not isinstance(slug, str) or not slug.strip():
         return _invalid({"tenant": ["Give the tenant's slug."]})
+    if problem := _slug_problem(slug.strip()):
+        return _invalid({"tenant": [problem]})
     try:
         tenant, role = tenant_for_user(request.user, slug.strip())
     except Http404:

@@ -13,6 +13,7 @@ from django.utils import timezone
 from core import hooks
 from core.errors import NotPermitted, Refused
 from core.history import records_actor
+from core.validation import check_text
 from launchroom.gates.readiness import Readiness, evaluate
 from launchroom.gates.selectors import load
 from launchroom.models import (
@@ -195,6 +196,19 @@ def acceptance_sign(
     returns that record with ``repeated = True`` (so two identical concurrent requests leave
     one record).
     """
+    check_text(
+        AcceptanceRecord,
+        stage=stage,
+        decision=decision,
+        signer_name=signer_name,
+        signer_role=signer_role,
+        signer_email=signer_email,
+        approval_reference=approval_reference,
+        note=note,
+        affirmation=affirmation,
+        exclusions=list(exclusions),
+        residual_risks=list(residual_risks),
+    )
     role = None if on_written_approval else membership_role(recorded_by, tenant)
     check_signer(user=recorded_by, role=role, on_written_approval=on_written_approval)
     signer = None if on_written_approval else recorded_by

@@ -13,8 +13,8 @@ from django.http import Http404, HttpRequest, JsonResponse
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_safe
 
+from core.errorpages import json_methods
 from launchroom.gates.readiness import evaluate
 from launchroom.gates.selectors import load
 from launchroom.models import LaunchStage, ReadinessTransition
@@ -30,7 +30,7 @@ def _not_found() -> JsonResponse:
 
 
 @never_cache
-@require_safe
+@json_methods("GET", "HEAD")
 def readiness(request: HttpRequest, slug: str) -> JsonResponse:
     user = request.user
     if not user.is_authenticated:
@@ -72,7 +72,7 @@ def _transition_json(row: ReadinessTransition) -> dict[str, object]:
 
 
 @never_cache
-@require_safe
+@json_methods("GET", "HEAD")
 def transitions(request: HttpRequest, slug: str) -> JsonResponse:
     """GET /api/platform/tenants/<slug>/transitions?since=<ISO time>: newest first (SPEC section 10).
 

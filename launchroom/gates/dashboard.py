@@ -18,6 +18,7 @@ from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpRespons
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.cache import never_cache
 
 from launchroom import catalog
 from launchroom.gates import portfolio as reads
@@ -37,6 +38,7 @@ def _staff_only(request: HttpRequest) -> None:
         raise Http404
 
 
+@never_cache  # staff-only data: never kept by a browser or a shared cache
 @login_required
 def portfolio_page(request: HttpRequest) -> HttpResponse:
     _staff_only(request)
@@ -128,6 +130,7 @@ def _csv_lines(cleaned: dict[str, Any]) -> Iterator[str]:
         yield writer.writerow([_cell(v.isoformat() if hasattr(v, "isoformat") else v) for v in out])
 
 
+@never_cache
 @login_required
 def portfolio_csv(request: HttpRequest) -> StreamingHttpResponse:
     """The same matrix as the dashboard, with the same filters and sort, streamed as CSV."""

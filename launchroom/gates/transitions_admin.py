@@ -9,7 +9,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 
-from core.admin import DecisionRecordAdmin, ReadOnlyInline, status_badge
+from core.admin import DecisionRecordAdmin, FixedOwnerAdmin, ReadOnlyInline, status_badge
 from launchroom.gates.readiness import STATUS_LABELS
 from launchroom.models import ReadinessTransition, TenantReadiness
 
@@ -123,7 +123,7 @@ class ReadinessTransitionAdmin(TransitionColumns, DecisionRecordAdmin):
 
 
 @admin.register(TenantReadiness)
-class TenantReadinessAdmin(admin.ModelAdmin):
+class TenantReadinessAdmin(FixedOwnerAdmin):
     """Stored readiness, to look at: written only by the services and ``refresh_readiness``."""
 
     list_display = ["tenant", "stage", "decision", "running_stage", "running_decision", "valid_until", "computed_at"]

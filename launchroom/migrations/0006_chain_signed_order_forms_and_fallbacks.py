@@ -71,7 +71,8 @@ def chain_existing(apps, schema_editor):
             accepted_name=profile.fallback_accepted_name,
             accepted_at=profile.fallback_accepted_at,
             # The terms as they stand, when they are still the ones accepted; else unknown.
-            terms=terms if _terms_sha256(terms) == profile.fallback_terms_sha256 else {},
+            # (Since billing 0003 the fingerprint binds the tenant too.)
+            terms=terms if _terms_sha256({**terms, "tenant_id": profile.tenant_id}) == profile.fallback_terms_sha256 else {},
             terms_sha256=profile.fallback_terms_sha256,
         )
         AcceptanceHistory.objects.create(
@@ -115,7 +116,7 @@ def chain_existing(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("launchroom", "0005_database_refuses_changes"),
-        ("billing", "0002_fallback_acceptance_record"),
+        ("billing", "0003_fallback_fingerprint_binds_tenant"),
     ]
 
     operations = [migrations.RunPython(chain_existing, migrations.RunPython.noop)]

@@ -12,6 +12,7 @@ from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
 from core.append_only import AppendOnlyError, frozen_trigger
+from core.fixed import FixedTenantMixin
 from launchroom.models.tenants import LaunchStage, Tenant
 
 
@@ -58,7 +59,7 @@ class OrderFormQuerySet(models.QuerySet):
             return super().bulk_update(objs, fields, batch_size=batch_size)
 
 
-class OrderForm(models.Model):
+class OrderForm(FixedTenantMixin, models.Model):
     """One version of a tenant's order form: the scope the customer is buying.
 
     A signed version is frozen. A change to it makes a new draft version; once that is

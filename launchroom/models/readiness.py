@@ -7,13 +7,14 @@ from django.db import models
 from simple_history.models import HistoricalRecords
 
 from core.append_only import AppendOnlyModel, append_only_trigger
+from core.fixed import FixedTenantMixin
 from launchroom.models.tenants import Tenant
 
 # The gate columns are named by gate number (catalog.GATES), so the portfolio filters in SQL.
 GATE_COLUMNS = tuple(f"gate_{n}" for n in range(1, 11))
 
 
-class TenantReadiness(models.Model):
+class TenantReadiness(FixedTenantMixin, models.Model):
     """A tenant's readiness as last evaluated: derived data, rewritten by ``launchroom.gates.projection``.
 
     Written in the same transaction as every change that can move it (``core.hooks.readiness_may_change``)

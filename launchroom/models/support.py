@@ -7,10 +7,11 @@ from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
+from core.fixed import FixedTenantMixin
 from launchroom.models.tenants import Tenant
 
 
-class SupportPlan(models.Model):
+class SupportPlan(FixedTenantMixin, models.Model):
     """How a tenant is supported during the managed beta (gate 7's records)."""
 
     tenant = models.OneToOneField(Tenant, on_delete=models.CASCADE, related_name="support_plan")
@@ -57,7 +58,7 @@ class Severity(models.TextChoices):
     SEV4 = "sev4", "SEV4: informational"
 
 
-class Incident(models.Model):
+class Incident(FixedTenantMixin, models.Model):
     """An incident affecting a tenant, run through the manual support fallback."""
 
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="incidents")
@@ -92,8 +93,10 @@ class Incident(models.Model):
         return self.resolved_at is None
 
 
-class IncidentNotice(models.Model):
+class IncidentNotice(FixedTenantMixin, models.Model):
     """A manual notice sent about an incident: who was told, how, when and what."""
+
+    fixed_fields = ("incident_id",)
 
     incident = models.ForeignKey(Incident, on_delete=models.PROTECT, related_name="notices")
     recipient = models.CharField("who was told", max_length=300)

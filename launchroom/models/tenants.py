@@ -7,6 +7,8 @@ from django.db import models
 from django.urls import reverse
 from simple_history.models import HistoricalRecords
 
+from core.fixed import FixedTenantMixin
+
 
 class Stage(models.TextChoices):
     SETUP = "setup", "Setup"
@@ -82,7 +84,7 @@ class MembershipRole(models.TextChoices):
     VIEWER = "viewer", "Viewer"
 
 
-class TenantMembership(models.Model):
+class TenantMembership(FixedTenantMixin, models.Model):
     """A customer user's access to one tenant's launch room, with their role there."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")

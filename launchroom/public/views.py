@@ -14,6 +14,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
+from core.errorpages import json_methods
 from launchroom import catalog
 from launchroom.catalog import Gate
 from launchroom.public import copy, product
@@ -116,7 +117,7 @@ def managed_beta(request: HttpRequest) -> HttpResponse:
     return render(request, "public/managed_beta.html", {"data": data, "gates": gates})
 
 
-@require_safe
+@json_methods("GET", "HEAD")
 def managed_beta_json(request: HttpRequest) -> JsonResponse:
     return _json(managed_beta_data())
 
@@ -126,12 +127,12 @@ def production_proof(request: HttpRequest) -> HttpResponse:
     return render(request, "public/production_proof.html", {"proof": product.production_proof()})
 
 
-@require_safe
+@json_methods("GET", "HEAD")
 def production_proof_json(request: HttpRequest) -> JsonResponse:
     return _json(product.production_proof())
 
 
-@require_safe
+@json_methods("GET", "HEAD")
 def evidence_pack_json(request: HttpRequest, pack: str) -> JsonResponse:
     build = product.PACKS.get(pack)
     if build is None:

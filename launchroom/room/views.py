@@ -56,6 +56,7 @@ from launchroom.tenants.access import client_address, tenant_for_user, tenants_f
 # Index ----------------------------------------------------------------------------------
 
 
+@never_cache
 @login_required
 def index(request: HttpRequest) -> HttpResponse:
     """Staff: the portfolio. Customers: their tenants; with exactly one, straight to its room."""

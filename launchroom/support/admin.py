@@ -157,10 +157,33 @@ class SupportPlanAdmin(SupportOwnerAdmin, HistoryAdmin):
         return f"{when:%Y-%m-%d %H:%M}" if when else "never"
 
 
+class IncidentNoticeForm(forms.ModelForm):
+    """A new notice, checked by the service's own rule so a refusal is a form error, not a 500."""
+
+    class Meta:
+        model = IncidentNotice
+        fields = ["recipient", "channel", "sent_at", "text"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if self.instance.pk is None and self.has_changed():
+            errors = support.incident_notice_errors(
+                recipient=data.get("recipient", ""),
+                channel=data.get("channel", ""),
+                sent_at=data.get("sent_at"),
+                text=data.get("text", ""),
+            )
+            for name, message in errors.items():
+                if name not in self.errors:
+                    self.add_error(name, message)
+        return data
+
+
 class IncidentNoticeInline(admin.TabularInline):
     """Manual notices: added, never edited or deleted."""
 
     model = IncidentNotice
+    form = IncidentNoticeForm
     fields = ["recipient", "channel", "sent_at", "text", "recorded_by"]
     readonly_fields = ["recorded_by"]
     extra = 1

@@ -145,15 +145,12 @@ def incident_open(*, tenant: Tenant, severity: str, summary: str, customer_impac
     return incident
 
 
-@records_actor()
-def incident_notice_add(
-    *, incident: Incident, recipient: str, channel: str, sent_at: datetime, text: str, by: Any
-) -> IncidentNotice:
-    """Record one manual notice: who was told, how, when, and what."""
-    _require_support(by, "records incident notices")
+def incident_notice_errors(*, recipient: str, channel: str, sent_at: datetime | None, text: str) -> dict[str, str]:
+    """Why a notice cannot be recorded, by field: the rule ``incident_notice_add`` applies,
+    which the admin's notice form also shows as form errors before anything is saved."""
     errors = {}
     for name, value in (("recipient", recipient), ("channel", channel), ("text", text)):
-        if not value.strip():
+        if not (value or "").strip():
             errors[name] = "This is required."
     # A notice may predate the incident's record: support tells the customer first and
     # records afterwards. Only a time in the future is certainly wrong.
@@ -161,6 +158,16 @@ def incident_notice_add(
         errors["sent_at"] = "Say when the notice was sent."
     elif sent_at > timezone.now() + CLOCK_SKEW:
         errors["sent_at"] = "A notice cannot be recorded as sent in the future."
+    return errors
+
+
+@records_actor()
+def incident_notice_add(
+    *, incident: Incident, recipient: str, channel: str, sent_at: datetime, text: str, by: Any
+) -> IncidentNotice:
+    """Record one manual notice: who was told, how, when, and what."""
+    _require_support(by, "records incident notices")
+    errors = incident_notice_errors(recipient=recipient, channel=channel, sent_at=sent_at, text=text)
     if errors:
         raise ValidationError(errors)
     notice = IncidentNotice(

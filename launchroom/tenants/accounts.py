@@ -13,13 +13,14 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.tokens import PasswordResetTokenGenerator
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
-from django.core.validators import validate_email
+from django.core.validators import MaxLengthValidator, validate_email
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
@@ -148,7 +149,21 @@ def invite_buyer(
     return membership
 
 
-class LoginForm(auth_forms.AuthenticationForm):
+class BoundedUsernameMixin:
+    """AuthenticationForm sets the username's ``max_length`` after the field is built, so no
+    validator enforces it: a 256-character username reached ``authenticate()`` and the
+    failed-login record (a 255-character column: a 500 on PostgreSQL). Enforce it here."""
+
+    fields: dict[str, Any]
+    username_field: Any
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)  # type: ignore[call-arg]
+        limit = self.username_field.max_length or 254
+        self.fields["username"].validators.append(MaxLengthValidator(limit))
+
+
+class LoginForm(BoundedUsernameMixin, auth_forms.AuthenticationForm):
     """Invited buyers' usernames are their e-mail addresses, in lower case."""
 
     def __init__(self, *args: Any, **kwargs: Any):
@@ -158,6 +173,10 @@ class LoginForm(auth_forms.AuthenticationForm):
     def clean_username(self) -> str:
         username = self.cleaned_data.get("username", "")
         return username.strip().lower() if "@" in username else username
+
+
+class AdminLoginForm(BoundedUsernameMixin, AdminAuthenticationForm):
+    """The admin's login form, with the same bound on the username."""
 
 
 class PasswordResetForm(auth_forms.PasswordResetForm):
