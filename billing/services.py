@@ -9,10 +9,12 @@ from django.utils import timezone
 
 from billing.models import BillingProfile
 from core.errors import NotPermitted, Refused
+from core.events import audited
 from launchroom.models import MembershipRole
 from launchroom.tenants.services import membership_role
 
 
+@audited("billing_fallback_accept")
 def billing_fallback_accept(*, profile: BillingProfile, by: Any, name: str = "") -> BillingProfile:
     """The buyer's sponsor or finance member accepts the manual billing fallback for the
     terms as they stand; a later change to the terms needs a new acceptance."""

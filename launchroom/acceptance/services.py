@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from core.errors import NotPermitted, Refused
+from core.events import audited
 from launchroom.gates import ledger
 from launchroom.gates.readiness import Readiness, evaluate
 from launchroom.models import (
@@ -48,6 +49,7 @@ def acceptance_rules(readiness: Readiness, decision: str, exclusions: Sequence[s
     return reasons
 
 
+@audited("acceptance_decision")
 def acceptance_sign(
     *,
     tenant: Tenant,

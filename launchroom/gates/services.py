@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.errors import NotPermitted, Refused
+from core.events import audited
 from launchroom import catalog
 from launchroom.catalog import Role
 from launchroom.gates import ledger
@@ -39,6 +40,7 @@ User = AbstractBaseUser | AnonymousUser
 # Gate decisions -------------------------------------------------------------------------
 
 
+@audited("gate_decision")
 def gate_decide(*, tenant: Tenant, gate_key: str, decision: str, note: str, by: Any) -> GateDecision:
     """Record an owner's decision on an evidence gate (SPEC section 4).
 
@@ -93,6 +95,7 @@ def gate_decide(*, tenant: Tenant, gate_key: str, decision: str, note: str, by: 
 # Stage moves ----------------------------------------------------------------------------
 
 
+@audited("stage_move")
 def stage_move(*, tenant: Tenant, to_stage: str, reason: str, by: Any) -> StageChange:
     """Move a tenant to another stage (SPEC section 2), recording the readiness it rested on."""
     if to_stage not in Stage.values:

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.errors import NotPermitted, Refused
+from core.events import audited
 from launchroom import catalog
 from launchroom.catalog import Role
 from launchroom.models import OrderForm, OrderFormStatus, Tenant
@@ -68,6 +69,7 @@ def order_form_revise(*, order_form: OrderForm, by: Any, **changes: Any) -> Orde
         return locked
 
 
+@audited("order_form_sign")
 def order_form_sign(
     *, order_form: OrderForm, approval_reference: str, signer_name: str, by: Any, signed_at: datetime | None = None
 ) -> OrderForm:

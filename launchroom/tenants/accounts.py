@@ -29,7 +29,9 @@ from django.utils.encoding import force_bytes
 from django.utils.http import base36_to_int, urlsafe_base64_encode
 
 from core.errors import NotPermitted, Refused
+from core.events import audited
 from launchroom.models import MembershipRole, Tenant, TenantMembership
+from launchroom.tenants.throttling import email_throttle
 
 User = get_user_model()
 
@@ -85,6 +87,7 @@ def _timeout_words() -> str:
     return f"{minutes} minute{'s' if minutes != 1 else ''}"
 
 
+@audited("invitation")
 def invite_buyer(
     *, tenant: Tenant, email: str, role: str, by: Any, request: HttpRequest | None = None
 ) -> TenantMembership:
@@ -108,6 +111,7 @@ def invite_buyer(
         raise NotPermitted("Only a commercial owner invites buyers.")
 
     with transaction.atomic():
+        email_throttle(scope="invitation", email=email, request=request)
         matches = list(User.objects.filter(email__iexact=email).order_by("pk")[:2])
         if len(matches) > 1:
             raise Refused(f"Several accounts use {email}; invite one of them by username in the admin.")
