@@ -18,6 +18,7 @@ from django.contrib.auth.signals import user_login_failed
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.dispatch import receiver
+from django_guid.context import guid
 
 from core.errors import NotPermitted, Refused
 
@@ -65,9 +66,20 @@ def log_event(name: str, **fields: Any) -> None:
 
 
 def log_event_on_commit(name: str, **fields: Any) -> None:
-    """Log event ``name`` once the current transaction commits (decisions: never one rolled back)."""
-    extra = event_fields(name, fields)
+    """Log event ``name`` once the current transaction commits (decisions: never one rolled back).
+
+    The request id is taken now: the commit may come after the request's id is cleared."""
+    extra = {**event_fields(name, fields), "request_id": guid.get()}
     transaction.on_commit(lambda: logger.info(name, extra=extra))
+
+
+class RequestIdFilter(logging.Filter):
+    """Puts the request id (django-guid) on every record that does not carry one already."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "request_id", None) is None:
+            record.request_id = guid.get()
+        return True
 
 
 # Keyword arguments of a service that say what was decided, and their names in the event.
