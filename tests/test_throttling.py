@@ -186,3 +186,36 @@ def test_it_does_not_count_an_invitation_that_was_refused_for_another_reason(
     with pytest.raises(Refused, match="staff account"):
         invite_buyer(tenant=tenant, email=staff["support"].email, role="viewer", by=staff["commercial"])
     assert not Throttle.objects.exists()
+
+
+# Every worker sees the same count ---------------------------------------------------------
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_it_lets_exactly_the_limit_through_when_workers_race() -> None:
+    import threading
+
+    from django.db import connection
+
+    workers, limit = 8, 3
+    barrier = threading.Barrier(workers)
+    results: list[bool] = []
+    lock = threading.Lock()
+
+    def hit() -> None:
+        try:
+            barrier.wait(timeout=10)
+            allowed = throttle_hit(scope="race", value="dana.doe@example.com", limit=limit, window_seconds=3600)
+        finally:
+            connection.close()
+        with lock:
+            results.append(allowed)
+
+    threads = [threading.Thread(target=hit) for _ in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(results) == [False] * (workers - limit) + [True] * limit
+    assert Throttle.objects.get(scope="race").count == limit
