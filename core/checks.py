@@ -17,7 +17,7 @@ def production_database_is_not_sqlite(app_configs: Any = None, **kwargs: Any) ->
     """
     if settings.DEBUG:
         return []
-    errors = []
+    errors: list[checks.CheckMessage] = []
     for alias, config in settings.DATABASES.items():
         if "sqlite" in config.get("ENGINE", ""):
             errors.append(

@@ -73,6 +73,15 @@ def log_event_on_commit(name: str, **fields: Any) -> None:
     transaction.on_commit(lambda: logger.info(name, extra=extra))
 
 
+class TextFormatter(logging.Formatter):
+    """Plain-text lines (the `make run` default) that still show an event's fields."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        extra = {k: v for k, v in vars(record).items() if k not in RESERVED and k not in ("request_id", "event")}
+        return line + "".join(f" {key}={value!r}" for key, value in extra.items())
+
+
 class RequestIdFilter(logging.Filter):
     """Puts the request id (django-guid) on every record that does not carry one already."""
 

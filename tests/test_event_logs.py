@@ -157,3 +157,19 @@ def test_it_drops_fields_named_like_secrets_or_evidence(logged):
     assert event["message_"] == "renamed, not clobbering the log message"
     for secret in ("p4ss", "t0ken", "123456", "the file", "raw output", "k3y"):
         assert secret not in logged.text
+
+
+def test_it_shows_the_fields_in_plain_text_logs_too() -> None:
+    from core.events import RequestIdFilter, TextFormatter, event_fields
+
+    formatter = TextFormatter("%(levelname)s [%(request_id)s] %(name)s: %(message)s")
+    record = logging.makeLogRecord(
+        {
+            "name": "thesmios.events",
+            "levelname": "INFO",
+            "msg": "gate_decision",
+            **event_fields("gate_decision", {"tenant": "acme", "password": "p4ss"}),
+        }
+    )
+    RequestIdFilter().filter(record)
+    assert formatter.format(record) == "INFO [None] thesmios.events: gate_decision tenant='acme'"
