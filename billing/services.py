@@ -11,6 +11,7 @@ from django.utils import timezone
 from billing.models import BillingFallbackAcceptance, BillingProfile
 from core import hooks
 from core.errors import NotPermitted, Refused
+from core.events import audited
 from core.history import records_actor
 from launchroom.models import MembershipRole, Tenant
 from launchroom.tenants.services import _locked, membership_role
@@ -26,6 +27,7 @@ def check_fallback_acceptor(*, role: str | None) -> None:
 
 
 @records_actor()
+@audited("billing_fallback_accept")
 def billing_fallback_accept(*, profile: BillingProfile, by: Any, name: str = "") -> BillingProfile:
     """The buyer's sponsor or finance member accepts the manual billing fallback for the
     terms as they stand; a later change to the terms needs a new acceptance."""

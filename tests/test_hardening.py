@@ -85,7 +85,9 @@ def production_settings(tmp_path: Path, *names: str) -> dict[str, Any]:
 
 
 def test_it_passes_the_deploy_check_with_production_settings(tmp_path: Path) -> None:
-    result = run(["manage.py", "check", "--deploy", "--fail-level", "WARNING"], production_env(tmp_path))
+    # Production runs on PostgreSQL (SQLite fails the deploy check: tests/test_operations.py).
+    env = production_env(tmp_path, DATABASE_URL="postgres://thesmios@db.invalid:5432/thesmios")
+    result = run(["manage.py", "check", "--deploy", "--fail-level", "WARNING"], env)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
 

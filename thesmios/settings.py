@@ -62,12 +62,18 @@ INSTALLED_APPS = [
     "simple_history",
     "pgtrigger",
     "axes",
+    "django_guid",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "core",
     "launchroom",
     "billing",
     "evidence",
 ]
 
 MIDDLEWARE = [
+    "django_guid.middleware.guid_middleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "launchroom.tenants.middleware.SecurityHeadersMiddleware",
@@ -75,7 +81,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "launchroom.tenants.middleware.ApiTokenMiddleware",
+    "launchroom.tenants.two_factor.StaffTwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
@@ -103,11 +111,15 @@ WSGI_APPLICATION = "thesmios.wsgi.application"
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
-DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0))
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # SQLite has no row locks (select_for_update is a no-op): a transaction takes the write
     # lock when it begins, so concurrent writers wait their turn instead of failing midway.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("transaction_mode", "IMMEDIATE")
+# Persistent connections in production (a new PostgreSQL connection per request is slow),
+# checked before reuse; none in DEBUG, where runserver's threads would each keep one open.
+# (A `?conn_max_age=` on DATABASE_URL wins over the CONN_MAX_AGE variable.)
+DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0 if DEBUG else 60))
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", default=True)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -188,7 +200,21 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
-AXES_IPWARE_PROXY_COUNT = TRUSTED_PROXY_COUNT or None
+# Key the lockout on the client's address by the same trusted-proxy rule as signer
+# addresses; otherwise behind a proxy every failure counts against the proxy's address.
+AXES_CLIENT_IP_CALLABLE = "launchroom.tenants.access.client_address"
+
+# Password-reset and invitation e-mails: at most this many per client address and per
+# recipient account in each window, counted in the database so every worker sees them.
+EMAIL_THROTTLE_WINDOW_SECONDS = env_positive_int("EMAIL_THROTTLE_WINDOW_SECONDS", 60 * 60)
+EMAIL_THROTTLE_PER_ADDRESS = env_positive_int("EMAIL_THROTTLE_PER_ADDRESS", 20)
+EMAIL_THROTTLE_PER_ACCOUNT = env_positive_int("EMAIL_THROTTLE_PER_ACCOUNT", 3)
+
+# Two-factor authentication (django-otp: TOTP, recovery codes) for staff. On in production;
+# off in DEBUG so the `make run` demo logs straight in.
+STAFF_REQUIRE_2FA = env.bool("STAFF_REQUIRE_2FA", default=not DEBUG)
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Thesmios launch operations")
+STAFF_RECOVERY_CODES = 10
 
 # Launch operations.
 # Where links in e-mails point when no request says (invitations sent from a command).
@@ -212,10 +238,34 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 FILE_UPLOAD_HANDLERS = ["evidence.uploads.InspectingUploadHandler"]  # checks and hashes uploads as they stream in
 PORTAL_VERSION = env.str("PORTAL_VERSION", default="0.1.0")
 
+# Logs: one JSON object a line in production, plain text in DEBUG; every line carries the
+# request id (django-guid; a valid incoming Correlation-ID header is kept, else a new one).
+LOG_FORMAT = env.str("LOG_FORMAT", default="text" if DEBUG else "json")
+if LOG_FORMAT not in ("json", "text"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be json or text, got {LOG_FORMAT!r}")
+DJANGO_GUID = {"GUID_HEADER_NAME": "Correlation-ID", "VALIDATE_GUID": True, "RETURN_HEADER": True}
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "core.events.RequestIdFilter"}},
+    "formatters": {
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+        "text": {
+            "()": "core.events.TextFormatter",
+            "format": "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s",
+        },
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request_id"]},
+    },
+    "loggers": {
+        # The audit events (core/events.py): decisions, refusals, failed logins, token use, proofs.
+        "thesmios.events": {"handlers": ["console"], "level": "INFO", "propagate": False},
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="WARNING")},
 }
 SIMPLE_HISTORY_REVERT_DISABLED = True

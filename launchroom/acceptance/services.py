@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from core import hooks
 from core.errors import NotPermitted, Refused
+from core.events import audited
 from core.history import records_actor
 from core.validation import check_text
 from launchroom.gates.readiness import Readiness, evaluate
@@ -164,6 +165,7 @@ def _repeats(
 
 
 @records_actor("recorded_by")
+@audited("acceptance_decision")
 def acceptance_sign(
     *,
     tenant: Tenant,

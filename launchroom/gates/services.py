@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from core import hooks
 from core.errors import NotPermitted, Refused
+from core.events import audited
 from core.history import records_actor
 from launchroom import catalog
 from launchroom.catalog import Role
@@ -42,6 +43,7 @@ User = AbstractBaseUser | AnonymousUser
 
 
 @records_actor()
+@audited("gate_decision")
 def gate_decide(*, tenant: Tenant, gate_key: str, decision: str, note: str, by: Any) -> GateDecision:
     """Record an owner's decision on an evidence gate (SPEC section 4).
 
@@ -101,6 +103,7 @@ def gate_decide(*, tenant: Tenant, gate_key: str, decision: str, note: str, by: 
 
 
 @records_actor()
+@audited("stage_move")
 def stage_move(*, tenant: Tenant, to_stage: str, reason: str, by: Any) -> StageChange:
     """Move a tenant to another stage (SPEC section 2), recording the readiness it rested on."""
     if to_stage not in Stage.values:

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from core import hooks
 from core.errors import NotPermitted, Refused
+from core.events import audited
 from core.history import records_actor
 from launchroom import catalog
 from launchroom.catalog import Role
@@ -93,6 +94,7 @@ def order_form_revise(*, order_form: OrderForm, by: Any, **changes: Any) -> Orde
 
 
 @records_actor()
+@audited("order_form_sign")
 def order_form_sign(
     *, order_form: OrderForm, approval_reference: str, signer_name: str, by: Any, signed_at: datetime | None = None
 ) -> OrderForm:

@@ -20,6 +20,7 @@ from urllib.parse import urljoin, urlsplit
 import requests
 from django.conf import settings
 
+from core.events import log_event
 from core.hashing import canonical_json
 
 PASSED = "passed"
@@ -143,6 +144,13 @@ class SmokeRun:
             **extra,
         }
         body["sha256"] = hashlib.sha256(canonical_json(body).encode()).hexdigest()
+        log_event(
+            "proof_run",
+            command=self.command,
+            host=urlsplit(self.base_url).hostname,  # never the URL's user:password, if it has one
+            outcome=PASSED if self.passed else FAILED,
+            **body["counts"],
+        )
         return body
 
 

@@ -3,7 +3,9 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
+from launchroom.tenants import two_factor
 from launchroom.tenants.accounts import InviteSetPasswordView, LoginForm, PasswordResetForm
+from launchroom.tenants.throttling import ThrottledPasswordResetView
 
 urlpatterns = [
     path(
@@ -14,7 +16,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("password/change/", auth_views.PasswordChangeView.as_view(), name="password_change"),
     path("password/change/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
-    path("password/reset/", auth_views.PasswordResetView.as_view(form_class=PasswordResetForm), name="password_reset"),
+    path("password/reset/", ThrottledPasswordResetView.as_view(form_class=PasswordResetForm), name="password_reset"),
     path("password/reset/sent/", auth_views.PasswordResetDoneView.as_view(), name="password_reset_done"),
     path(
         "password/reset/<uidb64>/<token>/",
@@ -23,4 +25,6 @@ urlpatterns = [
     ),
     path("password/reset/complete/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
     path("invite/<uidb64>/<token>/", InviteSetPasswordView.as_view(), name="invite_accept"),
+    path("two-factor/", two_factor.verify, name="two_factor"),
+    path("two-factor/setup/", two_factor.setup, name="two_factor_setup"),
 ]

@@ -30,9 +30,11 @@ from django.utils.encoding import force_bytes
 from django.utils.http import base36_to_int, urlsafe_base64_encode
 
 from core.errors import NotPermitted, Refused
+from core.events import audited
 from core.history import records_actor
 from launchroom.models import MembershipRole, Tenant, TenantMembership
 from launchroom.tenants.services import membership_add, membership_rules
+from launchroom.tenants.throttling import email_throttle
 
 User = get_user_model()
 
@@ -89,6 +91,7 @@ def _timeout_words() -> str:
 
 
 @records_actor()
+@audited("invitation")
 def invite_buyer(
     *, tenant: Tenant, email: str, role: str, by: Any, request: HttpRequest | None = None
 ) -> TenantMembership:
@@ -112,6 +115,7 @@ def invite_buyer(
         raise NotPermitted("Only a commercial owner invites buyers.")
 
     with transaction.atomic():
+        email_throttle(scope="invitation", email=email, request=request)
         matches = list(User.objects.filter(email__iexact=email).order_by("pk")[:2])
         if len(matches) > 1:
             raise Refused(f"Several accounts use {email}; invite one of them by username in the admin.")

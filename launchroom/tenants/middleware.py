@@ -7,6 +7,7 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse
 from django.utils.functional import SimpleLazyObject
 
+from core.events import log_event
 from launchroom.models import ApiToken
 
 CONTENT_SECURITY_POLICY = (
@@ -55,6 +56,7 @@ class ApiTokenMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if request.path.startswith("/api/platform/") and "Authorization" in request.headers:
             user = _token_user(request)
+            log_event("api_token_use", actor=user, outcome="refused" if user is None else "accepted", path=request.path)
             if user is None:
                 from django.http import JsonResponse
 
