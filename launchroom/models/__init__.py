@@ -8,6 +8,7 @@ derived from the ``supersedes`` link, never stored on the old row.
 
 from __future__ import annotations
 
+from launchroom.models.conversation import Comment
 from launchroom.models.decisions import (
     AcceptanceDecision,
     AcceptanceRecord,
@@ -25,6 +26,7 @@ __all__ = [
     "AcceptanceDecision",
     "AcceptanceRecord",
     "ApiToken",
+    "Comment",
     "DecisionLogEntry",
     "GateDecision",
     "GateDecisionKind",

@@ -147,6 +147,7 @@ class DecisionLogEntry(AppendOnlyModel):
 
     class Meta:
         ordering = ["tenant_id", "seq"]
+        verbose_name_plural = "decision log entries"
         constraints = [
             models.UniqueConstraint(
                 fields=["tenant", "seq"],
