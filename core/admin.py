@@ -8,7 +8,8 @@ from typing import Any
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
 from simple_history.admin import SimpleHistoryAdmin
 
 from core.paginator import EstimatedCountPaginator
@@ -85,7 +86,20 @@ class ReadOnlyInline(admin.TabularInline):
         return False
 
 
-def refusal_text(exc: Exception) -> str:
+def refusal_reasons(exc: Exception) -> list[str]:
+    """A refusal's reasons, one per entry."""
     if isinstance(exc, ValidationError):
-        return "; ".join(exc.messages)
-    return str(exc)
+        return list(exc.messages)
+    reasons = getattr(exc, "reasons", None)
+    return list(reasons) if reasons else [str(exc)]
+
+
+def refusal_text(exc: Exception) -> str:
+    """The reasons as one line of sentences (never joined as ".;")."""
+    return " ".join(r if r.endswith((".", "!", "?", ":")) else f"{r}." for r in refusal_reasons(exc))
+
+
+def refusal_list(lead: str, exc: Exception) -> SafeString:
+    """An admin message: what was refused, then its reasons as a list."""
+    items = format_html_join("", "<li>{}</li>", ((reason,) for reason in refusal_reasons(exc)))
+    return format_html('{}<ul class="refusal-reasons">{}</ul>', lead, items)
