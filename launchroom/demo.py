@@ -82,7 +82,16 @@ HAND_UPLOADER = {
 }
 
 
-def ensure_staff(password: str = DEMO_PASSWORD) -> dict[str, Any]:
+def _set_password(user: Any, created: bool, password: str | None) -> None:
+    """A new user gets the demo password; an existing one keeps theirs (so a restart logs nobody
+    out) unless a password is given explicitly (``seed_demo --reset-passwords``, the bench)."""
+    if password is not None:
+        user.set_password(password)
+    elif created or not user.has_usable_password():
+        user.set_password(DEMO_PASSWORD)
+
+
+def ensure_staff(password: str | None = None) -> dict[str, Any]:
     """The five staff users, each in their role's group (``operator`` is also superuser)."""
     if Group.objects.filter(name__in=[r.value for r in Role]).count() != len(Role):
         # The groups come from a data migration; a flushed test database has lost them.
@@ -90,13 +99,13 @@ def ensure_staff(password: str = DEMO_PASSWORD) -> dict[str, Any]:
     users = {}
     for username, role in STAFF.items():
         first, last = STAFF_NAMES[username]
-        user, _ = User.objects.get_or_create(
+        user, created = User.objects.get_or_create(
             username=username,
             defaults={"email": f"{username}@thesmios.example", "first_name": first, "last_name": last},
         )
         user.is_staff = True
         user.is_superuser = username == "operator"
-        user.set_password(password)
+        _set_password(user, created, password)
         user.save()
         user.groups.add(Group.objects.get(name=role.value))
         users[username] = user
@@ -108,14 +117,14 @@ def ensure_buyer(
     username: str,
     *,
     role: str = MembershipRole.BUYER_SPONSOR,
-    password: str = DEMO_PASSWORD,
+    password: str | None = None,
     name: tuple[str, str] = ("Bea", "Buyer"),
 ) -> Any:
-    user, _ = User.objects.get_or_create(
+    user, created = User.objects.get_or_create(
         username=username,
         defaults={"email": f"{username}@{tenant.slug}.example", "first_name": name[0], "last_name": name[1]},
     )
-    user.set_password(password)
+    _set_password(user, created, password)
     user.save()
     TenantMembership.objects.get_or_create(user=user, tenant=tenant, defaults={"role": role})
     return user
@@ -284,6 +293,21 @@ def new_tenant(slug: str, name: str, staff: dict[str, Any], **flags: Any) -> Ten
     return Tenant.objects.create(slug=slug, name=name, commercial_owner=staff["commercial"], **flags)
 
 
+# Demo customers besides each tenant's buyer sponsor: (username, membership role, name).
+EXTRA_BUYERS: dict[str, tuple[tuple[str, str, tuple[str, str]], ...]] = {
+    "contoso": (("finance-contoso", MembershipRole.BUYER_FINANCE, ("Fiona", "Contoso")),),
+}
+
+
+def buyer_usernames() -> list[str]:
+    """Every demo customer login, in the order the banner lists them."""
+    names = []
+    for slug in BUILDERS:
+        names.append(f"buyer-{slug}")
+        names += [username for username, _role, _name in EXTRA_BUYERS.get(slug, ())]
+    return names
+
+
 BUYER_NAMES = {
     "northwind": ("Nadia", "Northcott"),
     "contoso": ("Carlos", "Conti"),
@@ -315,7 +339,8 @@ def build_contoso(staff: dict[str, Any]) -> Tenant:
         audit_export_configured=True,
     )
     buyer = ensure_buyer(tenant, "buyer-contoso", name=BUYER_NAMES["contoso"])
-    ensure_buyer(tenant, "finance-contoso", role=MembershipRole.BUYER_FINANCE, name=("Fiona", "Contoso"))
+    for username, role, name in EXTRA_BUYERS["contoso"]:
+        ensure_buyer(tenant, username, role=role, name=name)
     scoped_order_form(tenant, staff, requested_stage=LaunchStage.PAID_BETA)
     complete_billing(tenant, staff, accept_by=buyer)
     support_plan(tenant, staff)

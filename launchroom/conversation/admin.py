@@ -76,6 +76,8 @@ class CommentAdmin(HistoryAdmin):
             gate_key=data.get("gate_key") or "",
             order_form=data.get("order_form"),
         )
+        for name in ("tenant", "author", "gate_key", "order_form", "body", "created_at"):
+            setattr(obj, name, getattr(saved, name))
         obj.pk, obj._state.adding = saved.pk, False
 
     def get_form(self, request: HttpRequest, obj: Comment | None = None, change: bool = False, **kwargs: Any) -> Any:
