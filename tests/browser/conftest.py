@@ -15,6 +15,8 @@ from typing import Any
 
 import pytest
 
+from tests.browser.axe import axe_violations, describe
+
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -55,11 +57,30 @@ def _live_database(transactional_db: None) -> None:
 
 @pytest.fixture
 def page(browser: Any, live_server: Any) -> Iterator[Any]:
+    """A browser page on the live server. Every page it loads is checked with axe-core (default
+    rules): the test fails on any critical or serious violation."""
     context = browser.new_context(base_url=live_server.url, viewport=DESKTOP, locale="en-GB")
     context.set_default_timeout(15_000)
     page = context.new_page()
+    found: list[str] = []
+    checked: list[str] = []
+
+    def check(loaded: Any) -> None:
+        try:
+            violations = axe_violations(loaded)
+        except Exception as exc:  # the test navigated on before axe finished: that page is checked no more
+            if "context was destroyed" in str(exc) or "navigation" in str(exc).lower():
+                return
+            raise
+        checked.append(loaded.url)
+        if violations:
+            found.append(describe(loaded.url, violations))
+
+    page.on("load", check)
     yield page
     context.close()
+    assert checked, "axe-core checked no page"
+    assert not found, "axe-core found critical or serious violations:\n" + "\n".join(found)
 
 
 @pytest.fixture
