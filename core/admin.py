@@ -69,6 +69,24 @@ class DecisionRecordAdmin(HistoryAdmin):
         return actions
 
 
+class LabelledTabularInline(admin.TabularInline):
+    """A tabular inline whose inputs have accessible names: the table's column headers are not
+    labels, so each input gets an ``aria-label`` naming its column and row (the DELETE box too)."""
+
+    def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
+        formset = super().get_formset(request, obj, **kwargs)
+
+        class Labelled(formset):  # type: ignore[valid-type, misc]
+            def add_fields(self, form: Any, index: int | None) -> None:
+                super().add_fields(form, index)
+                row = f"row {index + 1}" if index is not None else "new row"
+                for name, field in form.fields.items():
+                    label = "Delete" if name == "DELETE" else str(field.label or name)
+                    field.widget.attrs.setdefault("aria-label", f"{label} ({row})")
+
+        return Labelled
+
+
 class ReadOnlyInline(admin.TabularInline):
     """An inline that shows child rows at a glance, each linking to its own page."""
 

@@ -19,7 +19,7 @@ from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
-from core.admin import HistoryAdmin, refusal_list
+from core.admin import HistoryAdmin, LabelledTabularInline, refusal_list
 from core.errors import Refused
 from evidence.models import EvidenceAttachment
 from launchroom.catalog import Role
@@ -157,7 +157,7 @@ class SupportPlanAdmin(SupportOwnerAdmin, HistoryAdmin):
         return f"{when:%Y-%m-%d %H:%M}" if when else "never"
 
 
-class IncidentNoticeInline(admin.TabularInline):
+class IncidentNoticeInline(LabelledTabularInline):
     """Manual notices: added, never edited or deleted."""
 
     model = IncidentNotice

@@ -7,7 +7,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from core.admin import HistoryAdmin
+from core.admin import HistoryAdmin, LabelledTabularInline
 from launchroom.models import (
     ApiToken,
     MembershipRole,
@@ -17,7 +17,7 @@ from launchroom.models import (
 from launchroom.support import admin as support_admin  # noqa: F401  isort: skip
 
 
-class MembershipInline(admin.TabularInline):
+class MembershipInline(LabelledTabularInline):
     model = TenantMembership
     extra = 0
     raw_id_fields = ["user"]

@@ -40,3 +40,15 @@ def axe_violations(page: Any) -> list[dict[str, Any]]:
 
 def describe(url: str, violations: list[dict[str, Any]]) -> str:
     return "\n".join(f"{url}: {v['impact']} {v['id']} ({v['help']}): {v['targets']}" for v in violations)
+
+
+def checked(page: Any, timeout_ms: int = 10_000) -> None:
+    """Wait until axe has checked the page now shown (the fixture checks it on load), so a test
+    that moves straight on has the check done as that user, on that page."""
+    url = page.url.split("#")[0]
+    waited = 0
+    while url not in page.axe_checked:
+        if waited >= timeout_ms:
+            raise AssertionError(f"axe-core did not check {url}")
+        page.wait_for_timeout(50)
+        waited += 50
