@@ -1,5 +1,7 @@
 # Thesmios launch operations portal.
-#   make run    set up, load the demo data and serve on 127.0.0.1:$(PORT) (SQLite, DEBUG on)
+#   make run    set up, load the demo data (only what is missing: data and passwords are kept
+#               across restarts) and serve on 127.0.0.1:$(PORT) (SQLite, DEBUG on)
+#   make demo-reset   wipe the local database and load the demo data afresh (every password: demo)
 #   make test   set up and run the tests (in parallel; about 2 minutes on 2 cores)
 #   make lint / make typecheck / make migrations-check   the checks CI runs too
 #   make requirements   recompile requirements*.txt (pinned, with hashes) from requirements*.in
@@ -9,7 +11,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 SIZE ?= 1000
 
-.PHONY: run test lint typecheck migrations-check bench backup-drill ci clean requirements
+.PHONY: run demo-reset test lint typecheck migrations-check bench backup-drill ci clean requirements
 
 # requirements-dev.txt holds every package, runtime and dev, pinned with hashes (pip itself too).
 $(VENV)/.installed: requirements.txt requirements-dev.txt
@@ -37,14 +39,20 @@ run: $(VENV)/.installed
 	@echo ""
 	@echo "  Thesmios launch operations portal: http://127.0.0.1:$(PORT)/"
 	@echo "  Staff (admin at /admin/): operator, commercial, finance, security, support"
-	@echo "  Buyers (launch room):     buyer-northwind, buyer-contoso, buyer-globex, buyer-initech"
-	@echo "  Every demo password is: demo"
+	@echo "  Buyers (launch room):     buyer-northwind, buyer-contoso, finance-contoso, buyer-globex, buyer-initech"
+	@echo "  Every demo password is: demo (kept across restarts; make demo-reset starts afresh)"
 	@echo ""
 	@# The readiness refresh runs beside the server (until a task scheduler takes it over);
 	@# Ctrl-C stops both.
 	DEBUG=1 $(PY) manage.py refresh_readiness --loop 60 & refresh=$$!; \
 	trap 'kill $$refresh 2>/dev/null' EXIT INT TERM; \
 	DEBUG=1 $(PY) manage.py runserver 127.0.0.1:$(PORT)
+
+demo-reset: $(VENV)/.installed
+	DEBUG=1 $(PY) manage.py flush --noinput
+	DEBUG=1 $(PY) manage.py migrate --noinput
+	DEBUG=1 $(PY) manage.py seed_demo --reset-passwords
+
 
 # One worker per core (pytest-xdist), each module on one worker so that the tenants a module
 # builds once are built once; browser tests included (each worker starts its own live server).

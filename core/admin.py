@@ -10,6 +10,8 @@ from django.contrib import admin
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import NON_FIELD_ERRORS, BadRequest, PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
 from simple_history.admin import SimpleHistoryAdmin
 
 from core import status
@@ -120,6 +122,24 @@ class DecisionRecordAdmin(HistoryAdmin):
         return actions
 
 
+class LabelledTabularInline(admin.TabularInline):
+    """A tabular inline whose inputs have accessible names: the table's column headers are not
+    labels, so each input gets an ``aria-label`` naming its column and row (the DELETE box too)."""
+
+    def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
+        formset = super().get_formset(request, obj, **kwargs)
+
+        class Labelled(formset):  # type: ignore[valid-type, misc]
+            def add_fields(self, form: Any, index: int | None) -> None:
+                super().add_fields(form, index)
+                row = f"row {index + 1}" if index is not None else "new row"
+                for name, field in form.fields.items():
+                    label = "Delete" if name == "DELETE" else str(field.label or name)
+                    field.widget.attrs.setdefault("aria-label", f"{label} ({row})")
+
+        return Labelled
+
+
 class ReadOnlyInline(admin.TabularInline):
     """An inline that shows child rows at a glance, each linking to its own page."""
 
@@ -163,7 +183,20 @@ def add_service_errors(form: forms.BaseForm, exc: ValidationError | Refused) -> 
                 form.add_error(None, f"{name.replace('_', ' ').capitalize()}: {message}")
 
 
-def refusal_text(exc: Exception) -> str:
+def refusal_reasons(exc: Exception) -> list[str]:
+    """A refusal's reasons, one per entry."""
     if isinstance(exc, ValidationError):
-        return "; ".join(exc.messages)
-    return str(exc)
+        return list(exc.messages)
+    reasons = getattr(exc, "reasons", None)
+    return list(reasons) if reasons else [str(exc)]
+
+
+def refusal_text(exc: Exception) -> str:
+    """The reasons as one line of sentences (never joined as ".;")."""
+    return " ".join(r if r.endswith((".", "!", "?", ":")) else f"{r}." for r in refusal_reasons(exc))
+
+
+def refusal_list(lead: str, exc: Exception) -> SafeString:
+    """An admin message: what was refused, then its reasons as a list."""
+    items = format_html_join("", "<li>{}</li>", ((reason,) for reason in refusal_reasons(exc)))
+    return format_html('{}<ul class="refusal-reasons">{}</ul>', lead, items)

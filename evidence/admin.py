@@ -44,6 +44,13 @@ class AttachEvidenceForm(forms.ModelForm):
         label="URL", required=False, max_length=1000, assume_scheme="https", help_text="https:// only."
     )
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The admin splits the moment into a date and a time input: each needs its own name.
+        widget = self.fields["captured_at"].widget if "captured_at" in self.fields else None
+        for sub, part in zip(getattr(widget, "widgets", ()), ("date", "time"), strict=False):
+            sub.attrs["aria-label"] = f"Captured at: {part}"
+
     class Meta:
         model = EvidenceAttachment
         fields = ["tenant", "requirement", "file", "url", "output", "captured_at", "note"]

@@ -21,6 +21,7 @@ from django.urls import path, reverse
 
 from core.admin import HistoryAdmin, ReadOnlyInline, tone_badge
 from core.errors import Refused
+from launchroom import catalog
 from launchroom.gates.readiness import evaluate
 from launchroom.gates.selectors import load
 from launchroom.gates.services import gate_decide, stage_move
@@ -33,11 +34,12 @@ from launchroom.models import (
 
 # Each seam's screens live in its own admin module; importing them registers them.
 from launchroom.acceptance import admin as acceptance_admin  # noqa: F401  isort: skip
+from launchroom.conversation.admin import CommentInline  # isort: skip
 from launchroom.gates import admin as gates_admin  # noqa: F401  isort: skip
 from launchroom.orderforms import admin as orderforms_admin  # noqa: F401  isort: skip
 from launchroom.support import admin as support_admin  # noqa: F401  isort: skip
 from launchroom.tenants import admin as tenants_admin  # noqa: F401  isort: skip
-from core.admin import add_service_errors, refusal_text
+from core.admin import add_service_errors, refusal_list
 from launchroom.gates.admin import GateDecisionForm, StageMoveForm
 from launchroom.gates.transitions_admin import TransitionInline
 from launchroom.tenants.admin import InviteForm, MembershipInline, save_memberships
@@ -108,7 +110,7 @@ class TenantAdmin(HistoryAdmin):
         ),
         ("Timestamps", {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}),
     ]
-    inlines = [MembershipInline, OrderFormInline, TransitionInline]
+    inlines = [MembershipInline, OrderFormInline, TransitionInline, CommentInline]
     actions = ["decide_gate", "move_stage"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Tenant]:
@@ -237,20 +239,19 @@ class TenantAdmin(HistoryAdmin):
             done, refused = 0, []
             for tenant in tenants:
                 try:
-                    apply(tenant, form.cleaned_data)
+                    # Each apply says what it did, in words ("Accepted gate 5 for Contoso Health.").
+                    self.message_user(request, apply(tenant, form.cleaned_data), messages.SUCCESS)
                     done += 1
                 except ValidationError as exc:
                     if len(tenants) == 1:
                         # One tenant: the field errors go on the form, to be corrected there.
                         add_service_errors(form, exc)
                     else:
-                        refused.append(f"{tenant}: {refusal_text(exc)}")
+                        refused.append((tenant, exc))
                 except Refused as exc:
-                    refused.append(f"{tenant}: {refusal_text(exc)}")
-            if done:
-                self.message_user(request, f"{title}: done for {done} tenant(s).", messages.SUCCESS)
-            for line in refused:
-                self.message_user(request, f"Refused. {line}", messages.ERROR)
+                    refused.append((tenant, exc))
+            for tenant, exc in refused:
+                self.message_user(request, refusal_list(f"Refused for {tenant}:", exc), messages.ERROR)
             if len(tenants) != 1 or not (refused or form.errors):
                 target = (
                     reverse("admin:launchroom_tenant_change", args=[tenants[0].pk])
@@ -270,16 +271,20 @@ class TenantAdmin(HistoryAdmin):
         return TemplateResponse(request, "admin/launchroom/tenant/action_form.html", context)
 
     def _decide(self, request: HttpRequest) -> Any:
-        def apply(tenant: Tenant, data: dict[str, Any]) -> None:
-            gate_decide(
+        def apply(tenant: Tenant, data: dict[str, Any]) -> str:
+            row = gate_decide(
                 tenant=tenant, gate_key=data["gate_key"], decision=data["decision"], note=data["note"], by=request.user
             )
+            gate = catalog.GATES_BY_KEY[data["gate_key"]]
+            return f"{row.get_decision_display()} gate {gate.number} ({gate.title}) for {tenant}."
 
         return apply
 
     def _move(self, request: HttpRequest) -> Any:
-        def apply(tenant: Tenant, data: dict[str, Any]) -> None:
+        def apply(tenant: Tenant, data: dict[str, Any]) -> str:
+            before = tenant.get_stage_display()
             stage_move(tenant=tenant, to_stage=data["to_stage"], reason=data["reason"], by=request.user)
+            return f"Moved {tenant} from {before} to {Stage(data['to_stage']).label}."
 
         return apply
 
@@ -361,7 +366,7 @@ class TenantAdmin(HistoryAdmin):
             except ValidationError as exc:
                 add_service_errors(form, exc)
             except Refused as exc:
-                self.message_user(request, f"Refused: {refusal_text(exc)}", messages.ERROR)
+                self.message_user(request, refusal_list("The invitation was refused:", exc), messages.ERROR)
             else:
                 self.message_user(
                     request,

@@ -90,6 +90,12 @@ class Gate:
                 return requirement
         raise KeyError(key)
 
+    @property
+    def buyer_if_missing(self) -> str:
+        """What an unmet gate means, and what the buyer can do, in the buyer's words (the
+        launch room only; staff read ``if_missing``)."""
+        return BUYER_IF_MISSING.get(self.key, self.if_missing)
+
     def effect_for(self, *, regulated_buyer: bool) -> Effect:
         if self.hold_when_regulated and regulated_buyer:
             return Effect.HOLD
@@ -534,6 +540,29 @@ GATES: tuple[Gate, ...] = (
 )
 
 GATES_BY_KEY: dict[str, Gate] = {gate.key: gate for gate in GATES}
+
+# Buyer wording for each gate's "if missing" line, shown in the launch room instead of the
+# seed's staff instruction: what holding means for the buyer, and what they can do about it.
+BUYER_IF_MISSING: dict[str, str] = {
+    "public-deployment": "Your rollout waits until Thesmios has proven its production site and public evidence. "
+    "Nothing is needed from you.",
+    "strict-proof-plan": "Your launch waits until Thesmios has run its production proof. Nothing is needed from you.",
+    "order-form-scope": "Your launch stays in setup until the order form is signed. Review the order form when "
+    "Thesmios sends it to you, and approve it or request changes.",
+    "billing-route": "Until billing is agreed you can run a no-charge private beta only. Your buyer sponsor or "
+    "buyer finance accepts the manual billing fallback here once the terms are set.",
+    "tenant-access-proof": "Your tenant cannot go live until Thesmios has proven that only your people can reach "
+    "it. Nothing is needed from you.",
+    "credential-evidence-proof": "Until Thesmios proves these controls, they are left out of what your launch "
+    "covers. Nothing is needed from you.",
+    "support-fallback": "Support stays manual: Thesmios reaches you through the named support channel, not by "
+    "automated e-mail.",
+    "security-procurement-pack": "As a regulated buyer, your launch waits for your security and procurement "
+    "review. Ask your Thesmios contact for the packs, and tell them your decision.",
+    "customer-acceptance": "Your launch does not go live until your buyer sponsor signs the acceptance record below.",
+    "self-serve-exclusions": "The order form must list the claims this launch does not make. Thesmios adds them "
+    "before it is signed.",
+}
 
 
 def gate(key: str) -> Gate:

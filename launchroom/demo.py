@@ -6,26 +6,23 @@ same steps to build tenants in any state.
 
 from __future__ import annotations
 
-import json
-from datetime import timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
-from django.utils import timezone
 
 from billing.models import BillingProfile, BillingRoute
 from billing.services import billing_fallback_accept, billing_profile_save
 from core.history import acting_as
-from evidence.models import EvidenceAttachment
-from evidence.services import evidence_attach
-from launchroom import catalog
 from launchroom.acceptance.services import acceptance_sign
-from launchroom.catalog import Kind, Role
+from launchroom.catalog import Role
+from launchroom.demo_evidence import (
+    all_evidence_accepted,
+    attach_evidence,
+)
 from launchroom.gates.readiness import evaluate
-from launchroom.gates.services import gate_decide, stage_move
+from launchroom.gates.services import stage_move
 from launchroom.models import (
     AcceptanceDecision,
     LaunchStage,
@@ -36,8 +33,7 @@ from launchroom.models import (
     TenantMembership,
 )
 from launchroom.orderforms.services import order_form_create, order_form_sign
-from launchroom.proofs.operator_run import prove_if_signed
-from launchroom.support.services import status_broadcast_dry_run, support_plan_save
+from launchroom.support.services import support_plan_save
 from launchroom.tenants.roles import sync_groups
 from launchroom.tenants.services import tenant_create
 
@@ -61,32 +57,17 @@ STAFF_NAMES = {
     "support": ("Priya", "Patel"),
 }
 
-# Which requirement's evidence is produced by a proof command (and so by nobody's hand).
-COMMAND_FOR = {
-    ("public-deployment", "launch-smoke"): "launch_proof_bundle",
-    ("public-deployment", "api-smoke"): "launch_proof_bundle",
-    ("public-deployment", "readiness-advisory"): "check_managed_beta_readiness",
-    ("strict-proof-plan", "production-proof-json"): "launch_proof_bundle",
-    ("strict-proof-plan", "production-proof-smoke"): "launch_proof_bundle",
-    ("support-fallback", "broadcast-dry-run"): "status_broadcast_dry_run",
-    ("support-fallback", "controlled-send"): "status_broadcast_send",
-}
 
-# Who attaches evidence that is not produced by a command: never the gate's decider.
-HAND_UPLOADER = {
-    "public-deployment": "security",
-    "tenant-access-proof": "security",
-    "credential-evidence-proof": "security",
-    "security-procurement-pack": "operator",
-}
-
-# Gate 6's fixtures that only the platform deployment can run: the demo attaches sample output.
-PLATFORM_FIXTURES = {"issuer-fixture", "evidence-fixture", "audit-export-fixture", "privacy-fixture"}
-SAMPLE_NOTE = "Sample output for the demo: this fixture runs on the platform deployment, not in this portal."
-GATE5 = "tenant-access-proof"
+def _set_password(user: Any, created: bool, password: str | None) -> None:
+    """A new user gets the demo password; an existing one keeps theirs (so a restart logs nobody
+    out) unless a password is given explicitly (``seed_demo --reset-passwords``, the bench)."""
+    if password is not None:
+        user.set_password(password)
+    elif created or not user.has_usable_password():
+        user.set_password(DEMO_PASSWORD)
 
 
-def ensure_staff(password: str = DEMO_PASSWORD) -> dict[str, Any]:
+def ensure_staff(password: str | None = None) -> dict[str, Any]:
     """The five staff users, each in their role's group (``operator`` is also superuser)."""
     if Group.objects.filter(name__in=[r.value for r in Role]).count() != len(Role):
         # The groups come from a data migration; a flushed test database has lost them.
@@ -94,13 +75,13 @@ def ensure_staff(password: str = DEMO_PASSWORD) -> dict[str, Any]:
     users = {}
     for username, role in STAFF.items():
         first, last = STAFF_NAMES[username]
-        user, _ = User.objects.get_or_create(
+        user, created = User.objects.get_or_create(
             username=username,
             defaults={"email": f"{username}@thesmios.example", "first_name": first, "last_name": last},
         )
         user.is_staff = True
         user.is_superuser = username == "operator"
-        user.set_password(password)
+        _set_password(user, created, password)
         user.save()
         user.groups.add(Group.objects.get(name=role.value))
         users[username] = user
@@ -112,14 +93,14 @@ def ensure_buyer(
     username: str,
     *,
     role: str = MembershipRole.BUYER_SPONSOR,
-    password: str = DEMO_PASSWORD,
+    password: str | None = None,
     name: tuple[str, str] = ("Bea", "Buyer"),
 ) -> Any:
-    user, _ = User.objects.get_or_create(
+    user, created = User.objects.get_or_create(
         username=username,
         defaults={"email": f"{username}@{tenant.slug}.example", "first_name": name[0], "last_name": name[1]},
     )
-    user.set_password(password)
+    _set_password(user, created, password)
     user.save()
     # Buyers are invited by the tenant's commercial owner; the demo adds them directly.
     with acting_as(tenant.commercial_owner):
@@ -188,110 +169,6 @@ def support_plan(tenant: Tenant, staff: dict[str, Any]) -> SupportPlan:
     )
 
 
-def evidence_content(tenant: Tenant, gate_key: str, requirement_key: str, captured: Any) -> bytes:
-    """A realistic JSON output for one requirement, as a proof command would write it."""
-    gate = catalog.gate(gate_key)
-    requirement = gate.requirement(requirement_key)
-    checks = [
-        {"name": f"{requirement.label}: {part}", "status": "passed", "ms": 40 + i * 17}
-        for i, part in enumerate(("reachable", "complete", "headers"))
-    ]
-    command = COMMAND_FOR.get((gate_key, requirement_key), "")
-    body: dict[str, Any] = {
-        "command": command or "manual",
-        "tenant": tenant.slug,
-        "gate": gate_key,
-        "requirement": requirement_key,
-        "url": "https://portal.thesmios.example",
-        "started_at": captured.isoformat(),
-        "checks": checks,
-        "passed": len(checks),
-        "failed": 0,
-    }
-    if not command and requirement_key in PLATFORM_FIXTURES | GATE5_REQUIREMENTS:
-        body = {"sample": True, "label": "SAMPLE OUTPUT (demo data, not produced by this portal)", **body}
-    return json.dumps(body, indent=2).encode()
-
-
-GATE5_REQUIREMENTS = {"operator-seed-run", "access-smoke", "launch-room-snapshot"}
-
-
-def attach_evidence(tenant: Tenant, staff: dict[str, Any], gate_key: str, *, age_days: int = 2) -> None:
-    """Attach every applicable attachment requirement of one gate.
-
-    Gate 5 comes from the operator proof run in process; without a signed order form (a
-    test's bare tenant) its outputs are hand-uploaded samples. Gate 6's platform fixtures
-    are hand-uploaded samples, except the evidence fixture the proof really ran.
-    """
-    gate = catalog.gate(gate_key)
-    captured = timezone.now() - timedelta(days=age_days)
-    with acting_as(staff["operator"]):  # the operator runs the proof
-        proved = gate_key == GATE5 and prove_if_signed(tenant)
-    by_command = EvidenceAttachment.objects.filter(tenant=tenant, gate_key=gate_key).exclude(produced_by_command="")
-    already = set(by_command.values_list("requirement_key", flat=True))
-    for requirement in gate.requirements:
-        if requirement.kind != Kind.ATTACHMENT or proved:
-            continue
-        if requirement.configured_flag and not tenant.is_configured(requirement.configured_flag):
-            continue
-        if requirement.key in already and gate_key == "credential-evidence-proof":
-            continue  # the operator proof's own output
-        command = COMMAND_FOR.get((gate_key, requirement.key), "")
-        uploader = staff[HAND_UPLOADER.get(gate_key, "operator")] if not command else staff["operator"]
-        if gate_key == "support-fallback":
-            uploader = staff["support"]
-        if requirement.key == "broadcast-dry-run":
-            # The support owner's real dry-run: renders the notice to every subscriber.
-            status_broadcast_dry_run(tenant=tenant, by=staff["support"])
-            continue
-        if requirement.key == "deployment-url":
-            evidence_attach(
-                tenant=tenant,
-                gate_key=gate_key,
-                requirement_key=requirement.key,
-                by=uploader,
-                url="https://portal.thesmios.example",
-                captured_at=captured,
-            )
-            continue
-        content = evidence_content(tenant, gate_key, requirement.key, captured)
-        upload = SimpleUploadedFile(f"{requirement.key}.json", content, content_type="application/json")
-        evidence_attach(
-            tenant=tenant,
-            gate_key=gate_key,
-            requirement_key=requirement.key,
-            by=uploader,
-            file=upload,
-            captured_at=captured,
-            produced_by_command=command,
-            note="" if command or requirement.key not in PLATFORM_FIXTURES | GATE5_REQUIREMENTS else SAMPLE_NOTE,
-        )
-
-
-DECIDER = {Role.OPERATOR: "operator", Role.SECURITY: "security", Role.SUPPORT: "support"}
-
-
-def accept_gate(tenant: Tenant, staff: dict[str, Any], gate_key: str) -> None:
-    gate = catalog.gate(gate_key)
-    assert gate.decided_by is not None
-    gate_decide(
-        tenant=tenant,
-        gate_key=gate_key,
-        decision="accepted",
-        note=f"Reviewed the {gate.title.lower()} evidence; it meets the acceptance text.",
-        by=staff[DECIDER[gate.decided_by]],
-    )
-
-
-EVIDENCE_GATES = [g.key for g in catalog.GATES if g.decided_by is not None]
-
-
-def all_evidence_accepted(tenant: Tenant, staff: dict[str, Any]) -> None:
-    for gate_key in EVIDENCE_GATES:
-        attach_evidence(tenant, staff, gate_key)
-        accept_gate(tenant, staff, gate_key)
-
-
 def sign_acceptance(tenant: Tenant, buyer: Any, stage: str, decision: str = AcceptanceDecision.ACCEPTED) -> Any:
     readiness = evaluate(tenant, stage)
     return acceptance_sign(
@@ -310,6 +187,21 @@ def sign_acceptance(tenant: Tenant, buyer: Any, stage: str, decision: str = Acce
 
 def new_tenant(slug: str, name: str, staff: dict[str, Any], **flags: Any) -> Tenant:
     return tenant_create(by=staff["commercial"], name=name, slug=slug, commercial_owner=staff["commercial"], **flags)
+
+
+# Demo customers besides each tenant's buyer sponsor: (username, membership role, name).
+EXTRA_BUYERS: dict[str, tuple[tuple[str, str, tuple[str, str]], ...]] = {
+    "contoso": (("finance-contoso", MembershipRole.BUYER_FINANCE, ("Fiona", "Contoso")),),
+}
+
+
+def buyer_usernames() -> list[str]:
+    """Every demo customer login, in the order the banner lists them."""
+    names = []
+    for slug in BUILDERS:
+        names.append(f"buyer-{slug}")
+        names += [username for username, _role, _name in EXTRA_BUYERS.get(slug, ())]
+    return names
 
 
 BUYER_NAMES = {
@@ -343,7 +235,8 @@ def build_contoso(staff: dict[str, Any]) -> Tenant:
         audit_export_configured=True,
     )
     buyer = ensure_buyer(tenant, "buyer-contoso", name=BUYER_NAMES["contoso"])
-    ensure_buyer(tenant, "finance-contoso", role=MembershipRole.BUYER_FINANCE, name=("Fiona", "Contoso"))
+    for username, role, name in EXTRA_BUYERS["contoso"]:
+        ensure_buyer(tenant, username, role=role, name=name)
     scoped_order_form(tenant, staff, requested_stage=LaunchStage.PAID_BETA)
     complete_billing(tenant, staff, accept_by=buyer)
     support_plan(tenant, staff)

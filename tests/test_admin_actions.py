@@ -79,7 +79,10 @@ def test_it_moves_stages_as_a_changelist_action_and_reports_counts(client, staff
         follow=True,
     )
     body = response.content.decode()
-    assert "Move stage: done for 2 tenant(s)." in body
+    # The messages say what happened to each tenant, not "done for 2 tenant(s)".
+    assert "Moved Globex Corporation from Paid beta (invoice-led) to Paused." in body
+    assert "Moved Northwind Traders from Setup to Paused." in body
+    assert "tenant(s)" not in body
     assert StageChange.objects.filter(to_stage="paused").count() == 2
 
 
@@ -91,7 +94,10 @@ def test_it_refuses_a_move_into_beta_on_hold_with_the_reasons(client, staff):
         {"apply": "1", "to_stage": "private_beta", "reason": ""},
     )
     body = response.content.decode()
-    assert "Refused." in body
+    assert "Refused for Northwind Traders:" in body
+    # The reasons are a list, never joined with ".;".
+    assert '<ul class="refusal-reasons"><li>' in body
+    assert ".;" not in body
     assert "Customer order-form scope" in body
     northwind.refresh_from_db()
     assert northwind.stage == "setup"

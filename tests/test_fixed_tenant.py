@@ -14,6 +14,7 @@ from django.utils import timezone
 from billing.models import BillingProfile
 from core.append_only import AppendOnlyError
 from core.fixed import FixedOwnerError
+from launchroom.conversation.services import comment_add
 from launchroom.gates.readiness import evaluate
 from launchroom.models import Incident, IncidentNotice, Tenant
 from tests.launch_helpers import build
@@ -45,6 +46,7 @@ def two(staff: dict[str, Any]) -> tuple[Tenant, Tenant]:
     IncidentNotice.objects.create(
         incident=incident, recipient="Sponsor", channel="Phone", sent_at=timezone.now(), text="Known."
     )
+    comment_add(tenant=globex, author=staff["commercial"], body="Welcome.", gate_key="billing-route")
     return globex, northwind
 
 

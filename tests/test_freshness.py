@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from launchroom import demo
+from launchroom import demo, demo_evidence
 from launchroom.gates.readiness import ACCEPTED, HOLD, STALE, evaluate
 from launchroom.models import LaunchStage, Tenant
 
@@ -32,7 +32,7 @@ def test_an_accepted_gate_goes_stale_when_its_evidence_ages(tenant, staff):
     from django.utils import timezone
 
     demo.attach_evidence(tenant, staff, GATE, age_days=29)
-    demo.accept_gate(tenant, staff, GATE)
+    demo_evidence.accept_gate(tenant, staff, GATE)
     assert evaluate(tenant).gate(GATE).status == ACCEPTED
     later = timezone.now() + timedelta(days=2)
     assert evaluate(tenant, now=later).gate(GATE).status == STALE
@@ -42,7 +42,7 @@ def test_the_limit_is_the_evidence_freshness_days_setting(tenant, staff, setting
     demo.attach_evidence(tenant, staff, GATE, age_days=45)
     assert evaluate(tenant).gate(GATE).status == STALE
     settings.EVIDENCE_FRESHNESS_DAYS = 60
-    demo.accept_gate(tenant, staff, GATE)
+    demo_evidence.accept_gate(tenant, staff, GATE)
     assert evaluate(tenant).gate(GATE).status == ACCEPTED
     settings.EVIDENCE_FRESHNESS_DAYS = 7
     gate = evaluate(tenant).gate(GATE)
@@ -62,7 +62,7 @@ def test_a_requirement_without_a_freshness_limit_never_goes_stale(tenant, staff)
 def test_new_evidence_refreshes_the_gate_and_the_old_stays(tenant, staff):
     demo.attach_evidence(tenant, staff, GATE, age_days=40)
     demo.attach_evidence(tenant, staff, GATE, age_days=1)
-    demo.accept_gate(tenant, staff, GATE)
+    demo_evidence.accept_gate(tenant, staff, GATE)
     assert evaluate(tenant).gate(GATE).status == ACCEPTED
     assert tenant.evidence.filter(requirement_key="launch-smoke").count() == 2
 

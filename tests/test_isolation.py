@@ -66,6 +66,16 @@ def requests_against(a, b) -> dict[str, list[tuple[str, str, dict[str, Any]]]]:
         ],
         "evidence:download": [("get", reverse("evidence:download", args=[attachment.pk]), {})],
         "launchroom:packet": [("get", reverse("launchroom:packet", args=[b.slug]), {})],
+        "launchroom:order_form": [("get", reverse("launchroom:order_form", args=[b.slug]), {})],
+        "launchroom:order_form_approve": [
+            ("post", reverse("launchroom:order_form_approve", args=[b.slug]), {"name": "Mallory", "role": "CEO"})
+        ],
+        "launchroom:order_form_changes": [
+            ("post", reverse("launchroom:order_form_changes", args=[b.slug]), {"comment": "Change it"})
+        ],
+        "launchroom:comment": [
+            ("post", reverse("launchroom:comment", args=[b.slug]), {"subject": "gate:billing-route", "body": "Hi"})
+        ],
         "api_readiness": [
             ("get", reverse("api_readiness", args=[b.slug]), {}),
             ("get", reverse("api_readiness", args=[b.slug]) + "?stage=paid_beta", {}),

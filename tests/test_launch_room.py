@@ -9,6 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape
 
 from billing.models import BillingProfile
 from evidence.models import EvidenceAttachment
@@ -109,7 +110,9 @@ def test_it_shows_northwind_on_hold_with_its_reasons_in_plain_words(client, staf
     for gate in readiness.gates:
         if gate.blocks:
             assert gate.gate.title in body
-            assert gate.gate.if_missing in body
+            # The buyer reads what holding means for them, not the staff instruction.
+            assert escape(gate.gate.buyer_if_missing) in body
+            assert gate.gate.if_missing not in body
     assert "no signed order form (v1 is draft)" in body
     assert "Setup" in body
     assert "Private beta (no-charge)" in body
@@ -395,7 +398,7 @@ def test_it_shows_how_the_current_beta_stands_while_buying_the_other(client, sta
     body = response.content.decode()
     assert response.context["readiness"].stage == "paid_beta"
     assert 'data-testid="decision">Hold<' in body
-    assert "Run a no-charge private beta only" in body
+    assert "you can run a no-charge private beta only" in body
     assert response.context["current_stage_readiness"].is_go
     assert "Your current private beta (no-charge)" in body
 

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from core.errors import NotPermitted, Refused
 from evidence.models import EvidenceAttachment
 from evidence.services import evidence_attach, evidence_verify
-from launchroom import catalog, demo
+from launchroom import catalog, demo, demo_evidence
 from launchroom.acceptance.services import acceptance_sign
 from launchroom.gates import projection
 from launchroom.gates.readiness import evaluate
@@ -91,7 +91,11 @@ def apply(op: tuple[Any, ...], clock: Clock, staff: dict[str, Any], buyers: dict
         gate = catalog.gate(op[2])
         assert gate.decided_by is not None
         gate_decide(
-            tenant=tenant, gate_key=op[2], decision=op[3], note="property", by=staff[demo.DECIDER[gate.decided_by]]
+            tenant=tenant,
+            gate_key=op[2],
+            decision=op[3],
+            note="property",
+            by=staff[demo_evidence.DECIDER[gate.decided_by]],
         )
     elif kind == "verify":
         attachment = EvidenceAttachment.objects.filter(tenant=tenant).order_by("-id").first()

@@ -65,3 +65,27 @@ def test_it_builds_the_states_of_spec_section_8(settings):
         "buyer-initech",
     } <= users
     assert get_user_model().objects.get(username="operator").is_superuser
+
+
+def test_it_keeps_passwords_on_a_restart_unless_asked_to_reset_them(settings):
+    settings.DEBUG = True
+    call_command("seed_demo", stdout=StringIO())
+    user = get_user_model().objects.get(username="buyer-contoso")
+    user.set_password("my-own-password-42")
+    user.save()
+    out = StringIO()
+    call_command("seed_demo", stdout=out)
+    assert get_user_model().objects.get(username="buyer-contoso").check_password("my-own-password-42")
+    assert "finance-contoso" in out.getvalue()
+    call_command("seed_demo", "--reset-passwords", stdout=StringIO())
+    assert get_user_model().objects.get(username="buyer-contoso").check_password("demo")
+
+
+def test_it_adds_the_finance_contoso_user_to_an_existing_demo(settings):
+    settings.DEBUG = True
+    call_command("seed_demo", stdout=StringIO())
+    get_user_model().objects.filter(username="finance-contoso").delete()
+    call_command("seed_demo", stdout=StringIO())
+    finance = get_user_model().objects.get(username="finance-contoso")
+    assert finance.check_password("demo")
+    assert finance.memberships.get().role == "buyer_finance"

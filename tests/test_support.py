@@ -284,7 +284,8 @@ def test_the_broadcast_action_confirms_then_runs_a_dry_run(client, staff, tenant
     response = client.post(
         changelist, {"action": "status_broadcast", "_selected_action": [plan.pk], "confirm": "yes"}, follow=True
     )
-    assert "Acme Health: 2 message(s) rendered (not sent); stored as gate 7 evidence" in response.content.decode()
+    said = "Acme Health: the status notice was written, not sent, for 2 subscribers and stored as gate 7 evidence"
+    assert said in response.content.decode()
     assert len(mail.outbox) == 2
     assert EvidenceAttachment.objects.get().requirement_key == "broadcast-dry-run"
     assert client.get(changelist).context["cl"].result_list[0].last_dry_run_at is not None

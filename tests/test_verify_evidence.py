@@ -10,7 +10,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from evidence.models import EvidenceAttachment, EvidenceCheck
-from launchroom import demo
+from launchroom import demo, demo_evidence
 from launchroom.gates.readiness import ACCEPTED, STALE, evaluate
 from launchroom.models import Tenant
 from tests.tamper import model_table, raw
@@ -22,7 +22,7 @@ GATE = "public-deployment"
 def tenant(staff):
     tenant = Tenant.objects.create(slug="acme", name="Acme")
     demo.attach_evidence(tenant, staff, GATE)
-    demo.accept_gate(tenant, staff, GATE)
+    demo_evidence.accept_gate(tenant, staff, GATE)
     assert evaluate(tenant).gate(GATE).status == ACCEPTED
     return tenant
 

@@ -8,6 +8,7 @@ derived from the ``supersedes`` link, never stored on the old row.
 
 from __future__ import annotations
 
+from launchroom.models.conversation import Comment
 from launchroom.models.decisions import (
     AcceptanceDecision,
     AcceptanceRecord,
@@ -27,6 +28,7 @@ __all__ = [
     "AcceptanceDecision",
     "AcceptanceRecord",
     "ApiToken",
+    "Comment",
     "DecisionLogEntry",
     "GateDecision",
     "GateDecisionKind",

@@ -152,6 +152,7 @@ class DecisionLogEntry(AppendOnlyModel):
     class Meta:
         triggers = [append_only_trigger()]
         ordering = ["tenant_id", "seq"]
+        verbose_name_plural = "decision log entries"
         constraints = [
             models.UniqueConstraint(
                 fields=["tenant", "seq"],

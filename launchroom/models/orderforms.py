@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import UTC
 from typing import Any
 
 import pgtrigger
@@ -13,12 +14,15 @@ from simple_history.models import HistoricalRecords
 
 from core.append_only import AppendOnlyError, frozen_trigger
 from core.fixed import FixedTenantMixin
+from launchroom import catalog
 from launchroom.models.tenants import LaunchStage, Tenant
 
 
 class OrderFormStatus(models.TextChoices):
     DRAFT = "draft", "Draft"
     SENT = "sent", "Sent to buyer"
+    CHANGES_REQUESTED = "changes_requested", "Changes requested by buyer"
+    APPROVED = "approved", "Approved by buyer"
     SIGNED = "signed", "Signed"
 
 
@@ -79,13 +83,23 @@ class OrderForm(FixedTenantMixin, models.Model):
         blank=True, help_text="One excluded claim per line. The four standing exclusions must be listed (gate 10)."
     )
     acceptance_language = models.TextField(blank=True)
-    status = models.CharField(max_length=10, choices=OrderFormStatus.choices, default=OrderFormStatus.DRAFT)
+    status = models.CharField(max_length=20, choices=OrderFormStatus.choices, default=OrderFormStatus.DRAFT)
     approval_reference = models.CharField(max_length=120, blank=True)
     signed_at = models.DateTimeField(null=True, blank=True)
     signer_name = models.CharField("signed by (customer)", max_length=200, blank=True)
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    sent_at = models.DateTimeField("sent to buyer", null=True, blank=True)
+    sent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    buyer_approved_at = models.DateTimeField("approved by buyer at", null=True, blank=True)
+    buyer_approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    buyer_approver_name = models.CharField("approved by (buyer)", max_length=200, blank=True)
+    buyer_approver_role = models.CharField("approver's role", max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = OrderFormQuerySet.as_manager()
@@ -136,6 +150,19 @@ class OrderForm(FixedTenantMixin, models.Model):
     @property
     def is_signed(self) -> bool:
         return self.status == OrderFormStatus.SIGNED
+
+    @property
+    def buyer_approval_reference(self) -> str:
+        """The buyer's approval in the launch room as a written reference: who, in what role, when."""
+        if self.buyer_approved_at is None:
+            return ""
+        when = self.buyer_approved_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        return f"Approved in the launch room by {self.buyer_approver_name}, {self.buyer_approver_role}, {when}"[:120]
+
+    def missing_standing_exclusions(self) -> list[str]:
+        """The standing excluded claims (gate 10) this version does not list."""
+        listed = {line.casefold() for line in self.lines("excluded_claims")}
+        return [claim for claim in catalog.STANDING_EXCLUSIONS if claim.casefold() not in listed]
 
     def lines(self, field: str) -> list[str]:
         return [line.strip() for line in getattr(self, field).splitlines() if line.strip()]

@@ -6,32 +6,44 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.safestring import SafeString
+from django.views.decorators.http import require_POST
 
 from core.admin import HistoryAdmin, status_badge
-from core.errors import Refused
+from core.errors import NotPermitted, Refused
 from launchroom import catalog
 from launchroom.models import (
     OrderForm,
 )
+from launchroom.orderforms.room import version_diff
 from launchroom.orderforms.services import (
     ORDER_FORM_SCOPE_FIELDS,
     check_new_version,
     order_form_create,
     order_form_revise,
+    order_form_send,
     order_form_sign,
 )
 
 from launchroom.support import admin as support_admin  # noqa: F401  isort: skip
-from core.admin import add_service_errors, refusal_text
+from core.admin import add_service_errors, refusal_list, refusal_text
 
 
 class SignOrderFormForm(forms.Form):
     approval_reference = forms.CharField(max_length=120, help_text="The PO number or written approval reference.")
     signer_name = forms.CharField(max_length=200, label="Signed by (customer)")
+
+
+def _sign_initial(order_form: OrderForm) -> dict[str, str]:
+    """The signature form pre-filled with the buyer's approval in the launch room, if any."""
+    return {"approval_reference": order_form.buyer_approval_reference, "signer_name": order_form.buyer_approver_name}
 
 
 class OrderFormAdminForm(forms.ModelForm):
@@ -52,7 +64,20 @@ class OrderFormAdmin(HistoryAdmin):
     raw_id_fields = ["tenant"]
     search_fields = ["tenant__name", "tenant__slug", "approval_reference"]
     actions = ["sign", "revise"]
-    system_fields = ["version", "status", "approval_reference", "signed_at", "signer_name", "recorded_by", "created_at"]
+    change_form_template = "admin/launchroom/orderform/change_form.html"
+    system_fields = [
+        "version",
+        "status",
+        "sent_at",
+        "sent_by",
+        "buyer_approval",
+        "approval_reference",
+        "signed_at",
+        "signer_name",
+        "recorded_by",
+        "created_at",
+        "what_changed",
+    ]
 
     def get_readonly_fields(self, request: HttpRequest, obj: OrderForm | None = None) -> list[str]:
         if obj is not None and obj.is_signed:
@@ -77,6 +102,95 @@ class OrderFormAdmin(HistoryAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: OrderForm | None = None) -> bool:
         return False
+
+    @admin.display(description="buyer's approval")
+    def buyer_approval(self, obj: OrderForm) -> str:
+        return obj.buyer_approval_reference or "Not approved in the launch room"
+
+    @admin.display(description="what changed since the version before")
+    def what_changed(self, obj: OrderForm) -> SafeString:
+        return SafeString(render_to_string("launchroom/_order_form_diff.html", {"diff": version_diff(obj)}))
+
+    def get_urls(self) -> list[Any]:
+        custom = [
+            path("<int:pk>/send/", self.admin_site.admin_view(self.send_view), name="launchroom_orderform_send"),
+            path("<int:pk>/sign/", self.admin_site.admin_view(self.sign_view), name="launchroom_orderform_sign"),
+        ]
+        return custom + super().get_urls()
+
+    def render_change_form(self, request: HttpRequest, context: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        obj = context.get("original")
+        if obj is not None:
+            context["can_send"] = obj.status in ("draft", "changes_requested") and self.has_change_permission(
+                request, obj
+            )
+            context["can_record_signature"] = not obj.is_signed and self.has_change_permission(request, obj)
+            context["missing_exclusions"] = obj.missing_standing_exclusions()
+        return super().render_change_form(request, context, *args, **kwargs)
+
+    def _change_url(self, order_form: OrderForm) -> str:
+        return reverse("admin:launchroom_orderform_change", args=[order_form.pk])
+
+    def send_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        return require_POST(self._send)(request, pk)
+
+    def _send(self, request: HttpRequest, pk: int) -> HttpResponse:
+        order_form = get_object_or_404(OrderForm.objects.select_related("tenant"), pk=pk)
+        if not self.has_change_permission(request, order_form):
+            raise PermissionDenied
+        try:
+            sent = order_form_send(order_form=order_form, by=request.user)
+        except NotPermitted as exc:
+            raise PermissionDenied(str(exc)) from None
+        except (Refused, ValidationError) as exc:
+            self.message_user(request, refusal_list(f"{order_form} was not sent:", exc), messages.ERROR)
+        else:
+            self.message_user(
+                request,
+                f"Sent v{sent.version} of the {sent.tenant} order form to the buyer; the buyer sponsor is told by "
+                "e-mail and reviews it in the launch room.",
+                messages.SUCCESS,
+            )
+        return HttpResponseRedirect(self._change_url(order_form))
+
+    def sign_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """Record the customer's signature from the order form's own page, pre-filled with the
+        buyer's approval in the launch room when there is one."""
+        order_form = get_object_or_404(OrderForm.objects.select_related("tenant"), pk=pk)
+        if not self.has_change_permission(request, order_form):
+            raise PermissionDenied
+        form = SignOrderFormForm(request.POST if request.method == "POST" else None, initial=_sign_initial(order_form))
+        refusal = None
+        if form.is_valid():
+            try:
+                signed = order_form_sign(order_form=order_form, by=request.user, **form.cleaned_data)
+            except NotPermitted as exc:
+                raise PermissionDenied(str(exc)) from None
+            except ValidationError as exc:
+                for name, errors in exc.message_dict.items():
+                    for error in errors:
+                        form.add_error(name if name in form.fields else None, error)
+            except Refused as exc:
+                refusal = exc.reasons
+            else:
+                self.message_user(
+                    request,
+                    f"Recorded the signature of v{signed.version} of the {signed.tenant} order form "
+                    f"({signed.approval_reference}); it is now frozen.",
+                    messages.SUCCESS,
+                )
+                return HttpResponseRedirect(self._change_url(order_form))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Record the signature of {order_form}",
+            "form": form,
+            "tenants": [order_form],
+            "action": None,
+            "refusals": refusal,
+            "opts": self.model._meta,
+            "submit_label": "Record the signature",
+        }
+        return TemplateResponse(request, "admin/launchroom/tenant/action_form.html", context)
 
     @admin.display(description="status", ordering="status")
     def status_badge(self, obj: OrderForm) -> str:
@@ -114,7 +228,15 @@ class OrderFormAdmin(HistoryAdmin):
     @admin.action(description="Record the customer's signature…", permissions=["change"])
     def sign(self, request: HttpRequest, queryset: QuerySet[OrderForm]) -> HttpResponse | None:
         order_forms = list(queryset.select_related("tenant"))
-        form = SignOrderFormForm(request.POST if "apply" in request.POST else None)
+        initial = (
+            {
+                "approval_reference": order_forms[0].buyer_approval_reference,
+                "signer_name": order_forms[0].buyer_approver_name,
+            }
+            if len(order_forms) == 1
+            else {}
+        )
+        form = SignOrderFormForm(request.POST if "apply" in request.POST else None, initial=initial)
         if len(order_forms) != 1:
             self.message_user(request, "Sign one order-form version at a time.", messages.ERROR)
             return None
@@ -124,10 +246,15 @@ class OrderFormAdmin(HistoryAdmin):
             except ValidationError as exc:
                 add_service_errors(form, exc)  # shown on the form below, to be corrected
             except Refused as exc:
-                self.message_user(request, f"Refused: {refusal_text(exc)}", messages.ERROR)
+                self.message_user(request, refusal_list(f"{order_forms[0]} was not signed:", exc), messages.ERROR)
                 return None
             else:
-                self.message_user(request, f"Signed {signed} ({signed.approval_reference}).", messages.SUCCESS)
+                self.message_user(
+                    request,
+                    f"Recorded the signature of v{signed.version} of the {signed.tenant} order form "
+                    f"({signed.approval_reference}); it is now frozen.",
+                    messages.SUCCESS,
+                )
                 return None
         context = {
             **self.admin_site.each_context(request),
@@ -152,6 +279,11 @@ class OrderFormAdmin(HistoryAdmin):
             except (Refused, ValidationError) as exc:
                 refused.append(f"{order_form}: {refusal_text(exc)}")
         if created:
-            self.message_user(request, f"Started {created} new draft version(s).", messages.SUCCESS)
+            self.message_user(
+                request,
+                f"Started {created} new draft version{'s' if created != 1 else ''} from the signed one"
+                f"{'s' if created != 1 else ''}; edit the draft, then send it to the buyer.",
+                messages.SUCCESS,
+            )
         for line in refused:
-            self.message_user(request, f"Refused. {line}", messages.ERROR)
+            self.message_user(request, f"Not revised: {line}", messages.ERROR)

@@ -1,12 +1,20 @@
-"""Order forms (gate 3): drafts, revisions and the recorded signature."""
+"""Order forms (gate 3): drafts, revisions, the buyer's review and the recorded signature.
+
+The workflow (SPEC section 10): draft -> sent to buyer -> the buyer approves (their approval
+is the written reference) or requests changes -> the commercial owner records the signature.
+A version missing a standing exclusion can be neither sent nor signed.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from core import hooks
@@ -15,8 +23,8 @@ from core.events import audited
 from core.history import records_actor
 from launchroom import catalog
 from launchroom.catalog import Role
-from launchroom.models import OrderForm, OrderFormStatus, Tenant
-from launchroom.tenants.services import _locked, has_role
+from launchroom.models import Comment, MembershipRole, OrderForm, OrderFormStatus, Tenant, TenantMembership
+from launchroom.tenants.services import _locked, has_role, membership_role
 
 ORDER_FORM_SCOPE_FIELDS = (
     "requested_stage",
@@ -83,14 +91,28 @@ def order_form_revise(*, order_form: OrderForm, by: Any, **changes: Any) -> Orde
             raise Refused(f"v{locked.version} was signed meanwhile; revise it into a new version.")
         if changes.get("status") == OrderFormStatus.SIGNED:
             raise Refused("Sign an order form with its approval reference, not by editing its status.")
+        changed = [name for name, value in changes.items() if getattr(locked, name) != value]
         for name, value in changes.items():
             setattr(locked, name, value)
+        if changed and locked.status != OrderFormStatus.DRAFT:
+            # The buyer reviewed other words: a changed version goes back to draft, to be sent again.
+            _back_to_draft(locked)
         locked.full_clean()
         locked.save()
         hooks.readiness_may_change(
             tenant_id=locked.tenant_id, cause=f"order_form_revise: v{locked.version} changed", actor=by
         )
         return locked
+
+
+def _back_to_draft(order_form: OrderForm) -> None:
+    order_form.status = OrderFormStatus.DRAFT
+    order_form.sent_at = None
+    order_form.sent_by = None
+    order_form.buyer_approved_at = None
+    order_form.buyer_approved_by = None
+    order_form.buyer_approver_name = ""
+    order_form.buyer_approver_role = ""
 
 
 @records_actor()
@@ -113,6 +135,11 @@ def order_form_sign(
         locked = OrderForm.objects.select_for_update().get(pk=order_form.pk)
         if locked.is_signed:
             raise Refused(f"v{locked.version} is already signed.")
+        if locked.status == OrderFormStatus.CHANGES_REQUESTED:
+            raise Refused(
+                f"The buyer requested changes to v{locked.version}: revise it and send it to the buyer again."
+            )
+        _refuse_missing_exclusions(locked, "signed")
         gaps = [
             label
             for label, value in (
@@ -135,3 +162,169 @@ def order_form_sign(
             tenant_id=locked.tenant_id, cause=f"order_form_sign: v{locked.version} signed", actor=by
         )
         return locked
+
+
+def _refuse_missing_exclusions(order_form: OrderForm, verb: str) -> None:
+    missing = order_form.missing_standing_exclusions()
+    if missing:
+        raise Refused(
+            [
+                f'v{order_form.version} cannot be {verb}: it does not list the standing exclusion "{claim}".'
+                for claim in missing
+            ]
+        )
+
+
+@records_actor()
+def order_form_send(*, order_form: OrderForm, by: Any) -> OrderForm:
+    """Send a draft version to the buyer sponsor for review; they are told once it is saved."""
+    if not has_role(by, Role.COMMERCIAL):
+        raise NotPermitted("Only the commercial owner sends an order form to the buyer.")
+    with transaction.atomic():
+        _locked(order_form.tenant)
+        locked = OrderForm.objects.select_for_update().get(pk=order_form.pk)
+        if locked.status != OrderFormStatus.DRAFT and locked.status != OrderFormStatus.CHANGES_REQUESTED:
+            raise Refused(f"v{locked.version} is {locked.get_status_display().lower()}: only a draft is sent.")
+        _refuse_missing_exclusions(locked, "sent")
+        gaps = [
+            label
+            for label, value in (
+                ("compliance modules", locked.compliance_modules),
+                ("worker cohort", locked.cohort_description),
+            )
+            if not value.strip()
+        ]
+        if gaps:
+            raise Refused(f"Fill in the {' and '.join(gaps)} before sending.")
+        if not _buyer_sponsors(locked.tenant):
+            raise Refused(f"{locked.tenant} has no buyer sponsor to send it to: invite one first.")
+        _back_to_draft(locked)
+        locked.status = OrderFormStatus.SENT
+        locked.sent_at = timezone.now()
+        locked.sent_by = by
+        locked.full_clean()
+        locked.save()
+        hooks.readiness_may_change(
+            tenant_id=locked.tenant_id, cause=f"order_form_send: v{locked.version} sent", actor=by
+        )
+        _tell_buyer_sponsor(
+            locked,
+            subject=f"{locked.tenant}: order form v{locked.version} is ready for your review",
+            lines=[
+                f"Thesmios sent you version {locked.version} of the {locked.tenant} order form.",
+                "Review the scope and what changed, then approve it or request changes:",
+            ],
+        )
+        return locked
+
+
+def _check_buyer(order_form: OrderForm, by: Any) -> None:
+    if membership_role(by, order_form.tenant) != MembershipRole.BUYER_SPONSOR:
+        raise NotPermitted("Only the buyer sponsor approves the order form or requests changes.")
+
+
+@records_actor()
+def order_form_buyer_approve(*, order_form: OrderForm, by: Any, name: str, role: str) -> OrderForm:
+    """The buyer sponsor approves a sent version; their name, role and the time become the
+    written approval reference the commercial owner signs with."""
+    errors = {}
+    if not name.strip():
+        errors["name"] = "Type your full name to approve."
+    if not role.strip():
+        errors["role"] = "Give your role."
+    if errors:
+        raise ValidationError(errors)
+    _check_buyer(order_form, by)
+    with transaction.atomic():
+        _locked(order_form.tenant)
+        locked = OrderForm.objects.select_for_update().get(pk=order_form.pk)
+        if locked.status != OrderFormStatus.SENT:
+            raise Refused(f"v{locked.version} is {locked.get_status_display().lower()}: there is nothing to approve.")
+        locked.status = OrderFormStatus.APPROVED
+        locked.buyer_approved_at = timezone.now()
+        locked.buyer_approved_by = by
+        locked.buyer_approver_name = name.strip()
+        locked.buyer_approver_role = role.strip()
+        locked.full_clean()
+        locked.save()
+        hooks.readiness_may_change(
+            tenant_id=locked.tenant_id, cause=f"order_form_buyer_approve: v{locked.version} approved", actor=by
+        )
+        _tell_commercial_owner(
+            locked,
+            subject=f"{locked.tenant}: the buyer approved order form v{locked.version}",
+            lines=[f"{locked.buyer_approval_reference}.", "Record the signature from the order form's admin page."],
+        )
+        return locked
+
+
+@records_actor()
+def order_form_request_changes(*, order_form: OrderForm, by: Any, comment: str) -> OrderForm:
+    """The buyer sponsor sends a version back with a comment; the comment is kept in the
+    tenant's conversation and the version waits for a revision."""
+    if not comment.strip():
+        raise ValidationError({"comment": "Say what should change."})
+    _check_buyer(order_form, by)
+    with transaction.atomic():
+        _locked(order_form.tenant)
+        locked = OrderForm.objects.select_for_update().get(pk=order_form.pk)
+        if locked.status not in (OrderFormStatus.SENT, OrderFormStatus.APPROVED):
+            raise Refused(
+                f"v{locked.version} is {locked.get_status_display().lower()}: changes are requested on a sent version."
+            )
+        _back_to_draft(locked)
+        locked.status = OrderFormStatus.CHANGES_REQUESTED
+        locked.full_clean()
+        locked.save()
+        note = Comment(tenant_id=locked.tenant_id, author=by, order_form=locked, body=comment.strip())
+        note.full_clean()
+        note.save()
+        hooks.readiness_may_change(
+            tenant_id=locked.tenant_id, cause=f"order_form_request_changes: v{locked.version}", actor=by
+        )
+        _tell_commercial_owner(
+            locked,
+            subject=f"{locked.tenant}: the buyer requested changes to order form v{locked.version}",
+            lines=[f"{_name(by)} wrote:", "", comment.strip()],
+        )
+        return locked
+
+
+# Telling people (e-mail on commit; the notifications system replaces this) ----------------
+
+
+def _name(user: Any) -> str:
+    return user.get_full_name() or user.get_username()
+
+
+def _buyer_sponsors(tenant: Tenant) -> list[str]:
+    return [
+        m.user.email
+        for m in TenantMembership.objects.filter(tenant=tenant, role=MembershipRole.BUYER_SPONSOR).select_related(
+            "user"
+        )
+        if m.user.email and m.user.is_active
+    ]
+
+
+def _order_form_url(order_form: OrderForm) -> str:
+    return settings.PORTAL_BASE_URL.rstrip("/") + reverse("launchroom:order_form", args=[order_form.tenant.slug])
+
+
+def _send_on_commit(recipients: list[str], subject: str, lines: list[str]) -> None:
+    if not recipients:
+        return
+    body = "\n".join(lines)
+    transaction.on_commit(lambda: send_mail(subject, body, None, recipients, fail_silently=False))
+
+
+def _tell_buyer_sponsor(order_form: OrderForm, *, subject: str, lines: list[str]) -> None:
+    """Tell the tenant's buyer sponsor(s), once the change is committed."""
+    _send_on_commit(_buyer_sponsors(order_form.tenant), subject, [*lines, "", _order_form_url(order_form)])
+
+
+def _tell_commercial_owner(order_form: OrderForm, *, subject: str, lines: list[str]) -> None:
+    """Tell the tenant's commercial owner, once the change is committed."""
+    owner = order_form.tenant.commercial_owner
+    recipients = [owner.email] if owner is not None and owner.email else []
+    _send_on_commit(recipients, subject, [*lines, "", _order_form_url(order_form)])

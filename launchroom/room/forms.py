@@ -73,14 +73,18 @@ class AcceptanceForm(forms.Form):
 
     def __init__(self, *args: Any, disabled: bool = False, can_withdraw: bool = True, **kwargs: Any):
         super().__init__(*args, **kwargs)
-        if not can_withdraw:
-            # Nothing to withdraw: offering "superseded" would only lead to a refusal.
-            self.fields["decision"].choices = [
-                c for c in AcceptanceDecision.choices if c[0] != AcceptanceDecision.SUPERSEDED
-            ]
+        self.offer_withdraw(can_withdraw)
         if disabled:
             for field in self.fields.values():
                 field.disabled = True
+
+    def offer_withdraw(self, can_withdraw: bool) -> None:
+        """Offer "superseded (withdrawn)" only when there is a current record to withdraw:
+        otherwise it would only lead to a refusal (also when the form comes back with errors)."""
+        if not can_withdraw:
+            self.fields["decision"].choices = [
+                c for c in AcceptanceDecision.choices if c[0] != AcceptanceDecision.SUPERSEDED
+            ]
 
     def decision_choices(self) -> list[dict[str, Any]]:
         """The decision radios with their help, for a template that lays them out as cards."""

@@ -109,6 +109,7 @@ def _room_context(
         acceptance_form = AcceptanceForm(
             initial=acceptance_initial(readiness), disabled=not can_sign, can_withdraw=can_withdraw
         )
+    acceptance_form.offer_withdraw(current is not None and current.decision != AcceptanceDecision.SUPERSEDED)
     billing = data.billing
     can_accept_billing = (
         role in FALLBACK_ROLES and billing is not None and not billing.fallback_accepted and not billing.missing_terms()

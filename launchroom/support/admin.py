@@ -19,7 +19,7 @@ from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
-from core.admin import HistoryAdmin, add_service_errors
+from core.admin import HistoryAdmin, LabelledTabularInline, add_service_errors, refusal_list
 from core.errors import Refused
 from evidence.models import EvidenceAttachment
 from launchroom.catalog import Role
@@ -79,14 +79,15 @@ class SupportOwnerAdmin(admin.ModelAdmin):
                         tenant=tenant, incident=incident, by=request.user, send=send
                     )
                 except Refused as exc:
-                    self.message_user(request, f"{tenant}: {'; '.join(exc.reasons)}", messages.ERROR)
+                    self.message_user(request, refusal_list(f"No broadcast for {tenant}:", exc), messages.ERROR)
                     continue
                 done += 1
-                verb = "sent" if result.sent else "rendered (not sent)"
+                count = len(result.recipients)
+                verb = "sent" if result.sent else "written, not sent,"
                 self.message_user(
                     request,
-                    f"{tenant}: {len(result.recipients)} message(s) {verb}; stored as gate 7 evidence "
-                    f"#{result.attachment.pk}.",
+                    f"{tenant}: the status notice was {verb} for {count} subscriber{'s' if count != 1 else ''} "
+                    f"and stored as gate 7 evidence #{result.attachment.pk}.",
                     messages.SUCCESS,
                 )
             if not done:
@@ -179,7 +180,7 @@ class IncidentNoticeForm(forms.ModelForm):
         return data
 
 
-class IncidentNoticeInline(admin.TabularInline):
+class IncidentNoticeInline(LabelledTabularInline):
     """Manual notices: added, never edited or deleted."""
 
     model = IncidentNotice
@@ -233,7 +234,7 @@ class IncidentForm(forms.ModelForm):
 class IncidentAdmin(SupportOwnerAdmin, HistoryAdmin):
     form = IncidentForm
     inlines = [IncidentNoticeInline]
-    raw_id_fields = ["tenant"]
+    autocomplete_fields = ["tenant"]
     list_display = ["summary", "tenant", "severity", "opened_at", "state", "notice_count"]
     list_select_related = ["tenant"]
     list_filter = [IncidentStateFilter, "severity"]

@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from core.admin import HistoryAdmin, add_service_errors
+from core.admin import HistoryAdmin, LabelledTabularInline, add_service_errors
 from core.errors import Refused
 from launchroom.models import (
     ApiToken,
@@ -77,7 +77,7 @@ def save_memberships(formset: Any, *, by: Any) -> None:
     formset.new_objects, formset.changed_objects, formset.deleted_objects = created, changed, deleted
 
 
-class MembershipInline(admin.TabularInline):
+class MembershipInline(LabelledTabularInline):
     model = TenantMembership
     form = MembershipForm
     extra = 0

@@ -15,6 +15,8 @@ from typing import Any
 
 import pytest
 
+from tests.browser.axe import axe_violations, describe
+
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -55,11 +57,47 @@ def _live_database(transactional_db: None) -> None:
 
 @pytest.fixture
 def page(browser: Any, live_server: Any) -> Iterator[Any]:
+    """A browser page on the live server. Every page it loads is checked with axe-core (default
+    rules): the test fails on any critical or serious violation.
+
+    axe runs when a page has loaded. A page the test leaves before axe is done (a click that
+    navigates straight on) is visited again, with a GET, when the test ends, and checked then:
+    so every URL the test saw is checked, without slowing the test's own steps."""
     context = browser.new_context(base_url=live_server.url, viewport=DESKTOP, locale="en-GB")
     context.set_default_timeout(15_000)
     page = context.new_page()
+    found: list[str] = []
+    checked: set[str] = set()
+    missed: list[str] = []
+
+    def record(url: str, violations: list[dict[str, Any]]) -> None:
+        checked.add(url.split("#")[0])
+        if violations:
+            found.append(describe(url, violations))
+
+    def check(loaded: Any) -> None:
+        url = loaded.url
+        try:
+            record(url, axe_violations(loaded))
+        except Exception as exc:
+            message = str(exc).lower()
+            # Left before axe finished, or a second load while axe still ran: checked at the end.
+            if any(w in message for w in ("context was destroyed", "navigation", "closed", "already running")):
+                missed.append(url)
+                return
+            raise
+
+    page.on("load", check)
+    page.axe_checked = checked  # for tests that wait for a page's check (tests.browser.axe.checked)
     yield page
+    page.remove_listener("load", check)
+    for url in dict.fromkeys(missed):
+        if url.split("#")[0] not in checked and url.startswith(live_server.url):
+            page.goto(url)
+            record(url, axe_violations(page))
     context.close()
+    assert checked, "axe-core checked no page"
+    assert not found, "axe-core found critical or serious violations:\n" + "\n".join(found)
 
 
 @pytest.fixture

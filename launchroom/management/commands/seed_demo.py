@@ -15,18 +15,25 @@ from launchroom.models import Tenant
 
 
 class Command(BaseCommand):
-    help = "Create demo users (password 'demo') and the northwind, contoso, globex and initech tenants."
+    help = (
+        "Create demo users (password 'demo') and the northwind, contoso, globex and initech tenants. "
+        "Whatever exists is kept, passwords included, so a restart logs nobody out."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--force", action="store_true", help="Run even when DEBUG is off.")
+        parser.add_argument(
+            "--reset-passwords", action="store_true", help="Set every demo user's password back to 'demo'."
+        )
 
-    def handle(self, *args: Any, force: bool = False, **options: Any) -> None:
+    def handle(self, *args: Any, force: bool = False, reset_passwords: bool = False, **options: Any) -> None:
         if not settings.DEBUG and not force:
             raise CommandError(
                 "seed_demo creates users with the password 'demo'; it refuses to run with DEBUG off "
                 "unless --force is given."
             )
-        staff = demo.ensure_staff()
+        self.password = demo.DEMO_PASSWORD if reset_passwords else None
+        staff = demo.ensure_staff(password=self.password)
         # The demo's broadcast dry-runs are kept as evidence, not printed to the console.
         # Each step names its own actor; anything else the seed writes is the operator's.
         with (
@@ -36,7 +43,7 @@ class Command(BaseCommand):
             self._build(staff)
         self.stdout.write(
             "Demo logins (password 'demo'): operator, commercial, finance, security, support, "
-            + ", ".join(f"buyer-{slug}" for slug in demo.BUILDERS)
+            + ", ".join(demo.buyer_usernames())
         )
 
     def _build(self, staff: dict[str, Any]) -> None:
@@ -47,13 +54,11 @@ class Command(BaseCommand):
                 tenant.refresh_from_db()
                 action = "created"
             else:
-                demo.ensure_buyer(tenant, f"buyer-{slug}", name=demo.BUYER_NAMES[slug])
+                demo.ensure_buyer(tenant, f"buyer-{slug}", name=demo.BUYER_NAMES[slug], password=self.password)
+                for username, role, name in demo.EXTRA_BUYERS.get(slug, ()):
+                    demo.ensure_buyer(tenant, username, role=role, name=name, password=self.password)
                 action = "exists"
             readiness = evaluate(tenant)
             self.stdout.write(
                 f"{slug:<10} {action:<8} stage={tenant.stage:<13} {readiness.stage}: {readiness.decision}"
             )
-        self.stdout.write(
-            "Demo logins (password 'demo'): operator, commercial, finance, security, support, "
-            + ", ".join(f"buyer-{slug}" for slug in demo.BUILDERS)
-        )
