@@ -60,6 +60,8 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "simple_history",
+    "django_tasks",
+    "django_tasks_db",
     "axes",
     "launchroom",
     "billing",
@@ -93,6 +95,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "launchroom.notifications.views.unread_count",
             ],
         },
     },
@@ -187,6 +190,13 @@ AXES_IPWARE_PROXY_COUNT = TRUSTED_PROXY_COUNT or None
 # Launch operations.
 # Where links in e-mails point when no request says (invitations sent from a command).
 PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default="http://127.0.0.1:8000")
+
+# Background work (Django's tasks API through django-tasks): the database backend needs no
+# broker; the worker is `manage.py db_worker`, the periodic jobs' clock `manage.py run_scheduler`.
+TASKS = {"default": {"BACKEND": env.str("TASKS_BACKEND", default="django_tasks_db.DatabaseBackend")}}
+EMAIL_MAX_ATTEMPTS = env.int("EMAIL_MAX_ATTEMPTS", default=5)
+EMAIL_RETRY_BASE_SECONDS = env.int("EMAIL_RETRY_BASE_SECONDS", default=30)
+REMINDER_SWEEP_SECONDS = env.int("REMINDER_SWEEP_SECONDS", default=3600)
 THESMIOS_SMOKE_URL = env.str("THESMIOS_SMOKE_URL", default="")
 SMOKE_TIMEOUT_SECONDS = env.float("SMOKE_TIMEOUT_SECONDS", default=10.0)
 LAUNCH_OPERATIONS_SECRET = env.str("LAUNCH_OPERATIONS_SECRET", default="")

@@ -19,6 +19,7 @@ from launchroom.models import (
     MembershipRole,
     Tenant,
 )
+from launchroom.notifications.events import acceptance_decided
 from launchroom.tenants.services import _locked, membership_role
 
 AFFIRMATION = (
@@ -151,4 +152,5 @@ def acceptance_sign(
                 "Another acceptance was recorded for this stage at the same moment; reload and sign again."
             ) from None
         ledger.append(row)
+        acceptance_decided(row)
         return row

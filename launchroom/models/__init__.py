@@ -16,25 +16,44 @@ from launchroom.models.decisions import (
     GateDecisionKind,
     StageChange,
 )
+from launchroom.models.mail import EmailKind, EmailStatus, OutboundEmail, ScheduledRun
+from launchroom.models.notifications import (
+    ACTION_KINDS,
+    Delivery,
+    EmailMode,
+    Notification,
+    NotificationKind,
+    NotificationPreference,
+)
 from launchroom.models.orderforms import OrderForm, OrderFormQuerySet, OrderFormStatus
 from launchroom.models.support import Incident, IncidentNotice, Severity, SupportPlan
 from launchroom.models.tenants import LaunchStage, MembershipRole, Stage, Tenant, TenantMembership
 from launchroom.models.tokens import ApiToken
 
 __all__ = [
+    "ACTION_KINDS",
     "AcceptanceDecision",
     "AcceptanceRecord",
     "ApiToken",
     "DecisionLogEntry",
+    "Delivery",
+    "EmailKind",
+    "EmailMode",
+    "EmailStatus",
     "GateDecision",
     "GateDecisionKind",
     "Incident",
     "IncidentNotice",
     "LaunchStage",
     "MembershipRole",
+    "Notification",
+    "NotificationKind",
+    "NotificationPreference",
     "OrderForm",
     "OrderFormQuerySet",
     "OrderFormStatus",
+    "OutboundEmail",
+    "ScheduledRun",
     "Severity",
     "Stage",
     "StageChange",
