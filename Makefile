@@ -38,7 +38,15 @@ run: $(VENV)/.installed
 	@echo "  Buyers (launch room):     buyer-northwind, buyer-contoso, buyer-globex, buyer-initech"
 	@echo "  Every demo password is: demo"
 	@echo ""
-	DEBUG=1 $(PY) manage.py runserver 127.0.0.1:$(PORT)
+	@echo "  Demo e-mail is written to var/mail/ (one file per message); the inbox is /notifications/"
+	@echo ""
+	@mkdir -p var/mail
+	@# The web server, the background worker and the scheduler, stopped together by Ctrl-C.
+	@trap 'kill 0' INT TERM EXIT; \
+	export DEBUG=1 EMAIL_URL="filemail:///$(CURDIR)/var/mail" PORTAL_BASE_URL="http://127.0.0.1:$(PORT)"; \
+	$(PY) manage.py db_worker --no-reload --interval 2 & \
+	$(PY) manage.py run_scheduler & \
+	$(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 test: $(VENV)/.installed node_modules/.installed
 	$(PY) -m pytest
