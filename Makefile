@@ -42,11 +42,15 @@ run: $(VENV)/.installed
 	@echo "  Buyers (launch room):     buyer-northwind, buyer-contoso, finance-contoso, buyer-globex, buyer-initech"
 	@echo "  Every demo password is: demo (kept across restarts; make demo-reset starts afresh)"
 	@echo ""
-	@# The readiness refresh runs beside the server (until a task scheduler takes it over);
-	@# Ctrl-C stops both.
-	DEBUG=1 $(PY) manage.py refresh_readiness --loop 60 & refresh=$$!; \
-	trap 'kill $$refresh 2>/dev/null' EXIT INT TERM; \
-	DEBUG=1 $(PY) manage.py runserver 127.0.0.1:$(PORT)
+	@echo "  Demo e-mail is written to var/mail/ (one file per message); the inbox is /notifications/"
+	@echo ""
+	@mkdir -p var/mail
+	@# The web server, the background worker and the scheduler, stopped together by Ctrl-C.
+	@trap 'kill 0' INT TERM EXIT; \
+	export DEBUG=1 EMAIL_URL="filemail:///$(CURDIR)/var/mail" PORTAL_BASE_URL="http://127.0.0.1:$(PORT)"; \
+	$(PY) manage.py db_worker --no-reload --interval 2 & \
+	$(PY) manage.py run_scheduler & \
+	$(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 demo-reset: $(VENV)/.installed
 	DEBUG=1 $(PY) manage.py flush --noinput

@@ -17,7 +17,7 @@ from evidence.models import EvidenceAttachment
 from launchroom import demo
 from launchroom.gates.readiness import READY_FOR_REVIEW, evaluate
 from launchroom.gates.services import gate_decide
-from launchroom.models import Incident, IncidentNotice, Severity, SupportPlan, Tenant
+from launchroom.models import Incident, IncidentNotice, OutboundEmail, Severity, SupportPlan, Tenant
 from launchroom.support import services as support
 
 OTHER_ROLES = ["operator", "commercial", "finance", "security"]
@@ -179,13 +179,20 @@ def test_a_controlled_send_needs_the_tenant_configured_for_it(tenant, staff, set
     assert RecordingBackend.sent == []
 
 
-def test_a_controlled_send_delivers_and_stores_its_proof(tenant, staff, settings):
+def test_a_controlled_send_is_queued_delivered_after_commit_and_stores_its_proof(
+    tenant, staff, settings, django_capture_on_commit_callbacks
+):
     settings.EMAIL_BACKEND = f"{__name__}.RecordingBackend"
     tenant.controlled_send_configured = True
     tenant.save()
-    result = support.status_broadcast_dry_run(tenant=tenant, by=staff["support"], send=True)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        result = support.status_broadcast_dry_run(tenant=tenant, by=staff["support"], send=True)
+        # Nothing is sent inside the request: the worker delivers once the change is committed.
+        assert RecordingBackend.sent == []
+    assert callbacks
     assert result.sent
     assert [m.to for m in RecordingBackend.sent] == [["sponsor@acme.example"], ["it-ops@acme.example"]]
+    assert set(OutboundEmail.objects.values_list("status", flat=True)) == {"sent"}
     assert result.attachment.requirement_key == "controlled-send"
     assert result.attachment.produced_by_command == "status_broadcast_send"
 
@@ -291,7 +298,9 @@ def test_the_broadcast_action_confirms_then_runs_a_dry_run(client, staff, tenant
     assert client.get(changelist).context["cl"].result_list[0].last_dry_run_at is not None
 
 
-def test_the_broadcast_action_sends_only_when_really_send_is_ticked(client, staff, tenant, incident, settings):
+def test_the_broadcast_action_sends_only_when_really_send_is_ticked(
+    client, staff, tenant, incident, settings, django_capture_on_commit_callbacks
+):
     settings.EMAIL_BACKEND = f"{__name__}.RecordingBackend"
     tenant.controlled_send_configured = True
     tenant.save()
@@ -300,7 +309,8 @@ def test_the_broadcast_action_sends_only_when_really_send_is_ticked(client, staf
     form = {"action": "status_broadcast", "_selected_action": [incident.pk], "confirm": "yes"}
     client.post(changelist, form)
     assert RecordingBackend.sent == []
-    client.post(changelist, {**form, "really_send": "on"})
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(changelist, {**form, "really_send": "on"})
     assert len(RecordingBackend.sent) == 2
     assert sorted(EvidenceAttachment.objects.values_list("requirement_key", flat=True)) == [
         "broadcast-dry-run",

@@ -17,3 +17,5 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
     os.environ["MEDIA_ROOT"] = tempfile.mkdtemp(prefix=f"thesmios-test-media-{os.environ['PYTEST_XDIST_WORKER']}-")
 else:
     os.environ.setdefault("MEDIA_ROOT", tempfile.mkdtemp(prefix="thesmios-test-media-"))
+# Background work runs at once in tests (on commit); one integration test runs the real worker.
+os.environ.setdefault("TASKS_BACKEND", "django_tasks.backends.immediate.ImmediateBackend")

@@ -61,6 +61,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "simple_history",
     "pgtrigger",
+    "django_tasks",
+    "django_tasks_db",
     "axes",
     "django_guid",
     "django_otp",
@@ -102,6 +104,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "launchroom.notifications.views.unread_count",
             ],
         },
     },
@@ -219,6 +222,14 @@ STAFF_RECOVERY_CODES = 10
 # Launch operations.
 # Where links in e-mails point when no request says (invitations sent from a command).
 PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default="http://127.0.0.1:8000")
+
+# Background work (Django's tasks API through django-tasks): the database backend needs no
+# broker; the worker is `manage.py db_worker`, the periodic jobs' clock `manage.py run_scheduler`.
+TASKS = {"default": {"BACKEND": env.str("TASKS_BACKEND", default="django_tasks_db.DatabaseBackend")}}
+EMAIL_MAX_ATTEMPTS = env.int("EMAIL_MAX_ATTEMPTS", default=5)
+EMAIL_RETRY_BASE_SECONDS = env.int("EMAIL_RETRY_BASE_SECONDS", default=30)
+REMINDER_SWEEP_SECONDS = env.int("REMINDER_SWEEP_SECONDS", default=3600)
+READINESS_REFRESH_SECONDS = env.int("READINESS_REFRESH_SECONDS", default=60)
 THESMIOS_SMOKE_URL = env.str("THESMIOS_SMOKE_URL", default="")
 SMOKE_TIMEOUT_SECONDS = env.float("SMOKE_TIMEOUT_SECONDS", default=10.0)
 LAUNCH_OPERATIONS_SECRET = env.str("LAUNCH_OPERATIONS_SECRET", default="")

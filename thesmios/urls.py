@@ -22,6 +22,7 @@ urlpatterns = [
     path("accounts/", include("launchroom.tenants.account_urls")),
     path("launch-room/", include("launchroom.urls")),
     path("api/platform/", include("launchroom.api_urls")),
+    path("notifications/", include("launchroom.notifications.urls")),
     path("evidence/", include("evidence.urls")),
     path("admin/", admin.site.urls),
 ]

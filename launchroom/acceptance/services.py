@@ -24,6 +24,7 @@ from launchroom.models import (
     MembershipRole,
     Tenant,
 )
+from launchroom.notifications.events import acceptance_decided
 from launchroom.tenants.services import _locked, membership_role
 
 AFFIRMATION = (
@@ -303,4 +304,5 @@ def acceptance_sign(
         hooks.readiness_may_change(
             tenant_id=tenant.pk, cause=f"acceptance_sign: {decision} for {stage}", actor=recorded_by
         )
+        acceptance_decided(row)
         return row

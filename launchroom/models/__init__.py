@@ -17,6 +17,15 @@ from launchroom.models.decisions import (
     GateDecisionKind,
     StageChange,
 )
+from launchroom.models.mail import EmailKind, EmailStatus, OutboundEmail, ScheduledRun
+from launchroom.models.notifications import (
+    ACTION_KINDS,
+    Delivery,
+    EmailMode,
+    Notification,
+    NotificationKind,
+    NotificationPreference,
+)
 from launchroom.models.orderforms import OrderForm, OrderFormQuerySet, OrderFormStatus
 from launchroom.models.readiness import GATE_COLUMNS, ReadinessTransition, TenantReadiness
 from launchroom.models.support import Incident, IncidentNotice, Severity, SupportPlan
@@ -24,22 +33,32 @@ from launchroom.models.tenants import LaunchStage, MembershipRole, Stage, Tenant
 from launchroom.models.tokens import ApiToken
 
 __all__ = [
+    "ACTION_KINDS",
     "GATE_COLUMNS",
     "AcceptanceDecision",
     "AcceptanceRecord",
     "ApiToken",
     "Comment",
     "DecisionLogEntry",
+    "Delivery",
+    "EmailKind",
+    "EmailMode",
+    "EmailStatus",
     "GateDecision",
     "GateDecisionKind",
     "Incident",
     "IncidentNotice",
     "LaunchStage",
     "MembershipRole",
+    "Notification",
+    "NotificationKind",
+    "NotificationPreference",
     "OrderForm",
     "OrderFormQuerySet",
     "OrderFormStatus",
+    "OutboundEmail",
     "ReadinessTransition",
+    "ScheduledRun",
     "Severity",
     "Stage",
     "StageChange",

@@ -31,7 +31,9 @@ from core.history import records_actor
 from evidence.models import EvidenceAttachment
 from evidence.services import evidence_attach
 from launchroom.catalog import Role
-from launchroom.models import Incident, IncidentNotice, Severity, SupportPlan, Tenant
+from launchroom.mail.services import email_enqueue
+from launchroom.models import EmailKind, Incident, IncidentNotice, Severity, SupportPlan, Tenant
+from launchroom.notifications.events import incident_changed
 from launchroom.tenants.services import has_role
 
 GATE = "support-fallback"
@@ -142,6 +144,7 @@ def incident_open(*, tenant: Tenant, severity: str, summary: str, customer_impac
     incident.full_clean()
     with transaction.atomic():
         incident.save()
+        incident_changed(incident, resolved=False)
     return incident
 
 
@@ -198,6 +201,7 @@ def incident_resolve(*, incident: Incident, resolution: str, by: Any) -> Inciden
         locked.resolution = resolution.strip()
         locked.full_clean()
         locked.save()
+        incident_changed(locked, resolved=True)
         return locked
 
 
@@ -302,13 +306,17 @@ def status_broadcast_dry_run(
             raise Refused(reasons)
 
     messages = render_broadcast(plan, incident)
-    if send or not delivering_backend_configured():
-        connection = get_connection(fail_silently=False)
+    if send:
+        # The controlled send is queued like every e-mail: the worker delivers it after commit.
         backend = settings.EMAIL_BACKEND
     else:
-        connection = _CaptureBackend()
-        backend = f"{__name__}._CaptureBackend"
-    connection.send_messages(messages)
+        if delivering_backend_configured():
+            connection: BaseEmailBackend = _CaptureBackend()
+            backend = f"{__name__}._CaptureBackend"
+        else:
+            connection = get_connection(fail_silently=False)
+            backend = settings.EMAIL_BACKEND
+        connection.send_messages(messages)
 
     now = timezone.now()
     command = SEND_COMMAND if send else DRY_RUN_COMMAND
@@ -334,6 +342,15 @@ def status_broadcast_dry_run(
             locked = Incident.objects.select_for_update().get(pk=incident.pk)
             locked.broadcast_dry_run_output = text
             locked.save(update_fields=["broadcast_dry_run_output"])
+        if send:
+            for message in messages:
+                email_enqueue(
+                    to=message.to[0],
+                    subject=message.subject,
+                    body=message.body,
+                    kind=EmailKind.BROADCAST,
+                    tenant=tenant,
+                )
         # Last in the transaction: a rollback after it returns could not remove the stored file.
         attachment = evidence_attach(
             tenant=tenant,
@@ -345,7 +362,7 @@ def status_broadcast_dry_run(
             ),
             captured_at=now,
             produced_by_command=command,
-            note=f"{len(messages)} message(s) {'delivered' if send else 'rendered, not sent'}"
+            note=f"{len(messages)} message(s) {'queued for delivery' if send else 'rendered, not sent'}"
             + (f" for incident #{incident.pk}" if incident else ""),
         )
     return Broadcast(sent=send, backend=backend, recipients=recipients, attachment=attachment, output=text)

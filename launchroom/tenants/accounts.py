@@ -19,7 +19,6 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.tokens import PasswordResetTokenGenerator
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
 from django.core.validators import MaxLengthValidator, validate_email
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
@@ -32,7 +31,8 @@ from django.utils.http import base36_to_int, urlsafe_base64_encode
 from core.errors import NotPermitted, Refused
 from core.events import audited
 from core.history import records_actor
-from launchroom.models import MembershipRole, Tenant, TenantMembership
+from launchroom.mail.services import email_enqueue
+from launchroom.models import EmailKind, MembershipRole, OutboundEmail, Tenant, TenantMembership
 from launchroom.tenants.services import membership_add, membership_rules
 from launchroom.tenants.throttling import email_throttle
 
@@ -90,6 +90,30 @@ def _timeout_words() -> str:
     return f"{minutes} minute{'s' if minutes != 1 else ''}"
 
 
+def _invitation_email(membership: TenantMembership, by: Any, request: HttpRequest | None) -> tuple[str, str]:
+    """The invitation's subject and body: a set-password link for a new account, a login link otherwise."""
+    user = membership.user
+    context = {
+        "tenant": membership.tenant,
+        "role": membership.get_role_display(),
+        "invited_by": by.get_full_name() or by.get_username(),
+        "expires": _timeout_words(),
+        "username": user.get_username(),
+    }
+    if user.has_usable_password():
+        context["login_url"] = (
+            request.build_absolute_uri(reverse("login"))
+            if request is not None
+            else settings.PORTAL_BASE_URL.rstrip("/") + reverse("login")
+        )
+        template = "registration/invite_existing_email.txt"
+    else:
+        context["link"] = invite_link(user, request)
+        template = "registration/invite_email.txt"
+    subject = render_to_string("registration/invite_subject.txt", context).strip()
+    return subject, render_to_string(template, context)
+
+
 @records_actor()
 @audited("invitation")
 def invite_buyer(
@@ -129,28 +153,31 @@ def invite_buyer(
             user.save()
         membership = membership_add(tenant=tenant, user=user, role=role, by=by, checked=True)
 
-        context = {
-            "tenant": tenant,
-            "role": membership.get_role_display(),
-            "invited_by": by.get_full_name() or by.get_username(),
-            "expires": _timeout_words(),
-            "username": user.get_username(),
-        }
-        if user.has_usable_password():
-            context["login_url"] = (
-                request.build_absolute_uri(reverse("login"))
-                if request is not None
-                else (settings.PORTAL_BASE_URL).rstrip("/") + reverse("login")
-            )
-            template = "registration/invite_existing_email.txt"
-        else:
-            context["link"] = invite_link(user, request)
-            template = "registration/invite_email.txt"
-        subject = render_to_string("registration/invite_subject.txt", context).strip()
-        body = render_to_string(template, context)
-        recipient = user.email
-        transaction.on_commit(lambda: send_mail(subject, body, None, [recipient]))
+        subject, body = _invitation_email(membership, by, request)
+        # Queued: sent by the worker after commit, retried, and marked failed where staff see it.
+        email_enqueue(
+            to=user.email, subject=subject, body=body, kind=EmailKind.INVITATION, tenant=tenant, membership=membership
+        )
     return membership
+
+
+def invitation_resend(*, membership: TenantMembership, by: Any, request: HttpRequest | None = None) -> OutboundEmail:
+    """E-mail a member's invitation again (after a failed send, or a lost e-mail), with a fresh link."""
+    if not (getattr(by, "is_staff", False) and by.has_perm("launchroom.invite_buyer")):
+        raise NotPermitted("Only a commercial owner re-sends invitations.")
+    user = membership.user
+    if not user.email:
+        raise Refused(f"{user} has no e-mail address.")
+    subject, body = _invitation_email(membership, by, request)
+    with transaction.atomic():
+        return email_enqueue(
+            to=user.email,
+            subject=subject,
+            body=body,
+            kind=EmailKind.INVITATION,
+            tenant=membership.tenant,
+            membership=membership,
+        )
 
 
 class BoundedUsernameMixin:
@@ -184,7 +211,23 @@ class AdminLoginForm(BoundedUsernameMixin, AdminAuthenticationForm):
 
 
 class PasswordResetForm(auth_forms.PasswordResetForm):
-    """Also reaches invited buyers who never set a password (their invite may have expired)."""
+    """Also reaches invited buyers who never set a password (their invite may have expired).
+
+    The e-mail is queued and sent by the worker, never inside the request."""
+
+    def send_mail(  # type: ignore[override]
+        self,
+        subject_template_name: str,
+        email_template_name: str,
+        context: dict[str, Any],
+        from_email: str | None,
+        to_email: str,
+        html_email_template_name: str | None = None,
+    ) -> None:
+        subject = "".join(render_to_string(subject_template_name, context).splitlines())
+        body = render_to_string(email_template_name, context)
+        with transaction.atomic():
+            email_enqueue(to=to_email, subject=subject, body=body, kind=EmailKind.PASSWORD_RESET)
 
     def get_users(self, email: str):  # type: ignore[no-untyped-def]
         return (

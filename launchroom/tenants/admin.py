@@ -7,16 +7,19 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.http import HttpRequest
 
-from core.admin import HistoryAdmin, LabelledTabularInline, add_service_errors
+from core.admin import HistoryAdmin, LabelledTabularInline, add_service_errors, tone_badge
 from core.errors import Refused
 from launchroom.models import (
     ApiToken,
+    EmailStatus,
     MembershipRole,
+    OutboundEmail,
     TenantMembership,
 )
+from launchroom.tenants.accounts import invitation_resend
 from launchroom.tenants.services import (
     api_token_create,
     api_token_revoke,
@@ -25,8 +28,6 @@ from launchroom.tenants.services import (
     membership_remove,
     membership_rules,
 )
-
-from launchroom.support import admin as support_admin  # noqa: F401  isort: skip
 
 
 class MembershipForm(forms.ModelForm):
@@ -99,11 +100,40 @@ class InviteForm(forms.Form):
 @admin.register(TenantMembership)
 class TenantMembershipAdmin(HistoryAdmin):
     form = MembershipForm
-    list_display = ["user", "tenant", "role", "created_at"]
+    list_display = ["user", "tenant", "role", "invitation_email", "created_at"]
     list_filter = ["role"]
     list_select_related = ["user", "tenant"]
     raw_id_fields = ["user", "tenant"]
     search_fields = ["user__username", "user__email", "tenant__name", "tenant__slug"]
+    actions = ["resend_invitation"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[TenantMembership]:
+        latest = OutboundEmail.objects.filter(membership=OuterRef("pk")).order_by("-created_at", "-pk")
+        return super().get_queryset(request).annotate(_email_status=Subquery(latest.values("status")[:1]))
+
+    @admin.display(description="invitation e-mail")
+    def invitation_email(self, obj: TenantMembership) -> str:
+        status = getattr(obj, "_email_status", None)
+        if status is None:
+            return "—"
+        tone = {"sent": "good", "queued": "review", "failed": "bad"}[status]
+        return tone_badge(tone, EmailStatus(status).label)
+
+    @admin.action(description="Re-send the invitation e-mail", permissions=["invite"])
+    def resend_invitation(self, request: HttpRequest, queryset: QuerySet[TenantMembership]) -> None:
+        sent = []
+        for membership in queryset.select_related("user", "tenant"):
+            try:
+                invitation_resend(membership=membership, by=request.user, request=request)
+            except Refused as exc:
+                self.message_user(request, f"Not re-sent to {membership.user}: {exc}", messages.ERROR)
+            else:
+                sent.append(membership.user.email)
+        if sent:
+            self.message_user(request, f"Invitation queued again for {', '.join(sent)}.", messages.SUCCESS)
+
+    def has_invite_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("launchroom.invite_buyer")
 
     def get_readonly_fields(self, request: HttpRequest, obj: TenantMembership | None = None) -> list[str]:
         # A membership changes its role; another user or tenant is another membership.

@@ -1,0 +1,62 @@
+"""Periodic work without anyone starting it by hand.
+
+django-tasks has no scheduler. ``run_scheduler`` wakes every few seconds and, for each job
+whose period has begun, claims (job, period) with one insert under a unique key and enqueues
+the job's task only if the claim was new: two schedulers, a restart, or a slow worker never
+run the same period twice. The jobs themselves are idempotent too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import IntegrityError, transaction
+
+from launchroom.models import ScheduledRun
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    every_seconds: int
+    enqueue: Callable[[], object]
+
+    def period(self, now: datetime) -> str:
+        """The key of the period ``now`` falls in: the start of the period, in UTC."""
+        start = int(now.timestamp()) // self.every_seconds * self.every_seconds
+        return datetime.fromtimestamp(start, tz=now.tzinfo).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def jobs() -> list[Job]:
+    from django.conf import settings
+
+    from launchroom.gates import tasks as readiness_tasks
+    from launchroom.notifications import tasks
+
+    return [
+        Job("refresh_readiness", settings.READINESS_REFRESH_SECONDS, readiness_tasks.refresh_readiness.enqueue),
+        Job("reminder_sweep", settings.REMINDER_SWEEP_SECONDS, tasks.reminder_sweep.enqueue),
+        Job("daily_digest", 24 * 3600, tasks.daily_digest.enqueue),
+    ]
+
+
+def claim(job: Job, now: datetime) -> bool:
+    """Record that ``job`` runs for the period of ``now``; False when that period is taken."""
+    try:
+        with transaction.atomic():
+            ScheduledRun.objects.create(job=job.name, period=job.period(now))
+    except IntegrityError:
+        return False
+    return True
+
+
+def tick(now: datetime) -> list[str]:
+    """Enqueue every job whose current period is not yet claimed; return their names."""
+    started = []
+    for job in jobs():
+        if claim(job, now):
+            job.enqueue()
+            started.append(job.name)
+    return started

@@ -1,0 +1,79 @@
+"""Queueing e-mail: the one way the portal sends mail.
+
+``email_enqueue`` writes an ``OutboundEmail`` row in the caller's transaction and, once that
+commits, enqueues its delivery as background work (``launchroom.mail.tasks.send_email``).
+Nothing is sent inside a request, so an SMTP failure can never answer 500 or leave half a
+change behind: it is retried with a growing delay and, past the limit, marked failed where
+staff can see it and send it again.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from functools import partial
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from launchroom.models import EmailStatus, OutboundEmail, Tenant, TenantMembership
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """The wait before the next try after ``attempts`` failed ones: 30 s, 2 min, 8 min, ... (capped at 6 h)."""
+    return timedelta(seconds=min(settings.EMAIL_RETRY_BASE_SECONDS * 4 ** (attempts - 1), 6 * 3600))
+
+
+def enqueue_delivery(email_id: int, *, delay: timedelta | None = None) -> None:
+    """Queue the delivery of one e-mail now, or after ``delay`` where the backend can defer."""
+    from launchroom.mail.tasks import send_email
+
+    task = send_email
+    if delay is not None and task.get_backend().supports_defer:
+        task = task.using(run_after=timezone.now() + delay)
+    task.enqueue(email_id)
+
+
+def email_enqueue(
+    *,
+    to: str,
+    subject: str,
+    body: str,
+    kind: str,
+    tenant: Tenant | None = None,
+    membership: TenantMembership | None = None,
+) -> OutboundEmail:
+    """Queue one e-mail; it is handed to the worker when the caller's transaction commits."""
+    row = OutboundEmail.objects.create(
+        kind=kind,
+        to=to,
+        subject=subject[:300],
+        body=body,
+        tenant=tenant,
+        membership=membership,
+    )
+    transaction.on_commit(partial(enqueue_delivery, row.pk))
+    return row
+
+
+def email_resend(*, email: OutboundEmail) -> OutboundEmail:
+    """Queue a failed e-mail again, as a new row (the failed one stays as the record of what failed)."""
+    with transaction.atomic():
+        return email_enqueue(
+            to=email.to,
+            subject=email.subject,
+            body=email.body,
+            kind=email.kind,
+            tenant=email.tenant,
+            membership=email.membership,
+        )
+
+
+def latest_status(membership: TenantMembership) -> str | None:
+    """The status of the newest e-mail sent for a membership (its invitation), or None."""
+    status = (
+        OutboundEmail.objects.filter(membership=membership)
+        .order_by("-created_at", "-pk")
+        .values_list("status", flat=True)
+    ).first()
+    return status if status in EmailStatus.values else None

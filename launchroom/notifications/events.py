@@ -1,0 +1,141 @@
+"""The events people are told of, in plain words that say why and link to the place to act.
+
+Each function names its recipients (SPEC section 10) and an event key that makes the event
+told once per recipient, however often it is noticed.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from launchroom.catalog import Role
+from launchroom.models import (
+    AcceptanceDecision,
+    AcceptanceRecord,
+    Incident,
+    NotificationKind,
+    OrderForm,
+    Stage,
+    Tenant,
+)
+from launchroom.notifications.services import buyer_sponsors, link_for, notify, staff_in_role, tenant_members
+
+REMINDER_DAYS = (7, 1)
+
+
+def _operator_and_commercial(tenant: Tenant) -> list[Any]:
+    people = list(staff_in_role(Role.OPERATOR))
+    if tenant.commercial_owner is not None:
+        people.append(tenant.commercial_owner)
+    return people
+
+
+def acceptance_decided(record: AcceptanceRecord) -> int:
+    """An acceptance was signed, deferred or rejected: tell the operators and the commercial owner."""
+    tenant = record.tenant
+    words = {
+        AcceptanceDecision.ACCEPTED: "signed the acceptance",
+        AcceptanceDecision.ACCEPTED_WITH_EXCLUSIONS: "signed the acceptance with exclusions",
+        AcceptanceDecision.DEFERRED: "deferred the acceptance",
+        AcceptanceDecision.REJECTED: "rejected the launch",
+        AcceptanceDecision.SUPERSEDED: "withdrew the acceptance",
+    }[AcceptanceDecision(record.decision)]
+    stage = record.get_stage_display().lower()
+    body = f"{record.signer_name} ({record.signer_role}) {words} of {tenant} for {stage}."
+    if record.decision in (AcceptanceDecision.DEFERRED, AcceptanceDecision.REJECTED):
+        why = "; ".join(record.residual_risks) or record.note
+        body += f" Their reason: {why}"
+    return notify(
+        recipients=_operator_and_commercial(tenant),
+        kind=NotificationKind.ACCEPTANCE_DECIDED,
+        tenant=tenant,
+        event_key=f"acceptance:{record.pk}",
+        subject=f"{tenant}: the buyer {words}",
+        body=body,
+        link=lambda user: link_for(user, tenant, staff=f"/launch-room/{tenant.slug}/acceptance/{record.pk}/"),
+    )
+
+
+def order_form_sent(order_form: OrderForm) -> int:
+    """An order-form version was sent to the buyer: the buyer sponsor reviews it."""
+    tenant = order_form.tenant
+    return notify(
+        recipients=buyer_sponsors(tenant),
+        kind=NotificationKind.ORDER_FORM_SENT,
+        tenant=tenant,
+        event_key=f"order-form-sent:{order_form.pk}",
+        subject=f"{tenant}: order form v{order_form.version} is ready for your review",
+        body=(
+            f"Thesmios sent you version {order_form.version} of the order form. Review the scope, then approve it "
+            "or ask for changes in your launch room."
+        ),
+        link=lambda user: link_for(user, tenant, room="order-form/"),
+    )
+
+
+def incident_changed(incident: Incident, *, resolved: bool) -> int:
+    """An incident opened or was resolved: tell the tenant's members and the support owners."""
+    tenant = incident.tenant
+    state = "resolved" if resolved else "opened"
+    body = f"Incident #{incident.pk} ({incident.get_severity_display()}) was {state}: {incident.summary}." + (
+        f" Resolution: {incident.resolution}" if resolved and incident.resolution else ""
+    )
+    return notify(
+        recipients=[*tenant_members(tenant), *staff_in_role(Role.SUPPORT)],
+        kind=NotificationKind.INCIDENT,
+        tenant=tenant,
+        event_key=f"incident-{state}:{incident.pk}",
+        subject=f"{tenant}: incident {state}",
+        body=body,
+        link=lambda user: link_for(
+            user, tenant, room="#support", staff=f"/admin/launchroom/incident/{incident.pk}/change/"
+        ),
+    )
+
+
+def evidence_expiry_reminders(*, now: datetime) -> int:
+    """Evidence that reaches its freshness limit within 7 days and within 1 day, told once per
+    evidence and threshold to the members of the gate's deciding role."""
+    from evidence.freshness import freshness_limit
+    from launchroom.gates.readiness import evaluate
+    from launchroom.gates.selectors import load_tenants
+
+    horizon = now + timedelta(days=max(REMINDER_DAYS))
+    active = Tenant.objects.exclude(stage=Stage.ENDED)
+    told = 0
+    role_members: dict[Role, list[Any]] = {}
+    for data in load_tenants(active, lean=True):
+        readiness = evaluate(data, now=now)
+        tenant = data.tenant
+        for gate in readiness.gates:
+            role = gate.gate.decided_by
+            if role is None:
+                continue
+            for result in gate.requirements:
+                attachment = result.attachment
+                limit = freshness_limit(result.requirement)
+                if attachment is None or limit is None or not result.met:
+                    continue
+                expires = attachment.captured_at + limit
+                if not now < expires <= horizon:
+                    continue
+                threshold = min(d for d in REMINDER_DAYS if expires <= now + timedelta(days=d))
+                if role not in role_members:
+                    role_members[role] = list(staff_in_role(role))
+                left = expires - now
+                when = f"in {left.days} day{'s' if left.days != 1 else ''}" if left.days else "within a day"
+                told += notify(
+                    recipients=role_members[role],
+                    kind=NotificationKind.EVIDENCE_EXPIRING,
+                    tenant=tenant,
+                    event_key=f"expiring-{threshold}d:{attachment.pk}",
+                    subject=f"{tenant}: gate {gate.gate.number} evidence goes stale {when}",
+                    body=(
+                        f"The {result.requirement.label} evidence of gate {gate.gate.number} ({gate.gate.title}) "
+                        f"reaches its {limit.days}-day freshness limit on {expires:%Y-%m-%d %H:%M} UTC. Attach "
+                        f"fresh output before then, or {tenant} falls back to hold."
+                    ),
+                    link=lambda user, t=tenant: link_for(user, t),
+                )
+    return told

@@ -1,0 +1,94 @@
+"""Background work for notifications: e-mail delivery, the reminder sweep and the daily digest.
+
+Each task is idempotent: the unique (recipient, event) key and the delivery state of each
+notification make a second run of the same work a no-op.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.conf import settings
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django_tasks import task
+
+from launchroom.mail.services import email_enqueue
+from launchroom.models import Delivery, EmailKind, Notification
+
+
+def _absolute(link: str) -> str:
+    return settings.PORTAL_BASE_URL.rstrip("/") + link if link.startswith("/") else link
+
+
+@task()
+def deliver_event(event_key: str) -> int:
+    """E-mail the notifications of one event that are due at once (once each)."""
+    sent = 0
+    with transaction.atomic():
+        rows = list(
+            Notification.objects.select_for_update()
+            .select_related("recipient", "tenant")
+            .filter(event_key=event_key, delivery=Delivery.IMMEDIATE, email__isnull=True)
+        )
+        for row in rows:
+            if not row.recipient.email:
+                continue
+            body = render_to_string(
+                "notifications/email.txt",
+                {"notification": row, "url": _absolute(row.link), "inbox": _absolute("/notifications/")},
+            )
+            row.email = email_enqueue(
+                to=row.recipient.email, subject=row.subject, body=body, kind=EmailKind.NOTIFICATION, tenant=row.tenant
+            )
+            row.save(update_fields=["email"])
+            sent += 1
+    return sent
+
+
+@task()
+def reminder_sweep() -> int:
+    """Tell each gate's owner role of evidence reaching its freshness limit in 7 and in 1 days."""
+    from launchroom.notifications.events import evidence_expiry_reminders
+
+    return evidence_expiry_reminders(now=timezone.now())
+
+
+@task()
+def daily_digest() -> int:
+    """One e-mail per user gathering the notifications waiting for their digest."""
+    return send_digests(now=timezone.now())
+
+
+def send_digests(*, now: datetime) -> int:
+    sent = 0
+    with transaction.atomic():
+        pending = list(
+            Notification.objects.select_for_update()
+            .select_related("recipient")
+            .filter(delivery=Delivery.DIGEST_PENDING, created_at__lte=now)
+            .order_by("recipient_id", "created_at")
+        )
+        by_user: dict[int, list[Notification]] = {}
+        for row in pending:
+            by_user.setdefault(row.recipient_id, []).append(row)
+        for rows in by_user.values():
+            recipient = rows[0].recipient
+            if recipient.email:
+                body = render_to_string(
+                    "notifications/digest.txt",
+                    {"rows": [(r, _absolute(r.link)) for r in rows], "inbox": _absolute("/notifications/")},
+                )
+                email_enqueue(
+                    to=recipient.email,
+                    subject=f"Thesmios launch operations: {len(rows)} update{'s' if len(rows) != 1 else ''}",
+                    body=body,
+                    kind=EmailKind.DIGEST,
+                )
+                sent += 1
+            for row in rows:
+                row.delivery = Delivery.DIGESTED
+        # Derived rows: a bulk write is allowed (no history).
+        Notification.objects.bulk_update(pending, ["delivery"])
+    return sent

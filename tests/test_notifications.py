@@ -1,0 +1,241 @@
+"""Notifications, queued e-mail with retries, the reminder sweep, the digest and the scheduler."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.core import mail
+from django.urls import reverse
+from django.utils import timezone
+
+from evidence.models import EvidenceAttachment
+from launchroom.mail.schedule import jobs, tick
+from launchroom.models import (
+    Delivery,
+    EmailStatus,
+    Notification,
+    NotificationKind,
+    NotificationPreference,
+    OutboundEmail,
+    ScheduledRun,
+    TenantMembership,
+)
+from launchroom.notifications.events import acceptance_decided, evidence_expiry_reminders
+from launchroom.notifications.tasks import send_digests
+from launchroom.tenants.accounts import invite_buyer
+from tests.launch_helpers import build, buyer, sign_form
+from tests.smtp_server import SMTPServer, closed_port
+
+pytestmark = pytest.mark.django_db
+
+
+def smtp_settings(settings, port: int) -> None:
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = port
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    settings.EMAIL_TIMEOUT = 5
+
+
+def test_it_saves_the_invitation_marks_it_failed_when_smtp_is_down_and_resends_once_it_is_back(
+    client, staff, settings, django_capture_on_commit_callbacks
+):
+    tenant = build("northwind", staff)
+    smtp_settings(settings, closed_port())
+    settings.EMAIL_MAX_ATTEMPTS = 3
+    client.force_login(staff["commercial"])
+    url = reverse("admin:launchroom_tenant_invite", args=[tenant.pk])
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(url, {"email": "dana@northwind.example", "role": "buyer_sponsor"})
+    assert response.status_code == 302, "an SMTP failure never answers 500"
+    membership = TenantMembership.objects.get(tenant=tenant, user__email="dana@northwind.example")
+    email = OutboundEmail.objects.get(membership=membership)
+    assert email.status == EmailStatus.FAILED
+    assert email.attempts == 3 and "ConnectionRefusedError" in email.last_error
+
+    changelist = reverse("admin:launchroom_tenantmembership_changelist")
+    assert "E-mail failed" in client.get(changelist).content.decode()
+
+    with SMTPServer() as server:
+        smtp_settings(settings, server.port)
+        with django_capture_on_commit_callbacks(execute=True):
+            response = client.post(
+                changelist, {"action": "resend_invitation", "_selected_action": [membership.pk]}, follow=True
+            )
+        assert "Invitation queued again for dana@northwind.example" in response.content.decode()
+        assert len(server.received) == 1 and "northwind" in server.received[0].lower()
+    statuses = list(OutboundEmail.objects.filter(membership=membership).values_list("status", flat=True))
+    assert sorted(statuses) == ["failed", "sent"]
+
+
+def test_it_retries_a_failed_send_and_counts_the_attempts(staff, settings, django_capture_on_commit_callbacks):
+    tenant = build("northwind", staff)
+    smtp_settings(settings, closed_port())
+    settings.EMAIL_MAX_ATTEMPTS = 2
+    with django_capture_on_commit_callbacks(execute=True):
+        invite_buyer(tenant=tenant, email="x@northwind.example", role="viewer", by=staff["commercial"])
+    email = OutboundEmail.objects.get(to="x@northwind.example")
+    assert (email.status, email.attempts) == (EmailStatus.FAILED, 2)
+
+
+def test_it_sends_nothing_inside_the_request(staff, django_capture_on_commit_callbacks):
+    tenant = build("northwind", staff)
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        invite_buyer(tenant=tenant, email="y@northwind.example", role="viewer", by=staff["commercial"])
+    assert mail.outbox == [] and OutboundEmail.objects.get(to="y@northwind.example").status == EmailStatus.QUEUED
+    assert len(callbacks) == 1
+
+
+def test_it_tells_operators_and_the_commercial_owner_of_a_signature_once(
+    client, staff, django_capture_on_commit_callbacks
+):
+    tenant = build("contoso", staff)
+    client.force_login(buyer("contoso"))
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("launchroom:sign", args=[tenant.slug]), sign_form(tenant))
+    assert response.status_code in (200, 302)
+    rows = Notification.objects.filter(kind=NotificationKind.ACCEPTANCE_DECIDED, tenant=tenant)
+    recipients = {n.recipient.username for n in rows}
+    assert {"operator", "commercial"} <= recipients
+    assert all("signed the acceptance" in n.subject for n in rows)
+    # Needs no action: e-mailed in the daily digest, not at once.
+    assert {n.delivery for n in rows} == {Delivery.DIGEST_PENDING}
+    record = tenant.acceptance_records.get()
+    acceptance_decided(record)  # noticed again: told once
+    assert Notification.objects.filter(kind=NotificationKind.ACCEPTANCE_DECIDED, tenant=tenant).count() == rows.count()
+
+
+def test_it_reminds_the_gate_owner_role_7_days_and_1_day_before_evidence_goes_stale(staff, settings):
+    tenant = build("globex", staff)
+    settings.EVIDENCE_FRESHNESS_DAYS = 30
+    smoke = EvidenceAttachment.objects.filter(tenant=tenant, gate_key="public-deployment").order_by("captured_at")
+    oldest = smoke.first()
+    expires = oldest.captured_at + timedelta(days=30)
+    assert evidence_expiry_reminders(now=expires - timedelta(days=8)) == 0
+    told = evidence_expiry_reminders(now=expires - timedelta(days=6))
+    assert told > 0
+    again = evidence_expiry_reminders(now=expires - timedelta(days=6))
+    rows = Notification.objects.filter(kind=NotificationKind.EVIDENCE_EXPIRING, event_key=f"expiring-7d:{oldest.pk}")
+    assert rows.count() == told - (told - rows.count()) and again == told  # same recipients, no new rows
+    assert {n.recipient.username for n in rows} == {"operator"}
+    assert "goes stale in 6 days" in rows.first().subject
+    evidence_expiry_reminders(now=expires - timedelta(hours=12))
+    assert Notification.objects.filter(event_key=f"expiring-1d:{oldest.pk}").exists()
+    assert Notification.objects.filter(event_key=f"expiring-7d:{oldest.pk}").count() == rows.count()
+
+
+def test_the_digest_gathers_pending_notifications_once(staff, django_capture_on_commit_callbacks):
+    tenant = build("contoso", staff)
+    record_user = staff["commercial"]
+    Notification.objects.create(
+        recipient=record_user,
+        kind=NotificationKind.INCIDENT,
+        tenant=tenant,
+        event_key="e1",
+        subject="One",
+        body="b",
+        delivery=Delivery.DIGEST_PENDING,
+    )
+    Notification.objects.create(
+        recipient=record_user,
+        kind=NotificationKind.INCIDENT,
+        tenant=tenant,
+        event_key="e2",
+        subject="Two",
+        body="b",
+        delivery=Delivery.DIGEST_PENDING,
+    )
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert send_digests(now=timezone.now()) == 1
+    assert len(mail.outbox) == 1 and "2 updates" in mail.outbox[0].subject
+    assert "One" in mail.outbox[0].body and "Two" in mail.outbox[0].body
+    with django_capture_on_commit_callbacks(execute=True):
+        assert send_digests(now=timezone.now()) == 0
+    assert len(mail.outbox) == 1
+
+
+def test_an_immediate_preference_emails_at_once_and_off_never(staff, django_capture_on_commit_callbacks):
+    tenant = build("contoso", staff)
+    NotificationPreference.objects.create(user=staff["commercial"], email_mode="immediate")
+    NotificationPreference.objects.create(user=staff["operator"], email_mode="off")
+    staff["commercial"].email = "commercial@thesmios.example"
+    staff["commercial"].save()
+    mail.outbox.clear()
+    from launchroom.notifications.services import notify
+
+    with django_capture_on_commit_callbacks(execute=True):
+        notify(
+            recipients=[staff["commercial"], staff["operator"]],
+            kind=NotificationKind.INCIDENT,
+            tenant=tenant,
+            event_key="incident-x",
+            subject="Incident opened",
+            body="Something broke.",
+        )
+    assert [m.to for m in mail.outbox] == [["commercial@thesmios.example"]]
+    assert Notification.objects.get(recipient=staff["operator"]).delivery == Delivery.NONE
+
+
+def test_the_inbox_shows_a_buyer_only_their_tenants_and_marks_all_read(client, staff):
+    contoso = build("contoso", staff)
+    globex = build("globex", staff)
+    me = buyer("contoso")
+    Notification.objects.create(recipient=me, kind="incident", tenant=contoso, event_key="a", subject="Mine", body="x")
+    Notification.objects.create(
+        recipient=me, kind="incident", tenant=globex, event_key="b", subject="Not mine", body="x"
+    )
+    client.force_login(me)
+    page = client.get(reverse("notifications:inbox")).content.decode()
+    assert "Mine" in page and "Not mine" not in page
+    assert 'aria-label="1 unread"' in page
+    response = client.post(reverse("notifications:read_all"), follow=True)
+    assert "Marked 1 notification read." in response.content.decode()
+    assert 'unread"' not in response.content.decode().split("<main")[0]
+
+
+def test_the_inbox_saves_the_email_preference_and_refuses_a_bad_one(client, staff):
+    build("contoso", staff)
+    me = buyer("contoso")
+    client.force_login(me)
+    response = client.post(reverse("notifications:inbox"), {"email_mode": "sometimes"})
+    assert response.status_code == 400 and not NotificationPreference.objects.exists()
+    response = client.post(reverse("notifications:inbox"), {"email_mode": "digest"})
+    assert response.status_code == 302
+    assert NotificationPreference.objects.get(user=me).email_mode == "digest"
+
+
+def test_opening_a_notification_marks_it_read_and_goes_to_the_place_to_act(client, staff):
+    tenant = build("contoso", staff)
+    me = buyer("contoso")
+    row = Notification.objects.create(
+        recipient=me, kind="incident", tenant=tenant, event_key="c", subject="S", body="b", link="/launch-room/contoso/"
+    )
+    other = Notification.objects.create(
+        recipient=staff["operator"], kind="incident", tenant=tenant, event_key="c", subject="S", body="b"
+    )
+    client.force_login(me)
+    response = client.get(reverse("notifications:open", args=[row.pk]))
+    assert response.status_code == 302 and response["Location"] == "/launch-room/contoso/"
+    row.refresh_from_db()
+    assert row.read_at is not None
+    assert client.get(reverse("notifications:open", args=[other.pk])).status_code == 404
+
+
+def test_the_inbox_needs_a_login(client):
+    response = client.get(reverse("notifications:inbox"))
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def test_the_scheduler_enqueues_each_period_once(settings):
+    now = timezone.now()
+    first = tick(now)
+    assert set(first) == {job.name for job in jobs()}
+    assert tick(now) == []  # a second scheduler, or a restart, in the same period
+    assert ScheduledRun.objects.count() == len(first)
+    later = now + timedelta(seconds=settings.REMINDER_SWEEP_SECONDS)
+    assert "reminder_sweep" in tick(later)
