@@ -17,6 +17,7 @@ from billing.services import billing_fallback_accept, billing_profile_save
 from core.history import acting_as
 from launchroom.acceptance.services import acceptance_sign
 from launchroom.catalog import Role
+from launchroom.conversation.services import comment_add
 from launchroom.demo_evidence import (
     all_evidence_accepted,
     attach_evidence,
@@ -28,12 +29,13 @@ from launchroom.models import (
     LaunchStage,
     MembershipRole,
     OrderForm,
+    Severity,
     SupportPlan,
     Tenant,
     TenantMembership,
 )
 from launchroom.orderforms.services import order_form_create, order_form_sign
-from launchroom.support.services import support_plan_save
+from launchroom.support.services import incident_open, support_plan_save
 from launchroom.tenants.roles import sync_groups
 from launchroom.tenants.services import tenant_create
 
@@ -219,6 +221,12 @@ def build_northwind(staff: dict[str, Any]) -> Tenant:
     ensure_buyer(tenant, "buyer-northwind", name=BUYER_NAMES["northwind"])
     scoped_order_form(tenant, staff, requested_stage=LaunchStage.PRIVATE_BETA, sign=False)
     attach_evidence(tenant, staff, "public-deployment")
+    comment_add(
+        tenant=tenant,
+        author=staff["commercial"],
+        gate_key="order-form-scope",
+        body="Welcome to your launch room. Your order form is still a draft: we send it to you for review this week.",
+    )
     return tenant
 
 
@@ -241,6 +249,18 @@ def build_contoso(staff: dict[str, Any]) -> Tenant:
     complete_billing(tenant, staff, accept_by=buyer)
     support_plan(tenant, staff)
     all_evidence_accepted(tenant, staff)
+    comment_add(
+        tenant=tenant,
+        author=buyer,
+        gate_key="billing-route",
+        body="Our purchase orders need a cost centre: can the invoice carry CC-4410?",
+    )
+    comment_add(
+        tenant=tenant,
+        author=staff["finance"],
+        gate_key="billing-route",
+        body="Yes: every invoice will carry cost centre CC-4410.",
+    )
     return tenant
 
 
@@ -285,6 +305,13 @@ def build_initech(staff: dict[str, Any]) -> Tenant:
         to_stage=LaunchStage.PRIVATE_BETA,
         reason="No-charge private beta while the billing profile is set up.",
         by=staff["operator"],
+    )
+    incident_open(
+        tenant=tenant,
+        severity=Severity.SEV3,
+        summary="Slow evidence uploads for some users",
+        customer_impact="Uploads over 10 MB take up to a minute; nothing is lost.",
+        by=staff["support"],
     )
     return tenant
 

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
 from django.db import transaction
-from django.urls import reverse
 
 from core.errors import NotPermitted
 from launchroom import catalog
-from launchroom.models import Comment, MembershipRole, OrderForm, Tenant, TenantMembership
+from launchroom.catalog import Role
+from launchroom.models import Comment, MembershipRole, NotificationKind, OrderForm, Tenant
+from launchroom.notifications.services import link_for, notify, staff_in_role, tenant_members
 from launchroom.tenants.services import _locked, membership_role
 
 # Customers who may write in the conversation; viewers follow it.
@@ -53,33 +51,33 @@ def comment_add(
 
 
 def _tell_other_side(comment: Comment, *, from_staff: bool) -> None:
-    """E-mail the other side once the comment is committed (the notifications system replaces this)."""
+    """Tell the other side in their inbox (and by e-mail as they prefer), once per comment."""
     tenant = comment.tenant
     if from_staff:
-        recipients = [
-            m.user.email
-            for m in TenantMembership.objects.filter(tenant=tenant, role__in=COMMENTING_ROLES).select_related("user")
-            if m.user.email and m.user.is_active
-        ]
+        recipients: list[Any] = list(tenant_members(tenant, *COMMENTING_ROLES))
     else:
         recipients = _staff_for(comment)
-    if not recipients:
-        return
     who = comment.author.get_full_name() or comment.author.get_username()
-    url = settings.PORTAL_BASE_URL.rstrip("/") + reverse("launchroom:room", args=[tenant.slug]) + "#conversation"
-    subject = f"{tenant}: {who} commented on {comment.subject}"
-    body = f"{who} wrote about {comment.subject}:\n\n{comment.body}\n\nReply in the launch room: {url}\n"
-    transaction.on_commit(lambda: send_mail(subject, body, None, sorted(set(recipients)), fail_silently=False))
+    notify(
+        recipients=recipients,
+        kind=NotificationKind.COMMENT,
+        tenant=tenant,
+        event_key=f"comment:{comment.pk}",
+        subject=f"{tenant}: {who} commented on {comment.subject}",
+        body=f"{who} wrote about {comment.subject}: {comment.body}",
+        link=lambda user: link_for(user, tenant, room="#conversation"),
+    )
 
 
-def _staff_for(comment: Comment) -> list[str]:
+def _staff_for(comment: Comment) -> list[Any]:
     """The tenant's commercial owner and, for a gate, the staff of the role that decides it."""
-    emails = []
+    people: list[Any] = []
     owner = comment.tenant.commercial_owner
-    if owner is not None and owner.email:
-        emails.append(owner.email)
+    if owner is not None:
+        people.append(owner)
     gate = catalog.GATES_BY_KEY.get(comment.gate_key)
     if gate is not None and gate.decided_by is not None:
-        users = get_user_model().objects.filter(is_staff=True, is_active=True, groups__name=gate.decided_by.value)
-        emails += [u.email for u in users if u.email]
-    return emails
+        people += list(staff_in_role(gate.decided_by))
+    if comment.gate_key == "billing-route":  # billing is the finance owner's
+        people += list(staff_in_role(Role.FINANCE))
+    return people

@@ -171,6 +171,14 @@ def _transition(
     )
 
 
+def _record(transition: ReadinessTransition, readiness: Readiness) -> None:
+    """Keep the transition, and tell whom it concerns (in the same transaction)."""
+    from launchroom.notifications.events import transition_happened
+
+    transition.save()
+    transition_happened(transition, readiness)
+
+
 def _apply(previous: TenantReadiness | None, fields: dict[str, Any], now: datetime) -> TenantReadiness:
     row = previous or TenantReadiness(tenant_id=fields["tenant_id"])
     for name in EVALUATED_FIELDS:
@@ -199,7 +207,7 @@ def project(*, tenant_id: int, cause: str, actor: Any = None, now: datetime | No
     row = _apply(previous, fields, now)
     row.save()
     if transition is not None:
-        transition.save()
+        _record(transition, fields["_readiness"])
     return Written(row, transition)
 
 
@@ -263,7 +271,7 @@ def refresh(
                 )
                 transition = _transition(before, fields, cause=why, actor=None, now=now)
                 if transition is not None:
-                    transition.save()
+                    _record(transition, fields["_readiness"])
                     result.transitions.append(transition)
                 row = _apply(before, fields, now)
                 (changed_rows if before is not None else new_rows).append(row)

@@ -18,6 +18,7 @@ class NotificationKind(models.TextChoices):
     READY_TO_SIGN = "ready_to_sign", "Ready to sign"
     ACCEPTANCE_DECIDED = "acceptance_decided", "Acceptance signed, deferred or rejected"
     ORDER_FORM_SENT = "order_form_sent", "Order form sent for review"
+    ORDER_FORM_REVIEWED = "order_form_reviewed", "Buyer approved the order form or asked for changes"
     BILLING_TERMS_CHANGED = "billing_terms_changed", "Billing terms changed after acceptance"
     INCIDENT = "incident", "Incident opened or resolved"
     COMMENT = "comment", "New comment"
@@ -31,6 +32,7 @@ ACTION_KINDS = frozenset(
         NotificationKind.EVIDENCE_EXPIRING,
         NotificationKind.READY_TO_SIGN,
         NotificationKind.ORDER_FORM_SENT,
+        NotificationKind.ORDER_FORM_REVIEWED,
         NotificationKind.BILLING_TERMS_CHANGED,
     }
 )

@@ -9,11 +9,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from launchroom import catalog
 from launchroom.catalog import Role
 from launchroom.models import (
     AcceptanceDecision,
     AcceptanceRecord,
     Incident,
+    LaunchStage,
+    MembershipRole,
     NotificationKind,
     OrderForm,
     Stage,
@@ -138,4 +141,102 @@ def evidence_expiry_reminders(*, now: datetime) -> int:
                     ),
                     link=lambda user, t=tenant: link_for(user, t),
                 )
+    return told
+
+
+def _gate_words(changed: list[dict[str, Any]]) -> str:
+    from core import status
+
+    def now(after: str) -> str:
+        return status.label(after).lower() if after else "not evaluated"
+
+    return "; ".join(f"gate {g['number']} ({g['title']}) is now {now(g['after'])}" for g in changed)
+
+
+def transition_happened(transition: Any, readiness: Any) -> int:
+    """What a readiness transition tells whom (SPEC section 10): a fall from go to hold, a gate
+    ready for review, a tenant ready to sign, billing terms changed after the fallback was
+    accepted. ``readiness`` is the evaluation the transition came from (the stage bought)."""
+    tenant = readiness.tenant
+    told = 0
+    changed = list(transition.gates_changed or [])
+    # A tenant running a beta whose own decision fell (SPEC section 2); a tenant in setup
+    # moving between go and hold while it is built is not a fall.
+    running = transition.running_stage
+    if running in LaunchStage.values and transition.running_before == "go" and transition.running_after == "hold":
+        stage_label = LaunchStage(running).label.lower()
+        cause = transition.cause
+        staff_body = f"{tenant} is now on hold for {stage_label}. Cause: {cause}. " + (_gate_words(changed) + ".")
+        told += notify(
+            recipients=_operator_and_commercial(tenant),
+            kind=NotificationKind.FELL_TO_HOLD,
+            tenant=tenant,
+            event_key=f"fell:{transition.pk}",
+            subject=f"{tenant} fell from go to hold for {stage_label}",
+            body=staff_body,
+            link=lambda user: link_for(user, tenant),
+        )
+        told += notify(
+            recipients=buyer_sponsors(tenant),
+            kind=NotificationKind.FELL_TO_HOLD,
+            tenant=tenant,
+            event_key=f"fell:{transition.pk}",
+            subject=f"Your {stage_label} launch is on hold",
+            body=(
+                f"The launch of {tenant} for {stage_label} is on hold until this is put right: "
+                f"{_gate_words(changed)}. Your launch room says what is needed and who does it."
+            ),
+            link=lambda user: link_for(user, tenant),
+        )
+    for gate in changed:
+        if gate["after"] != "ready_for_review":
+            continue
+        role = catalog.gate(gate["key"]).decided_by
+        if role is None:
+            continue
+        told += notify(
+            recipients=staff_in_role(role),
+            kind=NotificationKind.READY_FOR_REVIEW,
+            tenant=tenant,
+            event_key=f"review:{transition.pk}:{gate['key']}",
+            subject=f"{tenant}: gate {gate['number']} is ready for your review",
+            body=(
+                f"Every requirement of gate {gate['number']} ({gate['title']}) is met for {tenant}. "
+                f"As {role.value.lower()}, accept or reject it with the evidence in view."
+            ),
+            link=lambda user, key=gate["key"]: f"/admin/launchroom/tenant/{tenant.pk}/decide/?gate={key}",
+        )
+    blocking = [g for g in readiness.gates if g.blocks]
+    if blocking and all(g.gate.key == "customer-acceptance" for g in blocking):
+        stage_label = LaunchStage(readiness.stage).label.lower()
+        told += notify(
+            recipients=buyer_sponsors(tenant),
+            kind=NotificationKind.READY_TO_SIGN,
+            tenant=tenant,
+            # Once per round of signing: per stage, signed order-form version and acceptance count.
+            event_key=(
+                f"ready-to-sign:{readiness.stage}:{getattr(readiness.data.signed_order_form, 'pk', 0)}:"
+                f"{len(readiness.data.acceptances)}"
+            ),
+            subject=f"{tenant} is ready for your signature ({stage_label})",
+            body=(
+                f"Every other launch gate for {stage_label} is met. Review the readiness snapshot and sign the "
+                "acceptance record, or defer it with your reasons."
+            ),
+            link=lambda user: link_for(user, tenant, room="#sign"),
+        )
+    billing = next((g for g in changed if g["key"] == "billing-route"), None)
+    if billing and billing["before"] == "accepted" and transition.cause.startswith("billing_profile_save"):
+        told += notify(
+            recipients=tenant_members(tenant, MembershipRole.BUYER_SPONSOR, MembershipRole.BUYER_FINANCE),
+            kind=NotificationKind.BILLING_TERMS_CHANGED,
+            tenant=tenant,
+            event_key=f"billing-terms:{transition.pk}",
+            subject=f"{tenant}: the billing terms changed; please accept them again",
+            body=(
+                "Thesmios changed the billing terms you accepted with the manual billing fallback. Review what "
+                "changed in your launch room and accept the new terms; until then the launch cannot be a paid beta."
+            ),
+            link=lambda user: link_for(user, tenant, room="#billing"),
+        )
     return told

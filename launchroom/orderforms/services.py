@@ -10,11 +10,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
 from django.db import transaction
-from django.urls import reverse
 from django.utils import timezone
 
 from core import hooks
@@ -23,7 +20,15 @@ from core.events import audited
 from core.history import records_actor
 from launchroom import catalog
 from launchroom.catalog import Role
-from launchroom.models import Comment, MembershipRole, OrderForm, OrderFormStatus, Tenant, TenantMembership
+from launchroom.models import (
+    Comment,
+    MembershipRole,
+    NotificationKind,
+    OrderForm,
+    OrderFormStatus,
+    Tenant,
+)
+from launchroom.notifications.services import buyer_sponsors, notify
 from launchroom.tenants.services import _locked, has_role, membership_role
 
 ORDER_FORM_SCOPE_FIELDS = (
@@ -196,7 +201,7 @@ def order_form_send(*, order_form: OrderForm, by: Any) -> OrderForm:
         ]
         if gaps:
             raise Refused(f"Fill in the {' and '.join(gaps)} before sending.")
-        if not _buyer_sponsors(locked.tenant):
+        if not buyer_sponsors(locked.tenant).exclude(email="").exists():
             raise Refused(f"{locked.tenant} has no buyer sponsor to send it to: invite one first.")
         _back_to_draft(locked)
         locked.status = OrderFormStatus.SENT
@@ -290,41 +295,29 @@ def order_form_request_changes(*, order_form: OrderForm, by: Any, comment: str) 
         return locked
 
 
-# Telling people (e-mail on commit; the notifications system replaces this) ----------------
+# Telling people: notifications (in-app, e-mailed by preference through background work) ---
 
 
 def _name(user: Any) -> str:
     return user.get_full_name() or user.get_username()
 
 
-def _buyer_sponsors(tenant: Tenant) -> list[str]:
-    return [
-        m.user.email
-        for m in TenantMembership.objects.filter(tenant=tenant, role=MembershipRole.BUYER_SPONSOR).select_related(
-            "user"
-        )
-        if m.user.email and m.user.is_active
-    ]
-
-
-def _order_form_url(order_form: OrderForm) -> str:
-    return settings.PORTAL_BASE_URL.rstrip("/") + reverse("launchroom:order_form", args=[order_form.tenant.slug])
-
-
-def _send_on_commit(recipients: list[str], subject: str, lines: list[str]) -> None:
-    if not recipients:
-        return
-    body = "\n".join(lines)
-    transaction.on_commit(lambda: send_mail(subject, body, None, recipients, fail_silently=False))
-
-
 def _tell_buyer_sponsor(order_form: OrderForm, *, subject: str, lines: list[str]) -> None:
-    """Tell the tenant's buyer sponsor(s), once the change is committed."""
-    _send_on_commit(_buyer_sponsors(order_form.tenant), subject, [*lines, "", _order_form_url(order_form)])
+    """Tell the tenant's buyer sponsor(s): the order form waits for their review."""
+    from launchroom.notifications.events import order_form_sent
+
+    order_form_sent(order_form)
 
 
 def _tell_commercial_owner(order_form: OrderForm, *, subject: str, lines: list[str]) -> None:
-    """Tell the tenant's commercial owner, once the change is committed."""
-    owner = order_form.tenant.commercial_owner
-    recipients = [owner.email] if owner is not None and owner.email else []
-    _send_on_commit(recipients, subject, [*lines, "", _order_form_url(order_form)])
+    """Tell the tenant's commercial owner what the buyer did with the order form."""
+    tenant = order_form.tenant
+    notify(
+        recipients=[tenant.commercial_owner] if tenant.commercial_owner else [],
+        kind=NotificationKind.ORDER_FORM_REVIEWED,
+        tenant=tenant,
+        event_key=f"order-form-reviewed:{order_form.pk}:{timezone.now().isoformat()}",
+        subject=subject,
+        body=" ".join(line for line in lines if line),
+        link=f"/admin/launchroom/orderform/{order_form.pk}/change/",
+    )
