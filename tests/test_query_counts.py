@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.contrib import admin
 from django.db import connection, transaction
 from django.test import Client
@@ -38,7 +39,9 @@ class Endpoint:
 @pytest.fixture(scope="module")
 def world(django_db_setup: None, django_db_blocker: Any) -> Iterator[dict[str, Any]]:
     """The demo tenants and users, built once for this module and rolled back after it."""
-    with django_db_blocker.unblock(), override_settings(PASSWORD_HASHERS=FAST_HASHER):
+    plain = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
+    storages = {**settings.STORAGES, "staticfiles": plain}  # the in-process proof renders pages
+    with django_db_blocker.unblock(), override_settings(PASSWORD_HASHERS=FAST_HASHER, STORAGES=storages):
         atomic = transaction.atomic()
         atomic.__enter__()
         try:
