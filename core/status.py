@@ -73,6 +73,8 @@ ACCEPTANCE = _vocabulary(
 ORDER_FORM = _vocabulary(
     ("draft", "Draft", Tone.NEUTRAL),
     ("sent", "Sent to buyer", Tone.REVIEW),
+    ("changes_requested", "Changes requested by buyer", Tone.WARN),
+    ("approved", "Approved by buyer", Tone.REVIEW),
     ("signed", "Signed", Tone.GOOD),
 )
 # An owner's gate decision (labels as the model's choices).

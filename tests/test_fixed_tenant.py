@@ -16,6 +16,7 @@ from core.append_only import AppendOnlyError
 from core.fixed import FixedOwnerError
 from launchroom.conversation.services import comment_add
 from launchroom.gates.readiness import evaluate
+from launchroom.mail.services import email_enqueue
 from launchroom.models import Incident, IncidentNotice, Tenant
 from tests.launch_helpers import build
 
@@ -47,6 +48,7 @@ def two(staff: dict[str, Any]) -> tuple[Tenant, Tenant]:
         incident=incident, recipient="Sponsor", channel="Phone", sent_at=timezone.now(), text="Known."
     )
     comment_add(tenant=globex, author=staff["commercial"], body="Welcome.", gate_key="billing-route")
+    email_enqueue(to="ap@globex.example", subject="Invoice", body="Hello.", kind="notification", tenant=globex)
     return globex, northwind
 
 

@@ -33,11 +33,11 @@ def jobs() -> list[Job]:
     from django.conf import settings
 
     from launchroom.gates import tasks as readiness_tasks
-    from launchroom.notifications import tasks
+    from launchroom.notifications import events, tasks
 
     return [
         Job("refresh_readiness", settings.READINESS_REFRESH_SECONDS, readiness_tasks.refresh_readiness.enqueue),
-        Job("reminder_sweep", settings.REMINDER_SWEEP_SECONDS, tasks.reminder_sweep.enqueue),
+        Job("reminder_sweep", settings.REMINDER_SWEEP_SECONDS, events.reminder_sweep.enqueue),
         Job("daily_digest", 24 * 3600, tasks.daily_digest.enqueue),
     ]
 

@@ -9,29 +9,12 @@ staff can see it and send it again.
 
 from __future__ import annotations
 
-from datetime import timedelta
 from functools import partial
 
-from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
 
+from launchroom.mail.tasks import enqueue_delivery
 from launchroom.models import EmailStatus, OutboundEmail, Tenant, TenantMembership
-
-
-def retry_delay(attempts: int) -> timedelta:
-    """The wait before the next try after ``attempts`` failed ones: 30 s, 2 min, 8 min, ... (capped at 6 h)."""
-    return timedelta(seconds=min(settings.EMAIL_RETRY_BASE_SECONDS * 4 ** (attempts - 1), 6 * 3600))
-
-
-def enqueue_delivery(email_id: int, *, delay: timedelta | None = None) -> None:
-    """Queue the delivery of one e-mail now, or after ``delay`` where the backend can defer."""
-    from launchroom.mail.tasks import send_email
-
-    task = send_email
-    if delay is not None and task.get_backend().supports_defer:
-        task = task.using(run_after=timezone.now() + delay)
-    task.enqueue(email_id)
 
 
 def email_enqueue(

@@ -7,6 +7,7 @@ django-tasks has no retry policy of its own: a failed send re-enqueues itself wi
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -14,7 +15,6 @@ from django.db import transaction
 from django.utils import timezone
 from django_tasks import task
 
-from launchroom.mail.services import enqueue_delivery, retry_delay
 from launchroom.models import EmailStatus, OutboundEmail
 
 log = logging.getLogger("thesmios.mail")
@@ -50,3 +50,16 @@ def send_email(email_id: int) -> str:
     row.last_error = ""
     row.save(update_fields=["status", "sent_at", "last_error"])
     return "sent"
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """The wait before the next try after ``attempts`` failed ones: 30 s, 2 min, 8 min, ... (capped at 6 h)."""
+    return timedelta(seconds=min(settings.EMAIL_RETRY_BASE_SECONDS * 4 ** (attempts - 1), 6 * 3600))
+
+
+def enqueue_delivery(email_id: int, *, delay: timedelta | None = None) -> None:
+    """Queue the delivery of one e-mail now, or after ``delay`` where the backend can defer."""
+    task = send_email
+    if delay is not None and task.get_backend().supports_defer:
+        task = task.using(run_after=timezone.now() + delay)
+    task.enqueue(email_id)

@@ -9,6 +9,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.utils import timezone
+from django_tasks import task
+
 from launchroom import catalog
 from launchroom.catalog import Role
 from launchroom.models import (
@@ -95,6 +98,12 @@ def incident_changed(incident: Incident, *, resolved: bool) -> int:
             user, tenant, room="#support", staff=f"/admin/launchroom/incident/{incident.pk}/change/"
         ),
     )
+
+
+@task()
+def reminder_sweep() -> int:
+    """Tell each gate's owner role of evidence reaching its freshness limit in 7 and in 1 days."""
+    return evidence_expiry_reminders(now=timezone.now())
 
 
 def evidence_expiry_reminders(*, now: datetime) -> int:

@@ -48,14 +48,6 @@ def deliver_event(event_key: str) -> int:
 
 
 @task()
-def reminder_sweep() -> int:
-    """Tell each gate's owner role of evidence reaching its freshness limit in 7 and in 1 days."""
-    from launchroom.notifications.events import evidence_expiry_reminders
-
-    return evidence_expiry_reminders(now=timezone.now())
-
-
-@task()
 def daily_digest() -> int:
     """One e-mail per user gathering the notifications waiting for their digest."""
     return send_digests(now=timezone.now())
