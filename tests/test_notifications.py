@@ -256,7 +256,7 @@ def test_the_buyer_sponsor_is_told_once_when_the_tenant_is_ready_to_sign(staff):
     demo_evidence.attach_evidence(tenant, staff, "public-deployment", age_days=1)
     assert kinds_of("buyer-contoso", tenant).count(NotificationKind.READY_TO_SIGN) == 1
     row = Notification.objects.get(recipient__username="buyer-contoso", kind=NotificationKind.READY_TO_SIGN)
-    assert row.link == f"/launch-room/{tenant.slug}/#sign" and "sign the acceptance record" in row.body
+    assert row.link == f"/launch-room/{tenant.slug}/#acceptance" and "sign the acceptance record" in row.body
 
 
 def test_a_fall_from_go_to_hold_tells_operators_the_commercial_owner_and_the_buyer_in_their_words(staff):

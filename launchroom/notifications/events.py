@@ -232,7 +232,7 @@ def transition_happened(transition: Any, readiness: Any) -> int:
                 f"Every other launch gate for {stage_label} is met. Review the readiness snapshot and sign the "
                 "acceptance record, or defer it with your reasons."
             ),
-            link=lambda user: link_for(user, tenant, room="#sign"),
+            link=lambda user: link_for(user, tenant, room="#acceptance"),
         )
     billing = next((g for g in changed if g["key"] == "billing-route"), None)
     if billing and billing["before"] == "accepted" and transition.cause.startswith("billing_profile_save"):
