@@ -70,8 +70,7 @@ PAGES: dict[str, tuple[str, int | None]] = {
     "tenant_change": ("/admin/launchroom/tenant/{id}/change/", None),
 }
 BASELINE_PATH = "/bench/ok"
-LAUNCH_ROOM_RATIO_LIMIT = 150
-LAUNCH_ROOM_RATIO_AIM = 75
+LAUNCH_ROOM_RATIO_LIMIT = projection_bench.LAUNCH_ROOM_RATIO_LIMIT  # issue 11: 60x
 PORTFOLIO_QUERY_LIMIT = 5
 HISTORY_RATIO_LIMIT = 5
 UPLOAD_HASH_RATIO_MIN = 0.2
@@ -452,6 +451,8 @@ class Builder:
         for k in range(offset, offset + count):
             gate_key, requirement_key = self.requirements[k % len(self.requirements)]
             captured = self.now - timedelta(days=2 + (k // len(self.requirements)) % 20, minutes=k)
+            if tenant.slug.endswith("5"):  # one tenant in ten has evidence 3-4 days from its limit: reminders
+                captured -= timedelta(days=24)
             output = json.dumps(
                 {
                     "command": "launch_proof_bundle",
@@ -574,6 +575,34 @@ def measure_portfolio() -> dict[str, Any]:
             break
     assert len(results) == Tenant.objects.count()
     return {"queries": queries, "seconds": round(statistics.median(runs), 3), "tenants": len(results)}
+
+
+def measure_notify_sweep() -> dict[str, Any]:
+    """The reminder sweep over every tenant, as the scheduler runs it: seconds and queries, in a
+    transaction that is rolled back (the reminders it writes are not kept)."""
+    from django.db import connection, transaction
+    from django.db.models import Q
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    from launchroom.models import Tenant
+    from launchroom.notifications.events import evidence_expiry_reminders
+
+    now = timezone.now()
+    horizon = now + timedelta(days=7)
+    due = Tenant.objects.filter(Q(readiness_row__isnull=True) | Q(readiness_row__valid_until__lte=horizon)).count()
+    with transaction.atomic(), CaptureQueriesContext(connection) as ctx:
+        start = time.perf_counter()
+        told = evidence_expiry_reminders(now=now)
+        seconds = time.perf_counter() - start
+        transaction.set_rollback(True)
+    return {
+        "seconds": round(seconds, 3),
+        "queries": len(ctx.captured_queries),
+        "tenants": Tenant.objects.count(),
+        "tenants_loaded": due,
+        "notifications": told,
+    }
 
 
 def measure_history_save(repeats: int) -> dict[str, Any]:
@@ -909,14 +938,7 @@ def check_budgets(results: dict[str, Any]) -> list[dict[str, Any]]:
               entry["queries_small"] == entry["queries"])  # fmt: skip
         if limit is not None:
             check(name, f"queries <= {limit}", entry["queries"], entry["queries"] <= limit)
-    room = results["launch_room"]
-    if room.get("ratio") is not None:
-        check(
-            "launch_room",
-            f"ratio <= {LAUNCH_ROOM_RATIO_LIMIT}x",
-            room["ratio"],
-            room["ratio"] <= LAUNCH_ROOM_RATIO_LIMIT,
-        )
+    # The launch room's ratio budget is checked with the stored-readiness budgets (bench/projection.py).
     projection_bench.check(results, check)
     portfolio = results["portfolio"]
     check("portfolio", f"queries <= {PORTFOLIO_QUERY_LIMIT}", portfolio["queries"],
@@ -991,7 +1013,7 @@ def table(results: dict[str, Any], checks: list[dict[str, Any]]) -> str:
         e = results[name]
         budget = [f"q<={limit}"] if limit is not None else []
         if name == "launch_room":
-            budget.append(f"<={LAUNCH_ROOM_RATIO_LIMIT}x (aim {LAUNCH_ROOM_RATIO_AIM}x)")
+            budget.append(f"<={LAUNCH_ROOM_RATIO_LIMIT}x")
         verdict = "MISSED" if name in missed else "ok"
         ms = f"{e['median_ms']:.2f}" if e.get("median_ms") is not None else "-"
         ratio = f"{e['ratio']:.1f}" if e.get("ratio") is not None else "-"
@@ -999,6 +1021,11 @@ def table(results: dict[str, Any], checks: list[dict[str, Any]]) -> str:
         lines.append(
             f"{name:<26}{e.get('queries_small', '-')!s:>14}{e.get('queries', '-')!s:>9}{ms:>11}{ratio:>9}"
             f"  {' '.join(budget) or '-'} {verdict}{status}"
+        )
+    r = results.get("launch_room_render")
+    if r:
+        lines.append(
+            f"{'launch_room (no cache)':<26}{'':>14}{r['queries']:>9}{r['median_ms']:>11.2f}{r['ratio']:>9.1f}  -"
         )
     p = results["portfolio"]
     lines += [
@@ -1015,6 +1042,12 @@ def table(results: dict[str, Any], checks: list[dict[str, Any]]) -> str:
         lines.append(
             f"upload: 25 MiB in {results['upload_seconds']} s, sha256 alone {results['hash_seconds']} s: "
             f"ratio {results['upload_hash_ratio']}; server peak +{results['upload_peak_mib']} MiB"
+        )
+    sweep = results.get("notify_sweep")
+    if sweep is not None:
+        lines.append(
+            f"notify_sweep: {sweep['seconds']} s, {sweep['queries']} queries; {sweep['tenants_loaded']} of "
+            f"{sweep['tenants']} tenants loaded (valid until within 7 days), {sweep['notifications']} reminders"
         )
     packet = results.get("packet_export")
     if packet is not None:
@@ -1091,7 +1124,7 @@ def run(args: argparse.Namespace, env: dict[str, str], began: float) -> int:
     builder = Builder()
     # A page that fails is reported with its status and error, not raised.
     client = Client(raise_request_exception=False)
-    client.force_login(builder.operator)
+    staff_login(client, builder.operator)
 
     say(f"small data set: {SMALL_TENANTS} tenants, 1 attachment each")
     builder.tenants(0, SMALL_TENANTS, attachments=1)
@@ -1130,6 +1163,18 @@ def run(args: argparse.Namespace, env: dict[str, str], began: float) -> int:
         else:
             entry.update(median_ms=None, ratio=None, error=pages.errors.get(name, f"HTTP {status}"))
         say(f"  {name}: {entry.get('median_ms')} ms, {queries} queries, HTTP {status}")
+    # The launch room above is served again from the room cache after its warm-up (as a reload
+    # is); rendered on every request, for comparison:
+    with override_settings(ROOM_CACHE_SECONDS=0):
+        status, queries = pages.queries("launch_room")
+        ms = pages.median_ms("launch_room")
+    results["launch_room_render"] = {
+        "status": status,
+        "queries": queries,
+        "median_ms": round(ms, 3),
+        "ratio": round(ms / baseline_ms, 1),
+    }
+    say(f"  launch_room rendered every request: {round(ms, 3)} ms, {queries} queries")
     # The baseline again, to show how much the machine drifted while the pages ran.
     results["baseline"]["median_ms_after"] = round(pages.median_ms("baseline", args.repeats * 3), 3)
 
@@ -1153,6 +1198,8 @@ def run(args: argparse.Namespace, env: dict[str, str], began: float) -> int:
         results["wrk"] = projection_bench.measure_wrk(env, projection_bench.globex_session(Client))
     except Exception as exc:  # reported as a missed budget, not raised
         results["wrk"] = {"error": f"{type(exc).__name__}: {exc}"[:300]}
+    say("reminder sweep (evidence reaching its freshness limit within 7 days)")
+    results["notify_sweep"] = measure_notify_sweep()
     say(f"launch packet export: {PACKET_ITEMS} evidence items of 1 MiB")
     results["packet_export"] = measure_packet_export(builder)
 
@@ -1182,6 +1229,21 @@ def run(args: argparse.Namespace, env: dict[str, str], began: float) -> int:
         return 1
     print("\nEvery budget met.")
     return 0
+
+
+def staff_login(client: Any, user: Any) -> None:
+    """Log a staff user in with a session that has given its second factor, as production's
+    staff sessions do (STAFF_REQUIRE_2FA is on with DEBUG off): an authenticator device,
+    recorded in the session the way ``django_otp.login`` records it. The OTP middleware then
+    loads that device on every request, so its cost is in every staff page's figures."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device, _ = TOTPDevice.objects.get_or_create(user=user, name="bench", defaults={"confirmed": True})
+    client.force_login(user)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
 
 
 def _session_cookie() -> str:

@@ -6,6 +6,8 @@ from datetime import timedelta
 
 import pytest
 from django.core import mail
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -20,6 +22,7 @@ from launchroom.models import (
     OutboundEmail,
     ScheduledRun,
     TenantMembership,
+    TenantReadiness,
 )
 from launchroom.notifications.events import acceptance_decided, evidence_expiry_reminders
 from launchroom.notifications.tasks import send_digests
@@ -126,6 +129,23 @@ def test_it_reminds_the_gate_owner_role_7_days_and_1_day_before_evidence_goes_st
     evidence_expiry_reminders(now=expires - timedelta(hours=12))
     assert Notification.objects.filter(event_key=f"expiring-1d:{oldest.pk}").exists()
     assert Notification.objects.filter(event_key=f"expiring-7d:{oldest.pk}").count() == rows.count()
+
+
+def test_it_picks_the_tenants_to_remind_from_their_stored_valid_until(staff, settings):
+    """The sweep loads only tenants whose stored row says evidence reaches its limit within 7
+    days (valid until by then, passed, or no row yet): the rest are not evaluated at all."""
+    tenant = build("globex", staff)
+    settings.EVIDENCE_FRESHNESS_DAYS = 30
+    row = TenantReadiness.objects.get(tenant=tenant)
+    assert row.valid_until is not None
+    when = row.valid_until - timedelta(days=6)
+    # A stored row that (wrongly) put the first expiry beyond the horizon keeps the tenant out.
+    TenantReadiness.objects.filter(pk=row.pk).update(valid_until=when + timedelta(days=8))
+    with CaptureQueriesContext(connection) as skipped:
+        assert evidence_expiry_reminders(now=when) == 0
+    assert len(skipped.captured_queries) == 1  # the tenant query, empty: nothing loaded
+    TenantReadiness.objects.filter(pk=row.pk).update(valid_until=row.valid_until)
+    assert evidence_expiry_reminders(now=when) > 0
 
 
 def test_the_digest_gathers_pending_notifications_once(staff, django_capture_on_commit_callbacks):

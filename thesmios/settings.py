@@ -239,6 +239,11 @@ PACKET_SIGNING_KEY = env.str("PACKET_SIGNING_KEY", default="", multiline=True)
 if not PACKET_SIGNING_KEY and DEBUG and (BASE_DIR / ".packet-key.pem").is_file():
     PACKET_SIGNING_KEY = (BASE_DIR / ".packet-key.pem").read_text()
 EVIDENCE_FRESHNESS_DAYS = env_positive_int("EVIDENCE_FRESHNESS_DAYS", 30)
+# How long a rendered launch room may be served again to the same viewer while nothing it
+# shows has changed (launchroom/room/cache.py); 0 renders every request.
+ROOM_CACHE_SECONDS = (
+    0 if env.str("ROOM_CACHE_SECONDS", default="") == "0" else env_positive_int("ROOM_CACHE_SECONDS", 300)
+)
 EVIDENCE_MAX_UPLOAD_BYTES = env_positive_int("EVIDENCE_MAX_UPLOAD_BYTES", 25 * 1024 * 1024)
 EVIDENCE_MAX_OUTPUT_CHARS = env_positive_int("EVIDENCE_MAX_OUTPUT_CHARS", 1024 * 1024)
 INVITE_TIMEOUT_SECONDS = env_positive_int("INVITE_TIMEOUT_SECONDS", 3 * 24 * 60 * 60)

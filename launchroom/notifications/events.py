@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.db.models import Q
 from django.utils import timezone
 from django_tasks import task
 
@@ -114,7 +115,12 @@ def evidence_expiry_reminders(*, now: datetime) -> int:
     from launchroom.gates.selectors import load_tenants
 
     horizon = now + timedelta(days=max(REMINDER_DAYS))
-    active = Tenant.objects.exclude(stage=Stage.ENDED)
+    # Only tenants with evidence reaching its limit by the horizon: the stored row's valid
+    # until is the earliest such moment (or has passed, or there is no row yet). The rest
+    # are not loaded at all.
+    active = Tenant.objects.exclude(stage=Stage.ENDED).filter(
+        Q(readiness_row__isnull=True) | Q(readiness_row__valid_until__lte=horizon)
+    )
     told = 0
     role_members: dict[Role, list[Any]] = {}
     for data in load_tenants(active, lean=True):

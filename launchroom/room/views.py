@@ -13,8 +13,11 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
@@ -31,6 +34,7 @@ from launchroom.acceptance.services import (
     may_sign,
 )
 from launchroom.gates import dashboard
+from launchroom.gates.projection import valid_until
 from launchroom.gates.readiness import evaluate
 from launchroom.gates.selectors import TenantData, load, load_tenants
 from launchroom.models import (
@@ -42,6 +46,8 @@ from launchroom.models import (
     Tenant,
     TenantMembership,
 )
+from launchroom.notifications.services import visible_to
+from launchroom.room import cache as room_cache
 from launchroom.room import transitions
 from launchroom.room.forms import AcceptanceForm, BillingFallbackForm
 from launchroom.room.presenters import (
@@ -167,7 +173,20 @@ def _room_context(
 @require_GET
 def room(request: HttpRequest, slug: str) -> HttpResponse:
     tenant, role = tenant_for_user(request.user, slug)
-    return render(request, "launchroom/room.html", _room_context(request, tenant, role))
+    if not room_cache.may_use(request):
+        return render(request, "launchroom/room.html", _room_context(request, tenant, role))
+    # The same page as last time while nothing it shows has changed (launchroom/room/cache.py).
+    key, unread = room_cache.key_for(request, tenant, role, visible_to(request.user).filter(read_at__isnull=True))
+    html = room_cache.get(key, request)
+    if html is None:
+        rendered_at = timezone.now()
+        context = _room_context(request, tenant, role)
+        token = get_token(request)
+        context.update(unread_notifications=unread, csrf_token=token)
+        html = render_to_string("launchroom/room.html", context, request)
+        until = valid_until(context["readiness"].data, rendered_at)
+        room_cache.put(key, html, csrf=token, rendered_at=rendered_at, valid_until=until)
+    return HttpResponse(html)
 
 
 @login_required
