@@ -78,8 +78,7 @@ class ActiveStageFilter(admin.SimpleListFilter):
 
 class OrderFormInline(ReadOnlyInline):
     model = OrderForm
-    fields = ["version", "status", "requested_stage", "approval_reference", "signed_at"]
-    readonly_fields = fields
+    fields = readonly_fields = ("version", "status", "requested_stage", "approval_reference", "signed_at")
     ordering = ["-version"]
     verbose_name_plural = "order-form versions"
 
@@ -236,7 +235,8 @@ class TenantAdmin(HistoryAdmin):
             raise PermissionDenied
         form = form_class(request.POST if "apply" in request.POST else None, initial=initial)
         if form.is_valid():
-            done, refused = 0, []
+            done = 0
+            refused: list[tuple[Tenant, ValidationError | Refused]] = []
             for tenant in tenants:
                 try:
                     # Each apply says what it did, in words ("Accepted gate 5 for Contoso Health.").
@@ -250,8 +250,8 @@ class TenantAdmin(HistoryAdmin):
                         refused.append((tenant, exc))
                 except Refused as exc:
                     refused.append((tenant, exc))
-            for tenant, exc in refused:
-                self.message_user(request, refusal_list(f"Refused for {tenant}:", exc), messages.ERROR)
+            for tenant, problem in refused:
+                self.message_user(request, refusal_list(f"Refused for {tenant}:", problem), messages.ERROR)
             if len(tenants) != 1 or not (refused or form.errors):
                 target = (
                     reverse("admin:launchroom_tenant_change", args=[tenants[0].pk])

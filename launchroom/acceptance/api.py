@@ -58,7 +58,7 @@ def _not_found() -> JsonResponse:
 class _CsrfCheck(CsrfViewMiddleware):
     """Django's CSRF check, run by the view itself so its refusal can come after the 401."""
 
-    def _reject(self, request: HttpRequest, reason: str) -> str:  # type: ignore[override]
+    def _reject(self, request: HttpRequest, reason: str) -> str:
         return reason
 
 

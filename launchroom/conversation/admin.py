@@ -21,8 +21,7 @@ from launchroom.models import Comment
 
 class CommentInline(ReadOnlyInline):
     model = Comment
-    fields = ["created_at", "author", "subject", "body"]
-    readonly_fields = fields
+    fields = readonly_fields = ("created_at", "author", "subject", "body")
     ordering = ["-created_at", "-id"]
     verbose_name_plural = "conversation (newest first)"
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
@@ -12,6 +10,7 @@ from django.db import transaction
 from django.urls import reverse
 
 from core.errors import NotPermitted
+from core.types import User
 from launchroom import catalog
 from launchroom.models import Comment, MembershipRole, OrderForm, Tenant, TenantMembership
 from launchroom.tenants.services import _locked, membership_role
@@ -22,7 +21,7 @@ BODY_MAX = 5000
 
 
 def comment_add(
-    *, tenant: Tenant, author: Any, body: str, gate_key: str = "", order_form: OrderForm | None = None
+    *, tenant: Tenant, author: User, body: str, gate_key: str = "", order_form: OrderForm | None = None
 ) -> Comment:
     """Add a comment to the tenant's conversation about one gate or one order-form version,
     and tell the other side (staff when a buyer writes, the buyers when staff write)."""

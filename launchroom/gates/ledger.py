@@ -188,7 +188,7 @@ def _verify_batch(tenants: list[Tenant]) -> Iterator[Result]:
         for row in logged:
             rows[row.tenant_id][(kind, row.pk)] = row  # type: ignore[attr-defined]
     created: dict[int, dict[int, dict[str, Any]]] = defaultdict(dict)
-    history = DecisionLogEntry.history.model  # type: ignore[attr-defined]
+    history = DecisionLogEntry.history.model
     for record in history.objects.filter(tenant_id__in=ids, history_type="+").values("id", "tenant_id", *LINK_FIELDS):
         created[record["tenant_id"]][record["id"]] = record
     for tenant in tenants:

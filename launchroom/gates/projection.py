@@ -248,7 +248,8 @@ def refresh(
             locked = Tenant.objects.select_for_update().filter(pk__in=batch).order_by("pk")
             list(locked.values_list("pk", flat=True))
             previous = {r.tenant_id: r for r in TenantReadiness.objects.filter(tenant_id__in=batch)}
-            new_rows, changed_rows = [], []
+            new_rows: list[TenantReadiness] = []
+            changed_rows: list[TenantReadiness] = []
             for data in load_tenants(Tenant.objects.filter(pk__in=batch), lean=True):
                 fields = evaluated_fields(data, now)
                 fields["tenant_id"] = data.tenant.pk

@@ -6,6 +6,7 @@ told once per recipient, however often it is noticed.
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -136,6 +137,6 @@ def evidence_expiry_reminders(*, now: datetime) -> int:
                         f"reaches its {limit.days}-day freshness limit on {expires:%Y-%m-%d %H:%M} UTC. Attach "
                         f"fresh output before then, or {tenant} falls back to hold."
                     ),
-                    link=lambda user, t=tenant: link_for(user, t),
+                    link=functools.partial(link_for, tenant=tenant),
                 )
     return told

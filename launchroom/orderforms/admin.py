@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.contrib import admin, messages
@@ -34,6 +34,9 @@ from launchroom.orderforms.services import (
 
 from launchroom.support import admin as support_admin  # noqa: F401  isort: skip
 from core.admin import add_service_errors, refusal_list, refusal_text
+
+if TYPE_CHECKING:
+    from django.contrib.admin.options import _FieldGroups  # the stubs' name for get_fields()' answer
 
 
 class SignOrderFormForm(forms.Form):
@@ -86,7 +89,7 @@ class OrderFormAdmin(HistoryAdmin):
             return ["tenant", *self.system_fields]
         return self.system_fields
 
-    def get_fields(self, request: HttpRequest, obj: OrderForm | None = None) -> list[str]:
+    def get_fields(self, request: HttpRequest, obj: OrderForm | None = None) -> _FieldGroups:
         return ["tenant", *ORDER_FORM_SCOPE_FIELDS, *([] if obj is None else self.system_fields)]
 
     def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:

@@ -111,7 +111,7 @@ def person(user: Any) -> str:
 
 
 def gate_rows(readiness: Readiness) -> list[GateRow]:
-    counts = {(a.gate_key, a.requirement_key): a.same_requirement for a in readiness.data.attachments}
+    counts = {(a.gate_key, a.requirement_key): a.same_requirement for a in readiness.data.attachments}  # type: ignore[attr-defined]  # selectors' window annotation
     rows = []
     for result in readiness.gates:
         requirements = [

@@ -7,7 +7,7 @@ here (other staff with the view permission read); the services check the role ag
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.conf import settings
@@ -26,6 +26,9 @@ from launchroom.catalog import Role
 from launchroom.models import Incident, IncidentNotice, SupportPlan
 from launchroom.support import services as support
 from launchroom.tenants.services import has_role
+
+if TYPE_CHECKING:
+    from django.contrib.admin.options import _FieldGroups  # the stubs' name for get_fields()' answer
 
 
 def _is_support(request: HttpRequest) -> bool:
@@ -248,7 +251,7 @@ class IncidentAdmin(SupportOwnerAdmin, HistoryAdmin):
         incidents = queryset.select_related("tenant__support_plan__support_owner")
         return [(incident.tenant, incident) for incident in incidents]
 
-    def get_fields(self, request: HttpRequest, obj: Incident | None = None) -> list[str]:
+    def get_fields(self, request: HttpRequest, obj: Incident | None = None) -> _FieldGroups:
         if obj is None:
             return ["tenant", "severity", "summary", "customer_impact"]
         return [

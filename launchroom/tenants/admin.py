@@ -12,6 +12,7 @@ from django.http import HttpRequest
 
 from core.admin import HistoryAdmin, LabelledTabularInline, add_service_errors, tone_badge
 from core.errors import Refused
+from core.types import User
 from launchroom.models import (
     ApiToken,
     EmailStatus,
@@ -50,7 +51,7 @@ class MembershipForm(forms.ModelForm):
         return data
 
 
-def save_memberships(formset: Any, *, by: Any) -> None:
+def save_memberships(formset: Any, *, by: User) -> None:
     """Save the tenant page's member rows through the membership services."""
     tenant = formset.instance
     created, changed, deleted = [], [], []
