@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from core.admin import DecisionRecordAdmin, HistoryAdmin, add_service_errors, tone_badge
+from core.types import signed_in_user
 from evidence import uploads, validation
 from evidence.freshness import attachment_problem
 from evidence.models import EvidenceAttachment, EvidenceCheck, EvidenceKind
@@ -194,7 +195,7 @@ class EvidenceAttachmentAdmin(HistoryAdmin):
             tenant=data["tenant"],
             gate_key=gate_key,
             requirement_key=requirement_key,
-            by=request.user,
+            by=signed_in_user(request),
             file=data.get("file") or None,
             url=data.get("url") or "",
             output=data.get("output") or "",

@@ -40,6 +40,7 @@ from launchroom.orderforms import admin as orderforms_admin  # noqa: F401  isort
 from launchroom.support import admin as support_admin  # noqa: F401  isort: skip
 from launchroom.tenants import admin as tenants_admin  # noqa: F401  isort: skip
 from core.admin import add_service_errors, refusal_list
+from core.types import AuthenticatedHttpRequest, signed_in_user
 from launchroom.gates.admin import GateDecisionForm, StageMoveForm
 from launchroom.gates.transitions_admin import TransitionInline
 from launchroom.tenants.admin import InviteForm, MembershipInline, save_memberships
@@ -162,15 +163,15 @@ class TenantAdmin(HistoryAdmin):
     def save_model(self, request: HttpRequest, obj: Tenant, form: forms.ModelForm, change: bool) -> None:
         values = {name: form.cleaned_data[name] for name in TENANT_FIELDS if name in form.cleaned_data}
         if change:
-            saved = tenant_update(tenant=obj, by=request.user, **values)
+            saved = tenant_update(tenant=obj, by=signed_in_user(request), **values)
         else:
-            saved = tenant_create(by=request.user, **values)
+            saved = tenant_create(by=signed_in_user(request), **values)
         obj.pk, obj.created_at, obj.updated_at = saved.pk, saved.created_at, saved.updated_at
         obj._state.adding = False
 
     def save_formset(self, request: HttpRequest, form: forms.ModelForm, formset: Any, change: bool) -> None:
         if formset.model is TenantMembership:
-            save_memberships(formset, by=request.user)
+            save_memberships(formset, by=signed_in_user(request))
         else:
             super().save_formset(request, form, formset, change)
 
@@ -270,7 +271,7 @@ class TenantAdmin(HistoryAdmin):
         }
         return TemplateResponse(request, "admin/launchroom/tenant/action_form.html", context)
 
-    def _decide(self, request: HttpRequest) -> Any:
+    def _decide(self, request: AuthenticatedHttpRequest) -> Any:
         def apply(tenant: Tenant, data: dict[str, Any]) -> str:
             row = gate_decide(
                 tenant=tenant, gate_key=data["gate_key"], decision=data["decision"], note=data["note"], by=request.user
@@ -280,7 +281,7 @@ class TenantAdmin(HistoryAdmin):
 
         return apply
 
-    def _move(self, request: HttpRequest) -> Any:
+    def _move(self, request: AuthenticatedHttpRequest) -> Any:
         def apply(tenant: Tenant, data: dict[str, Any]) -> str:
             before = tenant.get_stage_display()
             stage_move(tenant=tenant, to_stage=data["to_stage"], reason=data["reason"], by=request.user)
@@ -289,7 +290,7 @@ class TenantAdmin(HistoryAdmin):
         return apply
 
     @admin.action(description="Decide a gate (accept, reject or reopen)…", permissions=["decide"])
-    def decide_gate(self, request: HttpRequest, queryset: QuerySet[Tenant]) -> HttpResponse | None:
+    def decide_gate(self, request: AuthenticatedHttpRequest, queryset: QuerySet[Tenant]) -> HttpResponse | None:
         return self._run_form(
             request,
             list(queryset),
@@ -301,7 +302,7 @@ class TenantAdmin(HistoryAdmin):
         )
 
     @admin.action(description="Move stage…", permissions=["move_stage"])
-    def move_stage(self, request: HttpRequest, queryset: QuerySet[Tenant]) -> HttpResponse | None:
+    def move_stage(self, request: AuthenticatedHttpRequest, queryset: QuerySet[Tenant]) -> HttpResponse | None:
         return self._run_form(
             request,
             list(queryset),
@@ -318,7 +319,7 @@ class TenantAdmin(HistoryAdmin):
     def has_move_stage_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("launchroom.move_stage")
 
-    def decide_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+    def decide_view(self, request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         tenant = get_object_or_404(Tenant, pk=pk)
         response = self._run_form(
             request,
@@ -333,7 +334,7 @@ class TenantAdmin(HistoryAdmin):
         assert response is not None
         return response
 
-    def move_stage_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+    def move_stage_view(self, request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         tenant = get_object_or_404(Tenant, pk=pk)
         response = self._run_form(
             request,
@@ -347,7 +348,7 @@ class TenantAdmin(HistoryAdmin):
         assert response is not None
         return response
 
-    def invite_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+    def invite_view(self, request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         from launchroom.tenants.accounts import invite_buyer
 
         tenant = get_object_or_404(Tenant, pk=pk)

@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 
 from core.admin import HistoryAdmin, ReadOnlyInline
+from core.types import signed_in_user
 from launchroom import catalog
 from launchroom.conversation.services import comment_add
 from launchroom.models import Comment
@@ -70,7 +71,7 @@ class CommentAdmin(HistoryAdmin):
         data = form.cleaned_data
         saved = comment_add(
             tenant=data["tenant"],
-            author=request.user,
+            author=signed_in_user(request),
             body=data["body"],
             gate_key=data.get("gate_key") or "",
             order_form=data.get("order_form"),
