@@ -40,7 +40,7 @@ from launchroom.orderforms import admin as orderforms_admin  # noqa: F401  isort
 from launchroom.support import admin as support_admin  # noqa: F401  isort: skip
 from launchroom.tenants import admin as tenants_admin  # noqa: F401  isort: skip
 from core.admin import add_service_errors, refusal_list
-from core.types import AuthenticatedHttpRequest, signed_in_user
+from core.types import AuthenticatedHttpRequest, RequestUser, signed_in_user
 from launchroom.gates.admin import GateDecisionForm, StageMoveForm
 from launchroom.gates.transitions_admin import TransitionInline
 from launchroom.tenants.admin import InviteForm, MembershipInline, save_memberships
@@ -176,7 +176,7 @@ class TenantAdmin(HistoryAdmin):
             super().save_formset(request, form, formset, change)
 
     @staticmethod
-    def related_links(tenant: Tenant, user: Any) -> list[tuple[str, str]]:
+    def related_links(tenant: Tenant, user: RequestUser) -> list[tuple[str, str]]:
         """Links to the tenant's records, only those this user may open."""
         links = []
         billing = getattr(tenant, "billing_profile", None)

@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from core.errors import NotPermitted
-from core.types import AuthenticatedHttpRequest
+from core.types import AuthenticatedHttpRequest, RequestUser
 from launchroom import catalog
 from launchroom.conversation.services import BODY_MAX, COMMENTING_ROLES, comment_add
 from launchroom.models import Comment, OrderForm, Tenant
@@ -48,7 +48,12 @@ class CommentForm(forms.Form):
 
 
 def conversation_context(
-    tenant: Tenant, user: Any, role: str | None, *, order_forms: list[OrderForm] | None = None, initial: str = ""
+    tenant: Tenant,
+    user: RequestUser,
+    role: str | None,
+    *,
+    order_forms: list[OrderForm] | None = None,
+    initial: str = "",
 ) -> dict[str, Any]:
     """The thread (oldest first) and, for those who may write, the comment form."""
     comments = list(

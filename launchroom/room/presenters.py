@@ -11,6 +11,7 @@ from typing import Any
 
 from django.urls import reverse
 
+from core.types import User
 from evidence.models import EvidenceAttachment
 from launchroom import catalog
 from launchroom.catalog import Effect
@@ -104,7 +105,7 @@ class Event:
     extra: list[str] = field(default_factory=list)
 
 
-def person(user: Any) -> str:
+def person(user: User | None) -> str:
     if user is None:
         return ""
     return user.get_full_name() or user.get_username()
