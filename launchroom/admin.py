@@ -7,7 +7,8 @@ collects input and reports what the service did or refused.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.contrib import admin, messages
@@ -46,6 +47,9 @@ from launchroom.gates.transitions_admin import TransitionInline
 from launchroom.tenants.admin import InviteForm, MembershipInline, save_memberships
 from launchroom.tenants.services import TENANT_FIELDS, tenant_create, tenant_update
 
+if TYPE_CHECKING:
+    from django.contrib.admin.filters import _ListFilterChoices  # the stubs' name for one choice
+
 
 class ActiveStageFilter(admin.SimpleListFilter):
     """Stage filter that shows the active launches (not ended) unless asked otherwise."""
@@ -56,7 +60,7 @@ class ActiveStageFilter(admin.SimpleListFilter):
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
         return [("active", "Active (not ended)"), *Stage.choices, ("all", "All")]
 
-    def choices(self, changelist: Any):  # type: ignore[no-untyped-def]
+    def choices(self, changelist: Any) -> Iterator[_ListFilterChoices]:
         value = self.value() or "active"
         for lookup, title in self.lookup_choices:
             yield {

@@ -257,7 +257,7 @@ def acceptance_sign(
             current, by=recorded_by, on_written_approval=on_written_approval, fields=fields, snapshot=snapshot_sha256
         ):
             assert current is not None
-            current.repeated = True  # type: ignore[attr-defined]
+            current.repeated = True  # type: ignore[attr-defined]  # a flag for the caller, not a field
             return current
         order_form = readiness.data.signed_order_form
         reasons = []

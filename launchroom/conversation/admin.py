@@ -83,7 +83,7 @@ class CommentAdmin(HistoryAdmin):
     def get_form(self, request: HttpRequest, obj: Comment | None = None, change: bool = False, **kwargs: Any) -> Any:
         form_class = super().get_form(request, obj, change, **kwargs)
 
-        class CheckedForm(form_class):  # type: ignore[valid-type, misc]
+        class CheckedForm(form_class):  # type: ignore[valid-type, misc]  # a class built at run time
             def clean(self) -> dict[str, Any]:
                 data = super().clean()
                 if bool(data.get("gate_key")) == bool(data.get("order_form")):

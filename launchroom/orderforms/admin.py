@@ -220,7 +220,7 @@ class OrderFormAdmin(HistoryAdmin):
         form_class = super().get_form(request, obj, change, **kwargs)
         admin_self = self
 
-        class CheckedForm(form_class):  # type: ignore[valid-type, misc]
+        class CheckedForm(form_class):  # type: ignore[valid-type, misc]  # a class built at run time
             def clean(self) -> dict[str, Any]:
                 data = super().clean()
                 if obj is None:

@@ -63,6 +63,6 @@ class ApiTokenMiddleware:
 
                 return JsonResponse({"error": "invalid or revoked API token"}, status=401)
             request.user = SimpleLazyObject(lambda: user)  # type: ignore[assignment]  # a lazy stand-in for a User
-            request._dont_enforce_csrf_checks = True  # type: ignore[attr-defined]
-            request.api_token = True  # type: ignore[attr-defined]
+            request._dont_enforce_csrf_checks = True  # type: ignore[attr-defined]  # Django's CSRF opt-out flag
+            request.api_token = True  # type: ignore[attr-defined]  # read by the views it reaches
         return self.get_response(request)
