@@ -9,6 +9,7 @@ from django.http import HttpRequest
 from billing.models import BillingFallbackAcceptance, BillingProfile
 from billing.services import PROFILE_FIELDS, billing_profile_save
 from core.admin import DecisionRecordAdmin, HistoryAdmin, status_badge, tone_badge
+from core.types import signed_in_user
 
 
 @admin.register(BillingProfile)
@@ -58,7 +59,7 @@ class BillingProfileAdmin(HistoryAdmin):
     def save_model(self, request: HttpRequest, obj: BillingProfile, form: forms.ModelForm, change: bool) -> None:
         terms = {name: form.cleaned_data[name] for name in PROFILE_FIELDS if name in form.cleaned_data}
         tenant = obj.tenant if change else form.cleaned_data["tenant"]
-        saved = billing_profile_save(tenant=tenant, by=request.user, **terms)
+        saved = billing_profile_save(tenant=tenant, by=signed_in_user(request), **terms)
         obj.pk, obj.updated_at = saved.pk, saved.updated_at
         obj._state.adding = False
 

@@ -13,6 +13,7 @@ from core import hooks
 from core.errors import NotPermitted, Refused
 from core.events import audited
 from core.history import records_actor
+from core.types import User
 from launchroom.models import MembershipRole, Tenant
 from launchroom.tenants.services import _locked, membership_role
 
@@ -28,7 +29,7 @@ def check_fallback_acceptor(*, role: str | None) -> None:
 
 @records_actor()
 @audited("billing_fallback_accept")
-def billing_fallback_accept(*, profile: BillingProfile, by: Any, name: str = "") -> BillingProfile:
+def billing_fallback_accept(*, profile: BillingProfile, by: User, name: str = "") -> BillingProfile:
     """The buyer's sponsor or finance member accepts the manual billing fallback for the
     terms as they stand; a later change to the terms needs a new acceptance."""
     check_fallback_acceptor(role=membership_role(by, profile.tenant))
@@ -68,7 +69,7 @@ PROFILE_FIELDS = BillingProfile.TERMS_FIELDS
 
 
 @records_actor()
-def billing_profile_save(*, tenant: Tenant, by: Any, **terms: Any) -> BillingProfile:
+def billing_profile_save(*, tenant: Tenant, by: User, **terms: Any) -> BillingProfile:
     """Create or change a tenant's billing profile (gate 4), as the finance owner.
 
     A change to the terms after the buyer accepted the manual billing fallback leaves that

@@ -92,8 +92,8 @@ def guard_changelists(site: admin.AdminSite) -> None:
             refuse_bad_query(request)
             return _view(request, extra_context)
 
-        guarded.guarded = True  # type: ignore[attr-defined]
-        model_admin.changelist_view = guarded  # type: ignore[method-assign]
+        guarded.guarded = True  # type: ignore[attr-defined]  # a marker on the function
+        model_admin.changelist_view = guarded  # type: ignore[method-assign]  # wrapped on purpose
 
 
 def refuse_bad_query(request: HttpRequest) -> None:
@@ -129,7 +129,7 @@ class LabelledTabularInline(admin.TabularInline):
     def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
         formset = super().get_formset(request, obj, **kwargs)
 
-        class Labelled(formset):  # type: ignore[valid-type, misc]
+        class Labelled(formset):  # type: ignore[valid-type, misc]  # a class built at run time
             def add_fields(self, form: Any, index: int | None) -> None:
                 super().add_fields(form, index)
                 row = f"row {index + 1}" if index is not None else "new row"

@@ -30,7 +30,7 @@ class FixedTenantMixin:
 
     @classmethod
     def from_db(cls, db: str | None, field_names: Any, values: Any) -> Any:
-        instance = super().from_db(db, field_names, values)  # type: ignore[misc]
+        instance = super().from_db(db, field_names, values)  # type: ignore[misc]  # a mixin: Model is next in the MRO
         instance._remember_owner()
         return instance
 
@@ -46,7 +46,7 @@ class FixedTenantMixin:
                     raise FixedOwnerError(
                         f"{type(self).__name__} {self.pk} belongs to {field} {loaded}; its {field} cannot change."
                     )
-        super().save(*args, **kwargs)  # type: ignore[misc]
+        super().save(*args, **kwargs)  # type: ignore[misc]  # a mixin: Model is next in the MRO
         self._remember_owner()
 
 

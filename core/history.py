@@ -14,16 +14,19 @@ import functools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, ParamSpec, TypeVar, cast
 
 from simple_history.models import HistoricalRecords
+
+if TYPE_CHECKING:
+    from core.types import User
 
 
 @dataclass(frozen=True)
 class _Actor:
     """What simple_history reads from a request: only ``user``."""
 
-    user: Any
+    user: User
 
 
 _UNSET = object()
@@ -32,7 +35,7 @@ R = TypeVar("R")
 
 
 @contextmanager
-def acting_as(user: Any) -> Iterator[None]:
+def acting_as(user: User | None) -> Iterator[None]:
     """Every history row written inside the block names ``user``. With no authenticated
     user (a proof command attaching its own output) the surrounding actor, if any, stays."""
     if user is None or not getattr(user, "is_authenticated", False):
@@ -51,7 +54,7 @@ def acting_as(user: Any) -> Iterator[None]:
             context.request = previous
 
 
-def current_actor() -> Any:
+def current_actor() -> User | None:
     """The user history rows written now would name, or None."""
     request = getattr(HistoricalRecords.context, "request", None)
     user = getattr(request, "user", None)
@@ -64,7 +67,8 @@ def records_actor(argument: str = "by") -> Callable[[Callable[P, R]], Callable[P
     def decorate(service: Callable[P, R]) -> Callable[P, R]:
         @functools.wraps(service)
         def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-            with acting_as(kwargs.get(argument)):
+            # The service's own signature types its actor (``by: User``, or ``User | None``).
+            with acting_as(cast("User | None", kwargs.get(argument))):
                 return service(*args, **kwargs)
 
         return wrapper

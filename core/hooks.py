@@ -13,7 +13,10 @@ commits or rolls back with the change itself.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from core.types import User
 
 ReadinessListener = Callable[..., None]
 DecisionListener = Callable[[Any], None]
@@ -36,7 +39,7 @@ def on_decision(listener: DecisionListener) -> DecisionListener:
     return listener
 
 
-def readiness_may_change(*, tenant_id: int, cause: str, actor: Any = None) -> None:
+def readiness_may_change(*, tenant_id: int, cause: str, actor: User | None = None) -> None:
     """A service changed something readiness reads for this tenant. ``cause`` names the
     service call in words ("gate_decide: accepted gate 5"); ``actor`` is the acting user
     (None for time or the system)."""

@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from core.admin import DecisionRecordAdmin, HistoryAdmin, add_service_errors, tone_badge
+from core.types import signed_in_user
 from evidence import uploads, validation
 from evidence.freshness import attachment_problem
 from evidence.models import EvidenceAttachment, EvidenceCheck, EvidenceKind
@@ -76,7 +77,7 @@ class AttachEvidenceForm(forms.ModelForm):
         elif url:
             validation.validate_url(url)
         else:
-            validation.validate_output(output)
+            validation.validate_output(output or "")
         return data
 
     def validate_unique(self) -> None:
@@ -96,8 +97,8 @@ class GateFilter(admin.SimpleListFilter):
         return queryset.filter(gate_key=self.value()) if self.value() else queryset
 
 
-ADD_FIELDS = ["tenant", "requirement", "file", "url", "output", "captured_at", "note"]
-VIEW_FIELDS = [
+ADD_FIELDS = ("tenant", "requirement", "file", "url", "output", "captured_at", "note")
+VIEW_FIELDS = (
     "tenant",
     "gate",
     "requirement_label",
@@ -115,7 +116,7 @@ VIEW_FIELDS = [
     "note",
     "created_at",
     "status",
-]
+)
 
 
 def attachment_status(attachment: EvidenceAttachment, now: Any = None) -> tuple[str, str]:
@@ -170,14 +171,14 @@ class EvidenceAttachmentAdmin(HistoryAdmin):
             qs = qs.defer("output")
         return qs
 
-    def get_fields(self, request: HttpRequest, obj: EvidenceAttachment | None = None) -> list[str]:
+    def get_fields(self, request: HttpRequest, obj: EvidenceAttachment | None = None) -> tuple[str, ...]:
         return ADD_FIELDS if obj is None else VIEW_FIELDS
 
-    def get_readonly_fields(self, request: HttpRequest, obj: EvidenceAttachment | None = None) -> list[str]:
-        return [] if obj is None else VIEW_FIELDS
+    def get_readonly_fields(self, request: HttpRequest, obj: EvidenceAttachment | None = None) -> tuple[str, ...]:
+        return () if obj is None else VIEW_FIELDS
 
     def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
-        initial = super().get_changeform_initial_data(request)
+        initial: dict[str, Any] = super().get_changeform_initial_data(request)
         initial.setdefault("captured_at", timezone.now())
         return initial
 
@@ -194,7 +195,7 @@ class EvidenceAttachmentAdmin(HistoryAdmin):
             tenant=data["tenant"],
             gate_key=gate_key,
             requirement_key=requirement_key,
-            by=request.user,
+            by=signed_in_user(request),
             file=data.get("file") or None,
             url=data.get("url") or "",
             output=data.get("output") or "",

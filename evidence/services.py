@@ -15,6 +15,7 @@ from django.utils import timezone
 from core import hooks
 from core.errors import NotPermitted
 from core.history import records_actor
+from core.types import User
 from evidence import uploads, validation
 from evidence.models import EvidenceAttachment, EvidenceCheck, EvidenceKind
 from launchroom import catalog
@@ -44,7 +45,7 @@ def evidence_attach(
     tenant: Tenant,
     gate_key: str,
     requirement_key: str,
-    by: Any,
+    by: User | None,
     file: File | None = None,
     url: str = "",
     output: str = "",
@@ -176,7 +177,7 @@ ATTACHED_FIELDS = (
 
 def as_attached(attachment: EvidenceAttachment) -> dict[str, Any] | None:
     """The attachment's creation record in the history, or None when it has none."""
-    history = EvidenceAttachment.history.model  # type: ignore[attr-defined]
+    history = EvidenceAttachment.history.model
     return (
         history.objects.filter(id=attachment.pk, history_type="+")
         .order_by("history_date", "history_id")

@@ -125,7 +125,7 @@ class InspectingUploadHandler(TemporaryFileUploadHandler):
             FileUploadHandler.new_file(
                 self, field_name, file_name, content_type, content_length, charset, content_type_extra
             )
-            self.file = InMemoryUploadedFile(  # type: ignore[assignment]
+            self.file = InMemoryUploadedFile(  # type: ignore[assignment]  # small uploads stay in memory
                 io.BytesIO(), field_name, file_name, content_type, 0, charset, content_type_extra
             )
         else:

@@ -8,11 +8,15 @@ output is offered as a small text file rather than followed.
 
 from __future__ import annotations
 
+from typing import cast
+
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_safe
 
+from core.types import RequestUser
 from evidence.models import EvidenceAttachment, EvidenceKind
 from evidence.validation import SERVABLE_CONTENT_TYPES
 from launchroom.tenants.access import can_see_tenant
@@ -21,11 +25,11 @@ from launchroom.tenants.access import can_see_tenant
 DOWNLOAD_CSP = "default-src 'none'; sandbox; frame-ancestors 'none'"
 
 
-def can_download(user: object, attachment: EvidenceAttachment) -> bool:
+def can_download(user: RequestUser, attachment: EvidenceAttachment) -> bool:
     return can_see_tenant(user, attachment.tenant_id)
 
 
-def _harden(response: HttpResponse) -> HttpResponse:
+def _harden(response: HttpResponseBase) -> HttpResponseBase:
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = DOWNLOAD_CSP
     response["Cache-Control"] = "private, no-store"
@@ -33,7 +37,7 @@ def _harden(response: HttpResponse) -> HttpResponse:
 
 
 @require_safe
-def download(request: HttpRequest, pk: int) -> HttpResponse:
+def download(request: HttpRequest, pk: int) -> HttpResponseBase:
     attachment = get_object_or_404(EvidenceAttachment.objects.all(), pk=pk)
     if not can_download(request.user, attachment):
         raise Http404("No such evidence.")
@@ -46,7 +50,7 @@ def download(request: HttpRequest, pk: int) -> HttpResponse:
         content_type = (
             attachment.content_type if attachment.content_type in SERVABLE_CONTENT_TYPES else "application/octet-stream"
         )
-        response: HttpResponse = FileResponse(
+        response: HttpResponseBase = FileResponse(
             handle,
             as_attachment=True,
             filename=attachment.original_name or f"evidence-{attachment.pk}",
@@ -58,5 +62,7 @@ def download(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         body, suffix = attachment.output, "output"
     response = HttpResponse(body, content_type="text/plain; charset=utf-8")
-    response["Content-Disposition"] = content_disposition_header(True, f"evidence-{attachment.pk}-{suffix}.txt")
+    # With as_attachment=True the header is always built (None is only for inline and no name).
+    disposition = content_disposition_header(True, f"evidence-{attachment.pk}-{suffix}.txt")
+    response["Content-Disposition"] = cast(str, disposition)
     return _harden(response)

@@ -7,7 +7,8 @@ collects input and reports what the service did or refused.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.contrib import admin, messages
@@ -40,10 +41,14 @@ from launchroom.orderforms import admin as orderforms_admin  # noqa: F401  isort
 from launchroom.support import admin as support_admin  # noqa: F401  isort: skip
 from launchroom.tenants import admin as tenants_admin  # noqa: F401  isort: skip
 from core.admin import add_service_errors, refusal_list
+from core.types import AuthenticatedHttpRequest, RequestUser, signed_in_user
 from launchroom.gates.admin import GateDecisionForm, StageMoveForm
 from launchroom.gates.transitions_admin import TransitionInline
 from launchroom.tenants.admin import InviteForm, MembershipInline, save_memberships
 from launchroom.tenants.services import TENANT_FIELDS, tenant_create, tenant_update
+
+if TYPE_CHECKING:
+    from django.contrib.admin.filters import _ListFilterChoices  # the stubs' name for one choice
 
 
 class ActiveStageFilter(admin.SimpleListFilter):
@@ -55,7 +60,7 @@ class ActiveStageFilter(admin.SimpleListFilter):
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
         return [("active", "Active (not ended)"), *Stage.choices, ("all", "All")]
 
-    def choices(self, changelist: Any):  # type: ignore[no-untyped-def]
+    def choices(self, changelist: Any) -> Iterator[_ListFilterChoices]:
         value = self.value() or "active"
         for lookup, title in self.lookup_choices:
             yield {
@@ -78,8 +83,7 @@ class ActiveStageFilter(admin.SimpleListFilter):
 
 class OrderFormInline(ReadOnlyInline):
     model = OrderForm
-    fields = ["version", "status", "requested_stage", "approval_reference", "signed_at"]
-    readonly_fields = fields
+    fields = readonly_fields = ("version", "status", "requested_stage", "approval_reference", "signed_at")
     ordering = ["-version"]
     verbose_name_plural = "order-form versions"
 
@@ -163,20 +167,20 @@ class TenantAdmin(HistoryAdmin):
     def save_model(self, request: HttpRequest, obj: Tenant, form: forms.ModelForm, change: bool) -> None:
         values = {name: form.cleaned_data[name] for name in TENANT_FIELDS if name in form.cleaned_data}
         if change:
-            saved = tenant_update(tenant=obj, by=request.user, **values)
+            saved = tenant_update(tenant=obj, by=signed_in_user(request), **values)
         else:
-            saved = tenant_create(by=request.user, **values)
+            saved = tenant_create(by=signed_in_user(request), **values)
         obj.pk, obj.created_at, obj.updated_at = saved.pk, saved.created_at, saved.updated_at
         obj._state.adding = False
 
     def save_formset(self, request: HttpRequest, form: forms.ModelForm, formset: Any, change: bool) -> None:
         if formset.model is TenantMembership:
-            save_memberships(formset, by=request.user)
+            save_memberships(formset, by=signed_in_user(request))
         else:
             super().save_formset(request, form, formset, change)
 
     @staticmethod
-    def related_links(tenant: Tenant, user: Any) -> list[tuple[str, str]]:
+    def related_links(tenant: Tenant, user: RequestUser) -> list[tuple[str, str]]:
         """Links to the tenant's records, only those this user may open."""
         links = []
         billing = getattr(tenant, "billing_profile", None)
@@ -236,7 +240,8 @@ class TenantAdmin(HistoryAdmin):
             raise PermissionDenied
         form = form_class(request.POST if "apply" in request.POST else None, initial=initial)
         if form.is_valid():
-            done, refused = 0, []
+            done = 0
+            refused: list[tuple[Tenant, ValidationError | Refused]] = []
             for tenant in tenants:
                 try:
                     # Each apply says what it did, in words ("Accepted gate 5 for Contoso Health.").
@@ -250,8 +255,8 @@ class TenantAdmin(HistoryAdmin):
                         refused.append((tenant, exc))
                 except Refused as exc:
                     refused.append((tenant, exc))
-            for tenant, exc in refused:
-                self.message_user(request, refusal_list(f"Refused for {tenant}:", exc), messages.ERROR)
+            for tenant, problem in refused:
+                self.message_user(request, refusal_list(f"Refused for {tenant}:", problem), messages.ERROR)
             if len(tenants) != 1 or not (refused or form.errors):
                 target = (
                     reverse("admin:launchroom_tenant_change", args=[tenants[0].pk])
@@ -270,7 +275,7 @@ class TenantAdmin(HistoryAdmin):
         }
         return TemplateResponse(request, "admin/launchroom/tenant/action_form.html", context)
 
-    def _decide(self, request: HttpRequest) -> Any:
+    def _decide(self, request: AuthenticatedHttpRequest) -> Any:
         def apply(tenant: Tenant, data: dict[str, Any]) -> str:
             row = gate_decide(
                 tenant=tenant, gate_key=data["gate_key"], decision=data["decision"], note=data["note"], by=request.user
@@ -280,7 +285,7 @@ class TenantAdmin(HistoryAdmin):
 
         return apply
 
-    def _move(self, request: HttpRequest) -> Any:
+    def _move(self, request: AuthenticatedHttpRequest) -> Any:
         def apply(tenant: Tenant, data: dict[str, Any]) -> str:
             before = tenant.get_stage_display()
             stage_move(tenant=tenant, to_stage=data["to_stage"], reason=data["reason"], by=request.user)
@@ -289,7 +294,7 @@ class TenantAdmin(HistoryAdmin):
         return apply
 
     @admin.action(description="Decide a gate (accept, reject or reopen)…", permissions=["decide"])
-    def decide_gate(self, request: HttpRequest, queryset: QuerySet[Tenant]) -> HttpResponse | None:
+    def decide_gate(self, request: AuthenticatedHttpRequest, queryset: QuerySet[Tenant]) -> HttpResponse | None:
         return self._run_form(
             request,
             list(queryset),
@@ -301,7 +306,7 @@ class TenantAdmin(HistoryAdmin):
         )
 
     @admin.action(description="Move stage…", permissions=["move_stage"])
-    def move_stage(self, request: HttpRequest, queryset: QuerySet[Tenant]) -> HttpResponse | None:
+    def move_stage(self, request: AuthenticatedHttpRequest, queryset: QuerySet[Tenant]) -> HttpResponse | None:
         return self._run_form(
             request,
             list(queryset),
@@ -318,7 +323,7 @@ class TenantAdmin(HistoryAdmin):
     def has_move_stage_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("launchroom.move_stage")
 
-    def decide_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+    def decide_view(self, request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         tenant = get_object_or_404(Tenant, pk=pk)
         response = self._run_form(
             request,
@@ -333,7 +338,7 @@ class TenantAdmin(HistoryAdmin):
         assert response is not None
         return response
 
-    def move_stage_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+    def move_stage_view(self, request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         tenant = get_object_or_404(Tenant, pk=pk)
         response = self._run_form(
             request,
@@ -347,7 +352,7 @@ class TenantAdmin(HistoryAdmin):
         assert response is not None
         return response
 
-    def invite_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+    def invite_view(self, request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         from launchroom.tenants.accounts import invite_buyer
 
         tenant = get_object_or_404(Tenant, pk=pk)

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import transaction
 
 from billing.models import BillingProfile, BillingRoute
 from billing.services import billing_fallback_accept, billing_profile_save
 from core.history import acting_as
+from core.types import User
 from launchroom.acceptance.services import acceptance_sign
 from launchroom.catalog import Role
 from launchroom.conversation.services import comment_add
@@ -26,6 +26,7 @@ from launchroom.gates.readiness import evaluate
 from launchroom.gates.services import stage_move
 from launchroom.models import (
     AcceptanceDecision,
+    AcceptanceRecord,
     LaunchStage,
     MembershipRole,
     OrderForm,
@@ -38,8 +39,6 @@ from launchroom.orderforms.services import order_form_create, order_form_sign
 from launchroom.support.services import incident_open, support_plan_save
 from launchroom.tenants.roles import sync_groups
 from launchroom.tenants.services import tenant_create
-
-User = get_user_model()
 
 DEMO_PASSWORD = "demo"
 
@@ -60,7 +59,7 @@ STAFF_NAMES = {
 }
 
 
-def _set_password(user: Any, created: bool, password: str | None) -> None:
+def _set_password(user: User, created: bool, password: str | None) -> None:
     """A new user gets the demo password; an existing one keeps theirs (so a restart logs nobody
     out) unless a password is given explicitly (``seed_demo --reset-passwords``, the bench)."""
     if password is not None:
@@ -97,7 +96,7 @@ def ensure_buyer(
     role: str = MembershipRole.BUYER_SPONSOR,
     password: str | None = None,
     name: tuple[str, str] = ("Bea", "Buyer"),
-) -> Any:
+) -> User:
     user, created = User.objects.get_or_create(
         username=username,
         defaults={"email": f"{username}@{tenant.slug}.example", "first_name": name[0], "last_name": name[1]},
@@ -135,7 +134,7 @@ def scoped_order_form(
     return order_form
 
 
-def complete_billing(tenant: Tenant, staff: dict[str, Any], *, accept_by: Any | None) -> BillingProfile:
+def complete_billing(tenant: Tenant, staff: dict[str, Any], *, accept_by: User | None) -> BillingProfile:
     profile = billing_profile_save(
         tenant=tenant,
         by=staff["finance"],
@@ -171,7 +170,9 @@ def support_plan(tenant: Tenant, staff: dict[str, Any]) -> SupportPlan:
     )
 
 
-def sign_acceptance(tenant: Tenant, buyer: Any, stage: str, decision: str = AcceptanceDecision.ACCEPTED) -> Any:
+def sign_acceptance(
+    tenant: Tenant, buyer: User, stage: str, decision: str = AcceptanceDecision.ACCEPTED
+) -> AcceptanceRecord:
     readiness = evaluate(tenant, stage)
     return acceptance_sign(
         tenant=tenant,

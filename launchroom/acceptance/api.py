@@ -22,6 +22,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 
 from core.errors import NotPermitted, Refused
+from core.types import signed_in_user
 from core.validation import field_limit, parse_json, slug_problem, text_errors
 from evidence.models import EvidenceAttachment
 from launchroom.acceptance.serializers import acceptance_json, validation_errors
@@ -58,7 +59,7 @@ def _not_found() -> JsonResponse:
 class _CsrfCheck(CsrfViewMiddleware):
     """Django's CSRF check, run by the view itself so its refusal can come after the 401."""
 
-    def _reject(self, request: HttpRequest, reason: str) -> str:  # type: ignore[override]
+    def _reject(self, request: HttpRequest, reason: str) -> str:
         return reason
 
 
@@ -242,7 +243,7 @@ def _record(request: HttpRequest) -> JsonResponse:
         tenant, role = tenant_for_user(request.user, slug.strip())
     except Http404:
         return _not_found()
-    user = request.user
+    user = signed_in_user(request)  # launch_acceptance answered 401 to anyone else
     on_written_approval = body.get("on_written_approval") is True
     try:
         check_signer(user=user, role=role, on_written_approval=on_written_approval)

@@ -14,6 +14,7 @@ from core import hooks
 from core.errors import NotPermitted, Refused
 from core.events import audited
 from core.history import records_actor
+from core.types import User
 from core.validation import check_text
 from launchroom.gates.readiness import Readiness, evaluate
 from launchroom.gates.selectors import load
@@ -73,7 +74,7 @@ class SnapshotChanged(AcceptanceRefused):
         self.current_sha256 = readiness.acceptance_snapshot_sha256()
 
 
-def check_signer(*, user: Any, role: str | None, on_written_approval: bool) -> None:
+def check_signer(*, user: User, role: str | None, on_written_approval: bool) -> None:
     """Who may record an acceptance (SPEC section 5): the tenant's buyer sponsor for
     themselves, or staff with the permission on a buyer's written approval.
 
@@ -93,7 +94,7 @@ def check_signer(*, user: Any, role: str | None, on_written_approval: bool) -> N
         raise NotPermitted("Only the tenant's buyer sponsor signs the acceptance record.")
 
 
-def may_sign(*, user: Any, role: str | None) -> bool:
+def may_sign(*, user: User, role: str | None) -> bool:
     """Whether the launch room offers ``user`` the signature form (``check_signer``'s rule)."""
     try:
         check_signer(user=user, role=role, on_written_approval=False)
@@ -151,7 +152,7 @@ def _evidence_conflicts(seen: Sequence[tuple[int, str | None]], current: list[di
 
 
 def _repeats(
-    record: AcceptanceRecord | None, *, by: Any, on_written_approval: bool, fields: dict[str, Any], snapshot: str
+    record: AcceptanceRecord | None, *, by: User, on_written_approval: bool, fields: dict[str, Any], snapshot: str
 ) -> bool:
     """Whether a request repeats the current record exactly (an automation retry, a double submit)."""
     if record is None:
@@ -174,7 +175,7 @@ def acceptance_sign(
     decision: str,
     signer_name: str,
     signer_role: str,
-    recorded_by: Any,
+    recorded_by: User,
     exclusions: Sequence[str] = (),
     residual_risks: Sequence[str] = (),
     approval_reference: str = "",
@@ -256,7 +257,7 @@ def acceptance_sign(
             current, by=recorded_by, on_written_approval=on_written_approval, fields=fields, snapshot=snapshot_sha256
         ):
             assert current is not None
-            current.repeated = True  # type: ignore[attr-defined]
+            current.repeated = True  # type: ignore[attr-defined]  # a flag for the caller, not a field
             return current
         order_form = readiness.data.signed_order_form
         reasons = []

@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 
 from core.admin import HistoryAdmin, ReadOnlyInline
+from core.types import signed_in_user
 from launchroom import catalog
 from launchroom.conversation.services import comment_add
 from launchroom.models import Comment
@@ -21,8 +22,7 @@ from launchroom.models import Comment
 
 class CommentInline(ReadOnlyInline):
     model = Comment
-    fields = ["created_at", "author", "subject", "body"]
-    readonly_fields = fields
+    fields = readonly_fields = ("created_at", "author", "subject", "body")
     ordering = ["-created_at", "-id"]
     verbose_name_plural = "conversation (newest first)"
 
@@ -71,7 +71,7 @@ class CommentAdmin(HistoryAdmin):
         data = form.cleaned_data
         saved = comment_add(
             tenant=data["tenant"],
-            author=request.user,
+            author=signed_in_user(request),
             body=data["body"],
             gate_key=data.get("gate_key") or "",
             order_form=data.get("order_form"),
@@ -83,7 +83,7 @@ class CommentAdmin(HistoryAdmin):
     def get_form(self, request: HttpRequest, obj: Comment | None = None, change: bool = False, **kwargs: Any) -> Any:
         form_class = super().get_form(request, obj, change, **kwargs)
 
-        class CheckedForm(form_class):  # type: ignore[valid-type, misc]
+        class CheckedForm(form_class):  # type: ignore[valid-type, misc]  # a class built at run time
             def clean(self) -> dict[str, Any]:
                 data = super().clean()
                 if bool(data.get("gate_key")) == bool(data.get("order_form")):

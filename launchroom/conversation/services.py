@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from core.errors import NotPermitted
+from core.types import User
 from launchroom import catalog
 from launchroom.catalog import Role
 from launchroom.models import Comment, MembershipRole, NotificationKind, OrderForm, Tenant
@@ -20,7 +21,7 @@ BODY_MAX = 5000
 
 
 def comment_add(
-    *, tenant: Tenant, author: Any, body: str, gate_key: str = "", order_form: OrderForm | None = None
+    *, tenant: Tenant, author: User, body: str, gate_key: str = "", order_form: OrderForm | None = None
 ) -> Comment:
     """Add a comment to the tenant's conversation about one gate or one order-form version,
     and tell the other side (staff when a buyer writes, the buyers when staff write)."""

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from core.errors import NotPermitted
+from core.types import AuthenticatedHttpRequest, RequestUser
 from launchroom import catalog
 from launchroom.conversation.services import BODY_MAX, COMMENTING_ROLES, comment_add
 from launchroom.models import Comment, OrderForm, Tenant
@@ -36,7 +37,7 @@ class CommentForm(forms.Form):
 
     def __init__(self, *args: Any, order_forms: list[OrderForm], **kwargs: Any):
         super().__init__(*args, **kwargs)
-        self.fields["subject"].choices = subject_choices(order_forms)
+        cast(forms.ChoiceField, self.fields["subject"]).choices = subject_choices(order_forms)
         self.order_forms = {o.pk: o for o in order_forms}
 
     def subject_kwargs(self) -> dict[str, Any]:
@@ -47,7 +48,12 @@ class CommentForm(forms.Form):
 
 
 def conversation_context(
-    tenant: Tenant, user: Any, role: str | None, *, order_forms: list[OrderForm] | None = None, initial: str = ""
+    tenant: Tenant,
+    user: RequestUser,
+    role: str | None,
+    *,
+    order_forms: list[OrderForm] | None = None,
+    initial: str = "",
 ) -> dict[str, Any]:
     """The thread (oldest first) and, for those who may write, the comment form."""
     comments = list(
@@ -62,7 +68,7 @@ def conversation_context(
 
 @login_required
 @require_POST
-def comment_post(request: HttpRequest, slug: str) -> HttpResponse:
+def comment_post(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     tenant, _role = tenant_for_user(request.user, slug)
     order_forms = list(OrderForm.objects.filter(tenant=tenant))
     form = CommentForm(request.POST, order_forms=order_forms)
@@ -70,7 +76,7 @@ def comment_post(request: HttpRequest, slug: str) -> HttpResponse:
     target = back if back.startswith(f"/launch-room/{tenant.slug}/") else reverse("launchroom:room", args=[tenant.slug])
     if not form.is_valid():
         problems = "; ".join(
-            f"{form.fields[n].label}: {' '.join(e)}" for n, e in form.errors.items() if n in form.fields
+            f"{form.fields[n].label}: {' '.join(str(m) for m in e)}" for n, e in form.errors.items() if n in form.fields
         )
         messages.error(request, f"Your comment was not added. {problems}")
         return redirect(target.split("#")[0] + "#conversation")

@@ -78,7 +78,7 @@ def link_hash(prev_hash: str, payload: str) -> str:
 def append(row: models.Model) -> DecisionLogEntry:
     """Append ``row`` to its tenant's chain. Call inside the transaction that wrote it,
     with the tenant row locked, so that two writers cannot take the same ``seq``."""
-    tenant_id = row.tenant_id  # type: ignore[attr-defined]
+    tenant_id = row.tenant_id  # type: ignore[attr-defined]  # every logged kind has a tenant
     last = DecisionLogEntry.objects.filter(tenant_id=tenant_id).order_by("-seq").first()
     prev_hash = last.entry_hash if last else GENESIS
     payload = row_payload(row)
@@ -186,9 +186,9 @@ def _verify_batch(tenants: list[Tenant]) -> Iterator[Result]:
     for kind, model in KINDS.items():
         logged = model._default_manager.filter(LOGGED_ROWS.get(kind, Q()), tenant_id__in=ids).order_by()
         for row in logged:
-            rows[row.tenant_id][(kind, row.pk)] = row  # type: ignore[attr-defined]
+            rows[row.tenant_id][(kind, row.pk)] = row  # type: ignore[attr-defined]  # every logged kind has a tenant
     created: dict[int, dict[int, dict[str, Any]]] = defaultdict(dict)
-    history = DecisionLogEntry.history.model  # type: ignore[attr-defined]
+    history = DecisionLogEntry.history.model
     for record in history.objects.filter(tenant_id__in=ids, history_type="+").values("id", "tenant_id", *LINK_FIELDS):
         created[record["tenant_id"]][record["id"]] = record
     for tenant in tenants:

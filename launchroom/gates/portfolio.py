@@ -7,6 +7,7 @@ page of rows for the matrix, one query for the banner and one for the recent tra
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time
 from typing import Any
@@ -100,7 +101,7 @@ def filtered(cleaned: dict[str, Any]) -> QuerySet[Tenant]:
     return qs.order_by(*SORTS[cleaned.get("sort") or "name"][1])
 
 
-def clean_params(params: dict[str, str] | None) -> tuple[PortfolioFilter, dict[str, Any]]:
+def clean_params(params: Mapping[str, Any] | None) -> tuple[PortfolioFilter, dict[str, Any]]:
     """The bound form and the values of its valid fields (a field in error filters nothing and says why)."""
     form = PortfolioFilter(params or None)
     if not params:
@@ -109,7 +110,7 @@ def clean_params(params: dict[str, str] | None) -> tuple[PortfolioFilter, dict[s
     return form, dict(form.cleaned_data)
 
 
-def fallen_banner() -> tuple[list[TenantReadiness], int]:
+def fallen_banner() -> tuple[Sequence[TenantReadiness], int]:
     """The tenants whose running beta fell to hold (newest first, up to BANNER_SIZE) and how many in all: one query."""
     rows = list(
         TenantReadiness.objects.filter(fallen_to_hold=True)

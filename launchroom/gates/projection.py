@@ -18,6 +18,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from core.types import User
 from evidence.freshness import freshness_limit
 from launchroom import catalog
 from launchroom.gates.readiness import STALE, Readiness, evaluate
@@ -140,7 +141,7 @@ class Written:
 
 
 def _transition(
-    previous: TenantReadiness | None, fields: dict[str, Any], *, cause: str, actor: Any, now: datetime
+    previous: TenantReadiness | None, fields: dict[str, Any], *, cause: str, actor: User | None, now: datetime
 ) -> ReadinessTransition | None:
     before_gates = previous.gates if previous else {}
     changed = _changed_gates(before_gates, fields["gates"])
@@ -191,7 +192,7 @@ def _apply(previous: TenantReadiness | None, fields: dict[str, Any], now: dateti
     return row
 
 
-def project(*, tenant_id: int, cause: str, actor: Any = None, now: datetime | None = None) -> Written:
+def project(*, tenant_id: int, cause: str, actor: User | None = None, now: datetime | None = None) -> Written:
     """Re-evaluate one tenant and store it; record a transition when anything changed.
 
     Runs inside the caller's transaction, under its tenant lock (see ``core.hooks``).
@@ -211,7 +212,7 @@ def project(*, tenant_id: int, cause: str, actor: Any = None, now: datetime | No
     return Written(row, transition)
 
 
-def on_readiness_change(*, tenant_id: int, cause: str, actor: Any = None) -> None:
+def on_readiness_change(*, tenant_id: int, cause: str, actor: User | None = None) -> None:
     """The listener registered on ``core.hooks.readiness_may_change``."""
     project(tenant_id=tenant_id, cause=cause, actor=actor)
 
@@ -256,7 +257,8 @@ def refresh(
             locked = Tenant.objects.select_for_update().filter(pk__in=batch).order_by("pk")
             list(locked.values_list("pk", flat=True))
             previous = {r.tenant_id: r for r in TenantReadiness.objects.filter(tenant_id__in=batch)}
-            new_rows, changed_rows = [], []
+            new_rows: list[TenantReadiness] = []
+            changed_rows: list[TenantReadiness] = []
             for data in load_tenants(Tenant.objects.filter(pk__in=batch), lean=True):
                 fields = evaluated_fields(data, now)
                 fields["tenant_id"] = data.tenant.pk

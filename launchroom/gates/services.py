@@ -8,9 +8,6 @@ the API and commands all call these. ``Refused`` carries the reasons a rule refu
 
 from __future__ import annotations
 
-from typing import Any
-
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -19,6 +16,7 @@ from core import hooks
 from core.errors import NotPermitted, Refused
 from core.events import audited
 from core.history import records_actor
+from core.types import User
 from launchroom import catalog
 from launchroom.catalog import Role
 from launchroom.gates.readiness import evaluate
@@ -33,9 +31,6 @@ from launchroom.models import (
 )
 from launchroom.tenants.services import _locked, has_role
 
-User = AbstractBaseUser | AnonymousUser
-
-
 # Order forms ----------------------------------------------------------------------------
 
 
@@ -44,7 +39,7 @@ User = AbstractBaseUser | AnonymousUser
 
 @records_actor()
 @audited("gate_decision")
-def gate_decide(*, tenant: Tenant, gate_key: str, decision: str, note: str, by: Any) -> GateDecision:
+def gate_decide(*, tenant: Tenant, gate_key: str, decision: str, note: str, by: User) -> GateDecision:
     """Record an owner's decision on an evidence gate (SPEC section 4).
 
     Accepting is refused while a requirement is unmet, and to the person who uploaded by
@@ -104,7 +99,7 @@ def gate_decide(*, tenant: Tenant, gate_key: str, decision: str, note: str, by: 
 
 @records_actor()
 @audited("stage_move")
-def stage_move(*, tenant: Tenant, to_stage: str, reason: str, by: Any) -> StageChange:
+def stage_move(*, tenant: Tenant, to_stage: str, reason: str, by: User) -> StageChange:
     """Move a tenant to another stage (SPEC section 2), recording the readiness it rested on."""
     if to_stage not in Stage.values:
         raise ValidationError({"to_stage": f"Choose one of {', '.join(Stage.values)}."})

@@ -62,8 +62,7 @@ class TransitionInline(TransitionColumns, ReadOnlyInline):
     """The tenant page's transitions, newest first."""
 
     model = ReadinessTransition
-    fields = ["at", "stage", "decision_change", "gates", "cause", "actor"]
-    readonly_fields = fields
+    fields = readonly_fields = ("at", "stage", "decision_change", "gates", "cause", "actor")
     ordering = ["-at", "-id"]
     show_change_link = True
     verbose_name_plural = "readiness transitions (newest first)"

@@ -7,7 +7,7 @@ from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
-from core.append_only import AppendOnlyModel, AppendOnlyQuerySet, append_only_trigger
+from core.append_only import AppendOnlyModel, append_only_trigger
 from core.fixed import FixedTenantMixin
 from launchroom import catalog
 from launchroom.models.orderforms import OrderForm
@@ -28,7 +28,6 @@ class Comment(FixedTenantMixin, AppendOnlyModel):
     body = models.TextField(max_length=5000)
     created_at = models.DateTimeField(auto_now_add=True)
 
-    objects = AppendOnlyQuerySet.as_manager()
     history = HistoricalRecords()
 
     class Meta:
@@ -48,7 +47,7 @@ class Comment(FixedTenantMixin, AppendOnlyModel):
 
     @property
     def subject(self) -> str:
-        if self.order_form_id is not None:
+        if self.order_form is not None:
             return f"order form v{self.order_form.version}"
         gate = catalog.GATES_BY_KEY.get(self.gate_key)
         return f"gate {gate.number}: {gate.title}" if gate else self.gate_key

@@ -135,14 +135,14 @@ class OrderForm(FixedTenantMixin, models.Model):
     def __str__(self) -> str:
         return f"{self.tenant} order form v{self.version} ({self.get_status_display()})"
 
-    def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def save(self, *args: Any, **kwargs: Any) -> None:
         if not self._state.adding and self.pk:
             stored = type(self).objects.filter(pk=self.pk).values_list("status", flat=True).first()
             if stored == OrderFormStatus.SIGNED:
                 raise AppendOnlyError("A signed order form is frozen; revise it into a new version instead.")
         super().save(*args, **kwargs)
 
-    def delete(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         if self.is_signed:
             raise AppendOnlyError("A signed order form cannot be deleted.")
         return super().delete(*args, **kwargs)

@@ -6,6 +6,7 @@ told once per recipient, however often it is noticed.
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -154,7 +155,7 @@ def evidence_expiry_reminders(*, now: datetime) -> int:
                         f"reaches its {limit.days}-day freshness limit on {expires:%Y-%m-%d %H:%M} UTC. Attach "
                         f"fresh output before then, or {tenant} falls back to hold."
                     ),
-                    link=lambda user, t=tenant: link_for(user, t),
+                    link=functools.partial(link_for, tenant=tenant),
                 )
     return told
 
@@ -219,7 +220,7 @@ def transition_happened(transition: Any, readiness: Any) -> int:
                 f"Every requirement of gate {gate['number']} ({gate['title']}) is met for {tenant}. "
                 f"As {role.value.lower()}, accept or reject it with the evidence in view."
             ),
-            link=lambda user, key=gate["key"]: f"/admin/launchroom/tenant/{tenant.pk}/decide/?gate={key}",
+            link=f"/admin/launchroom/tenant/{tenant.pk}/decide/?gate={gate['key']}",  # staff only
         )
     blocking = [g for g in readiness.gates if g.blocks]
     if blocking and all(g.gate.key == "customer-acceptance" for g in blocking):

@@ -12,11 +12,11 @@ from collections.abc import Callable, Iterable
 from functools import partial
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.urls import reverse
 
+from core.types import User
 from launchroom.catalog import Role
 from launchroom.models import (
     ACTION_KINDS,
@@ -28,8 +28,6 @@ from launchroom.models import (
     Tenant,
     TenantMembership,
 )
-
-User = get_user_model()
 
 
 def staff_in_role(role: Role) -> QuerySet[Any]:
@@ -48,7 +46,7 @@ def buyer_sponsors(tenant: Tenant) -> QuerySet[Any]:
     return tenant_members(tenant, MembershipRole.BUYER_SPONSOR)
 
 
-def link_for(user: Any, tenant: Tenant | None, *, room: str = "", staff: str = "") -> str:
+def link_for(user: User, tenant: Tenant | None, *, room: str = "", staff: str = "") -> str:
     """Where a user acts on a tenant's event: buyers in their launch room, staff where they decide."""
     if tenant is None:
         return staff or room
@@ -106,7 +104,7 @@ def _enqueue_event_delivery(event_key: str) -> None:
     deliver_event.enqueue(event_key)
 
 
-def visible_to(user: Any) -> QuerySet[Notification]:
+def visible_to(user: User) -> QuerySet[Notification]:
     """A user's notifications; a customer sees only those of tenants they are still a member of."""
     rows = Notification.objects.filter(recipient=user)
     if not user.is_staff:
@@ -115,7 +113,7 @@ def visible_to(user: Any) -> QuerySet[Notification]:
     return rows
 
 
-def mark_all_read(*, user: Any) -> int:
+def mark_all_read(*, user: User) -> int:
     from django.utils import timezone
 
     rows = list(visible_to(user).filter(read_at__isnull=True))
@@ -127,7 +125,7 @@ def mark_all_read(*, user: Any) -> int:
     return len(rows)
 
 
-def preference_save(*, user: Any, email_mode: str) -> NotificationPreference:
+def preference_save(*, user: User, email_mode: str) -> NotificationPreference:
     from django.core.exceptions import ValidationError
 
     if email_mode not in EmailMode.values:

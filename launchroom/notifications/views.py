@@ -16,6 +16,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from core.types import AuthenticatedHttpRequest
 from launchroom.models import EmailMode, NotificationPreference
 from launchroom.notifications.services import mark_all_read, preference_save, visible_to
 
@@ -28,7 +29,7 @@ class PreferenceForm(forms.Form):
 
 @never_cache
 @login_required
-def inbox(request: HttpRequest) -> HttpResponse:
+def inbox(request: AuthenticatedHttpRequest) -> HttpResponse:
     user = request.user
     if request.method == "POST":
         form = PreferenceForm(request.POST)
@@ -51,7 +52,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
 
 @never_cache
 @login_required
-def open_notification(request: HttpRequest, pk: int) -> HttpResponse:
+def open_notification(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """Mark one notification read and go to the place to act on it."""
     row = get_object_or_404(visible_to(request.user), pk=pk)
     if row.read_at is None:
@@ -65,7 +66,7 @@ def open_notification(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @login_required
-def read_all(request: HttpRequest) -> HttpResponse:
+def read_all(request: AuthenticatedHttpRequest) -> HttpResponse:
     count = mark_all_read(user=request.user)
     messages.success(
         request, f"Marked {count} notification{'s' if count != 1 else ''} read." if count else "Nothing unread."

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.contrib import admin, messages
@@ -34,6 +34,10 @@ from launchroom.orderforms.services import (
 
 from launchroom.support import admin as support_admin  # noqa: F401  isort: skip
 from core.admin import add_service_errors, refusal_list, refusal_text
+from core.types import AuthenticatedHttpRequest, signed_in_user
+
+if TYPE_CHECKING:
+    from django.contrib.admin.options import _FieldGroups  # the stubs' name for get_fields()' answer
 
 
 class SignOrderFormForm(forms.Form):
@@ -86,7 +90,7 @@ class OrderFormAdmin(HistoryAdmin):
             return ["tenant", *self.system_fields]
         return self.system_fields
 
-    def get_fields(self, request: HttpRequest, obj: OrderForm | None = None) -> list[str]:
+    def get_fields(self, request: HttpRequest, obj: OrderForm | None = None) -> _FieldGroups:
         return ["tenant", *ORDER_FORM_SCOPE_FIELDS, *([] if obj is None else self.system_fields)]
 
     def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
@@ -131,10 +135,10 @@ class OrderFormAdmin(HistoryAdmin):
     def _change_url(self, order_form: OrderForm) -> str:
         return reverse("admin:launchroom_orderform_change", args=[order_form.pk])
 
-    def send_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+    def send_view(self, request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         return require_POST(self._send)(request, pk)
 
-    def _send(self, request: HttpRequest, pk: int) -> HttpResponse:
+    def _send(self, request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         order_form = get_object_or_404(OrderForm.objects.select_related("tenant"), pk=pk)
         if not self.has_change_permission(request, order_form):
             raise PermissionDenied
@@ -153,7 +157,7 @@ class OrderFormAdmin(HistoryAdmin):
             )
         return HttpResponseRedirect(self._change_url(order_form))
 
-    def sign_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+    def sign_view(self, request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         """Record the customer's signature from the order form's own page, pre-filled with the
         buyer's approval in the launch room when there is one."""
         order_form = get_object_or_404(OrderForm.objects.select_related("tenant"), pk=pk)
@@ -199,9 +203,9 @@ class OrderFormAdmin(HistoryAdmin):
     def save_model(self, request: HttpRequest, obj: OrderForm, form: forms.ModelForm, change: bool) -> None:
         scope = {name: form.cleaned_data[name] for name in ORDER_FORM_SCOPE_FIELDS}
         if change:
-            saved = order_form_revise(order_form=obj, by=request.user, **scope)
+            saved = order_form_revise(order_form=obj, by=signed_in_user(request), **scope)
         else:
-            saved = order_form_create(tenant=form.cleaned_data["tenant"], by=request.user, **scope)
+            saved = order_form_create(tenant=form.cleaned_data["tenant"], by=signed_in_user(request), **scope)
         obj.pk, obj.version, obj._state.adding = saved.pk, saved.version, False
 
     def _check_create(self, request: HttpRequest, form: forms.ModelForm) -> None:
@@ -216,7 +220,7 @@ class OrderFormAdmin(HistoryAdmin):
         form_class = super().get_form(request, obj, change, **kwargs)
         admin_self = self
 
-        class CheckedForm(form_class):  # type: ignore[valid-type, misc]
+        class CheckedForm(form_class):  # type: ignore[valid-type, misc]  # a class built at run time
             def clean(self) -> dict[str, Any]:
                 data = super().clean()
                 if obj is None:
@@ -226,7 +230,7 @@ class OrderFormAdmin(HistoryAdmin):
         return CheckedForm
 
     @admin.action(description="Record the customer's signature…", permissions=["change"])
-    def sign(self, request: HttpRequest, queryset: QuerySet[OrderForm]) -> HttpResponse | None:
+    def sign(self, request: AuthenticatedHttpRequest, queryset: QuerySet[OrderForm]) -> HttpResponse | None:
         order_forms = list(queryset.select_related("tenant"))
         initial = (
             {
@@ -267,7 +271,7 @@ class OrderFormAdmin(HistoryAdmin):
         return TemplateResponse(request, "admin/launchroom/tenant/action_form.html", context)
 
     @admin.action(description="Revise: start a new draft version from the signed one", permissions=["change"])
-    def revise(self, request: HttpRequest, queryset: QuerySet[OrderForm]) -> None:
+    def revise(self, request: AuthenticatedHttpRequest, queryset: QuerySet[OrderForm]) -> None:
         created, refused = 0, []
         for order_form in queryset.select_related("tenant"):
             if not order_form.is_signed:

@@ -14,13 +14,14 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from core.errors import NotPermitted, Refused
+from core.types import AuthenticatedHttpRequest
 from launchroom.gates.selectors import TenantData, load
 from launchroom.models import MembershipRole, OrderForm, OrderFormStatus, Tenant
 from launchroom.orderforms.diff import OrderFormDiff, diff_order_forms
@@ -81,7 +82,9 @@ def changes_since_signed(data: TenantData) -> dict[str, Any] | None:
     }
 
 
-def order_form_context(request: HttpRequest, tenant: Tenant, role: str | None, **forms_: Any) -> dict[str, Any]:
+def order_form_context(
+    request: AuthenticatedHttpRequest, tenant: Tenant, role: str | None, **forms_: Any
+) -> dict[str, Any]:
     data = load(tenant, with_output=False)
     latest = data.latest_order_form
     is_sponsor = role == MembershipRole.BUYER_SPONSOR
@@ -106,12 +109,14 @@ def order_form_context(request: HttpRequest, tenant: Tenant, role: str | None, *
 @never_cache
 @login_required
 @require_GET
-def order_form(request: HttpRequest, slug: str) -> HttpResponse:
+def order_form(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     tenant, role = tenant_for_user(request.user, slug)
     return render(request, "launchroom/order_form.html", order_form_context(request, tenant, role))
 
 
-def _answer(request: HttpRequest, tenant: Tenant, role: str | None, exc: Exception, **forms_: Any) -> HttpResponse:
+def _answer(
+    request: AuthenticatedHttpRequest, tenant: Tenant, role: str | None, exc: Exception, **forms_: Any
+) -> HttpResponse:
     if isinstance(exc, NotPermitted):
         raise PermissionDenied(str(exc))
     refusals = exc.reasons if isinstance(exc, Refused) else []
@@ -130,7 +135,7 @@ def _latest(tenant: Tenant) -> OrderForm | None:
 
 @login_required
 @require_POST
-def order_form_approve(request: HttpRequest, slug: str) -> HttpResponse:
+def order_form_approve(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     """The buyer sponsor approves the version under review."""
     tenant, role = tenant_for_user(request.user, slug)
     if role != MembershipRole.BUYER_SPONSOR:
@@ -160,7 +165,7 @@ def order_form_approve(request: HttpRequest, slug: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def order_form_changes(request: HttpRequest, slug: str) -> HttpResponse:
+def order_form_changes(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     """The buyer sponsor sends the version back with a comment."""
     tenant, role = tenant_for_user(request.user, slug)
     if role != MembershipRole.BUYER_SPONSOR:

@@ -18,6 +18,7 @@ from core import hooks
 from core.errors import NotPermitted, Refused
 from core.events import audited
 from core.history import records_actor
+from core.types import User
 from launchroom import catalog
 from launchroom.catalog import Role
 from launchroom.models import (
@@ -59,7 +60,7 @@ def check_new_version(*, tenant: Tenant) -> OrderForm | None:
 
 
 @records_actor()
-def order_form_create(*, tenant: Tenant, by: Any, **scope: Any) -> OrderForm:
+def order_form_create(*, tenant: Tenant, by: User, **scope: Any) -> OrderForm:
     """Start the tenant's order form, or its next version, as a draft."""
     unknown = set(scope) - set(ORDER_FORM_SCOPE_FIELDS)
     if unknown:
@@ -81,7 +82,7 @@ def order_form_create(*, tenant: Tenant, by: Any, **scope: Any) -> OrderForm:
 
 
 @records_actor()
-def order_form_revise(*, order_form: OrderForm, by: Any, **changes: Any) -> OrderForm:
+def order_form_revise(*, order_form: OrderForm, by: User, **changes: Any) -> OrderForm:
     """Change an order form's scope. A signed version is frozen, so its change becomes the
     next draft version; an unsigned version is edited in place."""
     if order_form.is_signed:
@@ -123,7 +124,7 @@ def _back_to_draft(order_form: OrderForm) -> None:
 @records_actor()
 @audited("order_form_sign")
 def order_form_sign(
-    *, order_form: OrderForm, approval_reference: str, signer_name: str, by: Any, signed_at: datetime | None = None
+    *, order_form: OrderForm, approval_reference: str, signer_name: str, by: User, signed_at: datetime | None = None
 ) -> OrderForm:
     """Record the customer's signature of an order-form version (gate 3)."""
     errors = {}
@@ -181,7 +182,7 @@ def _refuse_missing_exclusions(order_form: OrderForm, verb: str) -> None:
 
 
 @records_actor()
-def order_form_send(*, order_form: OrderForm, by: Any) -> OrderForm:
+def order_form_send(*, order_form: OrderForm, by: User) -> OrderForm:
     """Send a draft version to the buyer sponsor for review; they are told once it is saved."""
     if not has_role(by, Role.COMMERCIAL):
         raise NotPermitted("Only the commercial owner sends an order form to the buyer.")
@@ -223,13 +224,13 @@ def order_form_send(*, order_form: OrderForm, by: Any) -> OrderForm:
         return locked
 
 
-def _check_buyer(order_form: OrderForm, by: Any) -> None:
+def _check_buyer(order_form: OrderForm, by: User) -> None:
     if membership_role(by, order_form.tenant) != MembershipRole.BUYER_SPONSOR:
         raise NotPermitted("Only the buyer sponsor approves the order form or requests changes.")
 
 
 @records_actor()
-def order_form_buyer_approve(*, order_form: OrderForm, by: Any, name: str, role: str) -> OrderForm:
+def order_form_buyer_approve(*, order_form: OrderForm, by: User, name: str, role: str) -> OrderForm:
     """The buyer sponsor approves a sent version; their name, role and the time become the
     written approval reference the commercial owner signs with."""
     errors = {}
@@ -264,7 +265,7 @@ def order_form_buyer_approve(*, order_form: OrderForm, by: Any, name: str, role:
 
 
 @records_actor()
-def order_form_request_changes(*, order_form: OrderForm, by: Any, comment: str) -> OrderForm:
+def order_form_request_changes(*, order_form: OrderForm, by: User, comment: str) -> OrderForm:
     """The buyer sponsor sends a version back with a comment; the comment is kept in the
     tenant's conversation and the version waits for a revision."""
     if not comment.strip():
@@ -298,7 +299,7 @@ def order_form_request_changes(*, order_form: OrderForm, by: Any, comment: str) 
 # Telling people: notifications (in-app, e-mailed by preference through background work) ---
 
 
-def _name(user: Any) -> str:
+def _name(user: User) -> str:
     return user.get_full_name() or user.get_username()
 
 

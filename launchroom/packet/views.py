@@ -6,6 +6,7 @@ import tempfile
 
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
@@ -29,7 +30,7 @@ def _unavailable(text: str) -> HttpResponse:
 @never_cache
 @login_required
 @require_safe
-def packet_zip(request: HttpRequest, slug: str) -> HttpResponse:
+def packet_zip(request: HttpRequest, slug: str) -> HttpResponseBase:
     """The signed launch packet of the tenant's current acceptance, as a ZIP download.
 
     Written into a temporary file (in memory up to a few MiB, on disk past that) and

@@ -19,6 +19,7 @@ disabled (unusable password, inactive) when the run ends.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -321,7 +322,7 @@ def prove(run: SmokeRun, seeded: Seeded, include_fixtures: bool, new_session: Ca
     target = plan.target_slug
     proof = Proof(run, seeded, new_session)
     for key in seeded.users:
-        run.check(f"{key} logs in", lambda key=key: proof.login(key))
+        run.check(f"{key} logs in", functools.partial(proof.login, key))
     where = "tenant" if plan.for_customer else "fixture"
     run.check(f"owner sees the {where} launch room", lambda: proof.room("owner", target, 200))
     run.check(f"granted employer sees the {where} launch room", lambda: proof.room("granted", target, 200))

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from io import TextIOBase
 from typing import Any, TextIO
 from urllib.parse import urljoin, urlsplit
 
@@ -64,7 +65,7 @@ class SmokeRun:
 
     base_url: str
     command: str
-    out: TextIO | None = None
+    out: TextIO | TextIOBase | None = None  # a command's self.stdout is a TextIOBase
     timeout: float = field(default_factory=lambda: float(settings.SMOKE_TIMEOUT_SECONDS))
     results: list[CheckResult] = field(default_factory=list)
     started_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())

@@ -6,7 +6,7 @@ and their refusals are shown on the form.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 
@@ -82,7 +82,7 @@ class AcceptanceForm(forms.Form):
         """Offer "superseded (withdrawn)" only when there is a current record to withdraw:
         otherwise it would only lead to a refusal (also when the form comes back with errors)."""
         if not can_withdraw:
-            self.fields["decision"].choices = [
+            cast(forms.ChoiceField, self.fields["decision"]).choices = [
                 c for c in AcceptanceDecision.choices if c[0] != AcceptanceDecision.SUPERSEDED
             ]
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.urls import reverse
 
+from core.types import User
 from evidence.models import EvidenceAttachment
 from launchroom import catalog
 from launchroom.catalog import Effect
@@ -104,14 +105,14 @@ class Event:
     extra: list[str] = field(default_factory=list)
 
 
-def person(user: Any) -> str:
+def person(user: User | None) -> str:
     if user is None:
         return ""
     return user.get_full_name() or user.get_username()
 
 
 def gate_rows(readiness: Readiness) -> list[GateRow]:
-    counts = {(a.gate_key, a.requirement_key): a.same_requirement for a in readiness.data.attachments}
+    counts = {(a.gate_key, a.requirement_key): a.same_requirement for a in readiness.data.attachments}  # type: ignore[attr-defined]  # selectors' window annotation
     rows = []
     for result in readiness.gates:
         requirements = [

@@ -12,7 +12,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -23,6 +23,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from billing.services import FALLBACK_ROLES, billing_fallback_accept, check_fallback_acceptor
 from core.errors import NotPermitted, Refused
+from core.types import AuthenticatedHttpRequest
 from launchroom import catalog
 from launchroom.acceptance.serializers import validation_errors
 from launchroom.acceptance.services import (
@@ -64,7 +65,7 @@ from launchroom.tenants.access import client_address, tenant_for_user, tenants_f
 
 @never_cache
 @login_required
-def index(request: HttpRequest) -> HttpResponse:
+def index(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Staff: the portfolio. Customers: their tenants; with exactly one, straight to its room."""
     if request.user.is_staff:
         return dashboard.portfolio(request)
@@ -93,7 +94,7 @@ def index(request: HttpRequest) -> HttpResponse:
 
 
 def _room_context(
-    request: HttpRequest,
+    request: AuthenticatedHttpRequest,
     tenant: Tenant,
     role: str | None,
     *,
@@ -171,7 +172,7 @@ def _room_context(
 @never_cache
 @login_required
 @require_GET
-def room(request: HttpRequest, slug: str) -> HttpResponse:
+def room(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     tenant, role = tenant_for_user(request.user, slug)
     if not room_cache.may_use(request):
         return render(request, "launchroom/room.html", _room_context(request, tenant, role))
@@ -191,7 +192,7 @@ def room(request: HttpRequest, slug: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def sign(request: HttpRequest, slug: str) -> HttpResponse:
+def sign(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     """The buyer sponsor signs the acceptance record; refusals are shown on the form."""
     tenant, role = tenant_for_user(request.user, slug)
     try:
@@ -247,7 +248,7 @@ def sign(request: HttpRequest, slug: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def billing_fallback(request: HttpRequest, slug: str) -> HttpResponse:
+def billing_fallback(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     """The buyer sponsor or buyer finance accepts the manual billing fallback (gate 4)."""
     tenant, role = tenant_for_user(request.user, slug)
     try:

@@ -7,7 +7,7 @@ here (other staff with the view permission read); the services check the role ag
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.conf import settings
@@ -21,11 +21,15 @@ from django.utils import timezone
 
 from core.admin import HistoryAdmin, LabelledTabularInline, add_service_errors, refusal_list
 from core.errors import Refused
+from core.types import AuthenticatedHttpRequest, signed_in_user
 from evidence.models import EvidenceAttachment
 from launchroom.catalog import Role
 from launchroom.models import Incident, IncidentNotice, SupportPlan
 from launchroom.support import services as support
 from launchroom.tenants.services import has_role
+
+if TYPE_CHECKING:
+    from django.contrib.admin.options import _FieldGroups  # the stubs' name for get_fields()' answer
 
 
 def _is_support(request: HttpRequest) -> bool:
@@ -68,7 +72,7 @@ class SupportOwnerAdmin(admin.ModelAdmin):
         raise NotImplementedError
 
     @admin.action(description="Status broadcast dry-run…", permissions=["broadcast"])
-    def status_broadcast(self, request: HttpRequest, queryset: QuerySet[Any]) -> TemplateResponse | None:
+    def status_broadcast(self, request: AuthenticatedHttpRequest, queryset: QuerySet[Any]) -> TemplateResponse | None:
         targets = self.broadcast_targets(queryset)
         if request.POST.get("confirm") == "yes":
             send = request.POST.get("really_send") == "on"
@@ -139,7 +143,7 @@ class SupportPlanAdmin(SupportOwnerAdmin, HistoryAdmin):
 
     def save_model(self, request: HttpRequest, obj: SupportPlan, form: Any, change: bool) -> None:
         fields = {name: form.cleaned_data[name] for name in support.PLAN_FIELDS if name in form.cleaned_data}
-        saved = support.support_plan_save(tenant=obj.tenant, by=request.user, **fields)
+        saved = support.support_plan_save(tenant=obj.tenant, by=signed_in_user(request), **fields)
         obj.pk = saved.pk
 
     @admin.display(description="support owner", ordering="support_owner_name")
@@ -248,7 +252,7 @@ class IncidentAdmin(SupportOwnerAdmin, HistoryAdmin):
         incidents = queryset.select_related("tenant__support_plan__support_owner")
         return [(incident.tenant, incident) for incident in incidents]
 
-    def get_fields(self, request: HttpRequest, obj: Incident | None = None) -> list[str]:
+    def get_fields(self, request: HttpRequest, obj: Incident | None = None) -> _FieldGroups:
         if obj is None:
             return ["tenant", "severity", "summary", "customer_impact"]
         return [
@@ -280,7 +284,7 @@ class IncidentAdmin(SupportOwnerAdmin, HistoryAdmin):
                 severity=data["severity"],
                 summary=data["summary"],
                 customer_impact=data["customer_impact"],
-                by=request.user,
+                by=signed_in_user(request),
             )
             obj.pk = opened.pk
             obj.opened_at = opened.opened_at
@@ -288,7 +292,7 @@ class IncidentAdmin(SupportOwnerAdmin, HistoryAdmin):
         resolution = (data.get("resolution") or "").strip()
         stored = Incident.objects.get(pk=obj.pk)
         if resolution and stored.resolved_at is None:
-            support.incident_resolve(incident=stored, resolution=resolution, by=request.user)
+            support.incident_resolve(incident=stored, resolution=resolution, by=signed_in_user(request))
 
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
         incident = formset.instance
@@ -304,7 +308,7 @@ class IncidentAdmin(SupportOwnerAdmin, HistoryAdmin):
                     channel=data["channel"],
                     sent_at=data["sent_at"],
                     text=data["text"],
-                    by=request.user,
+                    by=signed_in_user(request),
                 )
             )
         # What the admin's change message reads, as formset.save() would have set it.

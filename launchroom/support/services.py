@@ -28,6 +28,7 @@ from django.utils import timezone
 from core import hooks
 from core.errors import NotPermitted, Refused
 from core.history import records_actor
+from core.types import User
 from evidence.models import EvidenceAttachment
 from evidence.services import evidence_attach
 from launchroom.catalog import Role
@@ -86,7 +87,7 @@ def check_plan_fields(*, status_subscribers: str) -> None:
         raise ValidationError({"status_subscribers": f"Not an e-mail address: {', '.join(bad)}."})
 
 
-def _require_support(by: Any, what: str) -> None:
+def _require_support(by: User, what: str) -> None:
     if not has_role(by, Role.SUPPORT):
         raise NotPermitted(f"Only the support owner {what}.")
 
@@ -99,7 +100,7 @@ def delivering_backend_configured() -> bool:
 
 
 @records_actor()
-def support_plan_save(*, tenant: Tenant, by: Any, **fields: Any) -> SupportPlan:
+def support_plan_save(*, tenant: Tenant, by: User, **fields: Any) -> SupportPlan:
     """Create or change a tenant's support plan (gate 7's records)."""
     _require_support(by, "changes a support plan")
     unknown = set(fields) - set(PLAN_FIELDS)
@@ -121,7 +122,7 @@ def support_plan_save(*, tenant: Tenant, by: Any, **fields: Any) -> SupportPlan:
 
 
 @records_actor()
-def incident_open(*, tenant: Tenant, severity: str, summary: str, customer_impact: str, by: Any) -> Incident:
+def incident_open(*, tenant: Tenant, severity: str, summary: str, customer_impact: str, by: User) -> Incident:
     """Open an incident for a tenant."""
     _require_support(by, "opens an incident")
     errors = {}
@@ -166,7 +167,7 @@ def incident_notice_errors(*, recipient: str, channel: str, sent_at: datetime | 
 
 @records_actor()
 def incident_notice_add(
-    *, incident: Incident, recipient: str, channel: str, sent_at: datetime, text: str, by: Any
+    *, incident: Incident, recipient: str, channel: str, sent_at: datetime, text: str, by: User
 ) -> IncidentNotice:
     """Record one manual notice: who was told, how, when, and what."""
     _require_support(by, "records incident notices")
@@ -188,7 +189,7 @@ def incident_notice_add(
 
 
 @records_actor()
-def incident_resolve(*, incident: Incident, resolution: str, by: Any) -> Incident:
+def incident_resolve(*, incident: Incident, resolution: str, by: User) -> Incident:
     """Resolve an open incident, saying how."""
     _require_support(by, "resolves an incident")
     if not resolution.strip():
@@ -274,7 +275,7 @@ def render_broadcast(plan: SupportPlan, incident: Incident | None = None) -> lis
 
 @records_actor()
 def status_broadcast_dry_run(
-    *, tenant: Tenant, by: Any, incident: Incident | None = None, send: bool = False
+    *, tenant: Tenant, by: User, incident: Incident | None = None, send: bool = False
 ) -> Broadcast:
     """Render the status notice to every subscriber of the tenant's support plan.
 
@@ -346,8 +347,8 @@ def status_broadcast_dry_run(
             for message in messages:
                 email_enqueue(
                     to=message.to[0],
-                    subject=message.subject,
-                    body=message.body,
+                    subject=str(message.subject),
+                    body=str(message.body),
                     kind=EmailKind.BROADCAST,
                     tenant=tenant,
                 )

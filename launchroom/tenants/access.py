@@ -8,20 +8,21 @@ does not exist, so the answer never reveals whether a tenant exists.
 from __future__ import annotations
 
 import ipaddress
-from typing import Any
+from typing import TypeGuard
 
 from django.conf import settings
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest
 
+from core.types import RequestUser, User
 from launchroom.models import Tenant, TenantMembership
 
 
-def _may_sign_in(user: Any) -> bool:
+def _may_sign_in(user: RequestUser) -> TypeGuard[User]:
     return bool(getattr(user, "is_authenticated", False) and user.is_active)
 
 
-def tenant_for_user(user: Any, slug: str) -> tuple[Tenant, str | None]:
+def tenant_for_user(user: RequestUser, slug: str) -> tuple[Tenant, str | None]:
     """The tenant ``slug`` and the user's membership role there (None for staff).
 
     Staff see every tenant; a customer sees only the tenants they are a member of. One
@@ -40,7 +41,7 @@ def tenant_for_user(user: Any, slug: str) -> tuple[Tenant, str | None]:
     return membership.tenant, membership.role
 
 
-def tenants_for_user(user: Any) -> QuerySet[Tenant]:
+def tenants_for_user(user: RequestUser) -> QuerySet[Tenant]:
     """Every tenant ``user`` may open: all for staff, their memberships' for customers."""
     if not _may_sign_in(user):
         return Tenant.objects.none()
@@ -49,7 +50,7 @@ def tenants_for_user(user: Any) -> QuerySet[Tenant]:
     return Tenant.objects.filter(memberships__user=user)
 
 
-def can_see_tenant(user: Any, tenant_id: int) -> bool:
+def can_see_tenant(user: RequestUser, tenant_id: int) -> bool:
     """Whether ``user`` may see what belongs to tenant ``tenant_id`` (its evidence, say):
     the rule of ``tenant_for_user``, for a tenant known by id. At most one query."""
     if not _may_sign_in(user):

@@ -9,13 +9,13 @@ hash, which setting a password changes) and cannot be swapped for a reset link.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import forms as auth_forms
-from django.contrib.auth import get_user_model
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.tokens import PasswordResetTokenGenerator
 from django.core.exceptions import ValidationError
@@ -31,12 +31,11 @@ from django.utils.http import base36_to_int, urlsafe_base64_encode
 from core.errors import NotPermitted, Refused
 from core.events import audited
 from core.history import records_actor
+from core.types import User
 from launchroom.mail.services import email_enqueue
 from launchroom.models import EmailKind, MembershipRole, OutboundEmail, Tenant, TenantMembership
 from launchroom.tenants.services import membership_add, membership_rules
 from launchroom.tenants.throttling import email_throttle
-
-User = get_user_model()
 
 
 class InviteTokenGenerator(PasswordResetTokenGenerator):
@@ -44,7 +43,7 @@ class InviteTokenGenerator(PasswordResetTokenGenerator):
 
     key_salt = "thesmios.launchroom.accounts.InviteTokenGenerator"
 
-    def check_token(self, user: Any, token: str | None) -> bool:
+    def check_token(self, user: User | None, token: str | None) -> bool:
         if not (user and token):
             return False
         ts_b36, _, _hash = token.partition("-")
@@ -63,7 +62,7 @@ class InviteTokenGenerator(PasswordResetTokenGenerator):
 invite_token_generator = InviteTokenGenerator()
 
 
-def invite_link(user: Any, request: HttpRequest | None = None) -> str:
+def invite_link(user: User, request: HttpRequest | None = None) -> str:
     """The absolute one-time set-password link for ``user``."""
     path = reverse(
         "invite_accept",
@@ -90,7 +89,7 @@ def _timeout_words() -> str:
     return f"{minutes} minute{'s' if minutes != 1 else ''}"
 
 
-def _invitation_email(membership: TenantMembership, by: Any, request: HttpRequest | None) -> tuple[str, str]:
+def _invitation_email(membership: TenantMembership, by: User, request: HttpRequest | None) -> tuple[str, str]:
     """The invitation's subject and body: a set-password link for a new account, a login link otherwise."""
     user = membership.user
     context = {
@@ -117,7 +116,7 @@ def _invitation_email(membership: TenantMembership, by: Any, request: HttpReques
 @records_actor()
 @audited("invitation")
 def invite_buyer(
-    *, tenant: Tenant, email: str, role: str, by: Any, request: HttpRequest | None = None
+    *, tenant: Tenant, email: str, role: str, by: User, request: HttpRequest | None = None
 ) -> TenantMembership:
     """Give ``email`` access to ``tenant``'s launch room with ``role``, and e-mail them.
 
@@ -161,7 +160,7 @@ def invite_buyer(
     return membership
 
 
-def invitation_resend(*, membership: TenantMembership, by: Any, request: HttpRequest | None = None) -> OutboundEmail:
+def invitation_resend(*, membership: TenantMembership, by: User, request: HttpRequest | None = None) -> OutboundEmail:
     """E-mail a member's invitation again (after a failed send, or a lost e-mail), with a fresh link."""
     if not (getattr(by, "is_staff", False) and by.has_perm("launchroom.invite_buyer")):
         raise NotPermitted("Only a commercial owner re-sends invitations.")
@@ -189,7 +188,7 @@ class BoundedUsernameMixin:
     username_field: Any
 
     def __init__(self, *args: Any, **kwargs: Any):
-        super().__init__(*args, **kwargs)  # type: ignore[call-arg]
+        super().__init__(*args, **kwargs)
         limit = self.username_field.max_length or 254
         self.fields["username"].validators.append(MaxLengthValidator(limit))
 
@@ -215,7 +214,7 @@ class PasswordResetForm(auth_forms.PasswordResetForm):
 
     The e-mail is queued and sent by the worker, never inside the request."""
 
-    def send_mail(  # type: ignore[override]
+    def send_mail(
         self,
         subject_template_name: str,
         email_template_name: str,
@@ -229,7 +228,7 @@ class PasswordResetForm(auth_forms.PasswordResetForm):
         with transaction.atomic():
             email_enqueue(to=to_email, subject=subject, body=body, kind=EmailKind.PASSWORD_RESET)
 
-    def get_users(self, email: str):  # type: ignore[no-untyped-def]
+    def get_users(self, email: str) -> Iterator[User]:
         return (
             user
             for user in User._default_manager.filter(email__iexact=email, is_active=True)

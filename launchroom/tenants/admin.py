@@ -12,6 +12,7 @@ from django.http import HttpRequest
 
 from core.admin import HistoryAdmin, LabelledTabularInline, add_service_errors, tone_badge
 from core.errors import Refused
+from core.types import AuthenticatedHttpRequest, User, signed_in_user
 from launchroom.models import (
     ApiToken,
     EmailStatus,
@@ -50,7 +51,7 @@ class MembershipForm(forms.ModelForm):
         return data
 
 
-def save_memberships(formset: Any, *, by: Any) -> None:
+def save_memberships(formset: Any, *, by: User) -> None:
     """Save the tenant page's member rows through the membership services."""
     tenant = formset.instance
     created, changed, deleted = [], [], []
@@ -120,7 +121,7 @@ class TenantMembershipAdmin(HistoryAdmin):
         return tone_badge(tone, EmailStatus(status).label)
 
     @admin.action(description="Re-send the invitation e-mail", permissions=["invite"])
-    def resend_invitation(self, request: HttpRequest, queryset: QuerySet[TenantMembership]) -> None:
+    def resend_invitation(self, request: AuthenticatedHttpRequest, queryset: QuerySet[TenantMembership]) -> None:
         sent = []
         for membership in queryset.select_related("user", "tenant"):
             try:
@@ -141,23 +142,23 @@ class TenantMembershipAdmin(HistoryAdmin):
 
     def save_model(self, request: HttpRequest, obj: TenantMembership, form: forms.ModelForm, change: bool) -> None:
         if change:
-            saved = membership_change_role(membership=obj, role=form.cleaned_data["role"], by=request.user)
+            saved = membership_change_role(membership=obj, role=form.cleaned_data["role"], by=signed_in_user(request))
         else:
             saved = membership_add(
                 tenant=form.cleaned_data["tenant"],
                 user=form.cleaned_data["user"],
                 role=form.cleaned_data["role"],
-                by=request.user,
+                by=signed_in_user(request),
             )
         obj.pk, obj.created_at = saved.pk, saved.created_at
         obj._state.adding = False
 
     def delete_model(self, request: HttpRequest, obj: TenantMembership) -> None:
-        membership_remove(membership=obj, by=request.user)
+        membership_remove(membership=obj, by=signed_in_user(request))
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[TenantMembership]) -> None:
         for membership in queryset.select_related("tenant"):
-            membership_remove(membership=membership, by=request.user)
+            membership_remove(membership=membership, by=signed_in_user(request))
 
 
 class ApiTokenForm(forms.ModelForm):
@@ -183,7 +184,9 @@ class ApiTokenAdmin(HistoryAdmin):
     def save_model(self, request: HttpRequest, obj: ApiToken, form: forms.ModelForm, change: bool) -> None:
         if change:
             return
-        token, key = api_token_create(user=form.cleaned_data["user"], name=form.cleaned_data["name"], by=request.user)
+        token, key = api_token_create(
+            user=form.cleaned_data["user"], name=form.cleaned_data["name"], by=signed_in_user(request)
+        )
         obj.pk, obj.prefix, obj.created_at = token.pk, token.prefix, token.created_at
         obj._state.adding = False
         self.message_user(request, f"Token created. Copy it now, it is not shown again: {key}", messages.WARNING)
@@ -192,7 +195,7 @@ class ApiTokenAdmin(HistoryAdmin):
         return False
 
     @admin.action(description="Revoke the selected tokens", permissions=["change"])
-    def revoke(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
+    def revoke(self, request: AuthenticatedHttpRequest, queryset: QuerySet[ApiToken]) -> None:
         revoked = sum(
             api_token_revoke(token=token, by=request.user) for token in queryset.filter(revoked_at__isnull=True)
         )

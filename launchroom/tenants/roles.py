@@ -6,7 +6,12 @@ permissions only open the admin screens.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from launchroom.catalog import Role
+
+if TYPE_CHECKING:
+    from django.apps.registry import Apps
 
 VIEW_ALL = [
     "launchroom.view_tenant",
@@ -74,14 +79,15 @@ GROUP_PERMISSIONS: dict[Role, list[str]] = {
 }
 
 
-def sync_groups(apps=None) -> None:  # type: ignore[no-untyped-def]
+def sync_groups(apps: Apps | None = None) -> None:
     """Create each role's group and set exactly its permissions (idempotent)."""
     from django.apps import apps as global_apps
     from django.contrib.auth.management import create_permissions
 
     registry = apps or global_apps
     for app_config in global_apps.get_app_configs():
-        app_config.models_module = True
+        # create_permissions() skips an app whose models_module is unset; any true value will do.
+        app_config.models_module = True  # type: ignore[assignment]
         create_permissions(app_config, apps=registry, verbosity=0)
     Group = registry.get_model("auth", "Group")
     Permission = registry.get_model("auth", "Permission")

@@ -12,11 +12,12 @@ from django.utils import timezone
 from core import hooks
 from core.errors import NotPermitted, Refused
 from core.history import records_actor
+from core.types import RequestUser, User
 from launchroom.catalog import Role
 from launchroom.models import ApiToken, MembershipRole, Tenant, TenantMembership
 
 
-def has_role(user: Any, role: Role) -> bool:
+def has_role(user: RequestUser, role: Role) -> bool:
     """Whether a staff user is in the group of ``role``. Superusers are not exempt:
     who decides a gate is a rule of the launch, not a permission bypass."""
     if not getattr(user, "is_staff", False):
@@ -24,12 +25,12 @@ def has_role(user: Any, role: Role) -> bool:
     names = getattr(user, "_role_names", None)
     if names is None:
         names = set(user.groups.values_list("name", flat=True))
-        user._role_names = names
+        user._role_names = names  # type: ignore[union-attr]  # a cache for the request's life
     return role.value in names
 
 
-def membership_role(user: Any, tenant: Tenant) -> str | None:
-    if not getattr(user, "is_authenticated", False):
+def membership_role(user: RequestUser, tenant: Tenant) -> str | None:
+    if not user.is_authenticated:
         return None
     return TenantMembership.objects.filter(user=user, tenant=tenant).values_list("role", flat=True).first()
 
@@ -60,13 +61,13 @@ def _check_fields(values: dict[str, Any], allowed: Sequence[str]) -> None:
         raise ValidationError({name: "Not a field this service changes." for name in unknown})
 
 
-def _require_perm(by: Any, perm: str, message: str) -> None:
-    if not (getattr(by, "is_staff", False) and by.has_perm(perm)):
+def _require_perm(by: User | None, perm: str, message: str) -> None:
+    if by is None or not (by.is_staff and by.has_perm(perm)):
         raise NotPermitted(message)
 
 
 @records_actor()
-def tenant_create(*, by: Any, name: str, slug: str, **values: Any) -> Tenant:
+def tenant_create(*, by: User, name: str, slug: str, **values: Any) -> Tenant:
     """Create a tenant in setup (SPEC section 2), with its flags; the history names ``by``."""
     _check_fields(values, TENANT_FIELDS)
     _require_perm(by, "launchroom.add_tenant", "Only a commercial owner creates tenants.")
@@ -79,7 +80,7 @@ def tenant_create(*, by: Any, name: str, slug: str, **values: Any) -> Tenant:
 
 
 @records_actor()
-def tenant_update(*, tenant: Tenant, by: Any, **changes: Any) -> Tenant:
+def tenant_update(*, tenant: Tenant, by: User, **changes: Any) -> Tenant:
     """Change a tenant's name, owner, regulated-buyer flag or configured capabilities.
 
     The stage is not changed here: ``stage_move`` moves it, with the readiness it rests on.
@@ -106,7 +107,7 @@ def tenant_update(*, tenant: Tenant, by: Any, **changes: Any) -> Tenant:
 # Memberships ----------------------------------------------------------------------------
 
 
-def membership_rules(*, tenant: Tenant, user: Any, role: str) -> None:
+def membership_rules(*, tenant: Tenant, user: User, role: str) -> None:
     """Who may be a member of a tenant, with which role (raises ``ValidationError`` or ``Refused``)."""
     if role not in MembershipRole.values:
         raise ValidationError({"role": f"Choose one of {', '.join(MembershipRole.values)}."})
@@ -121,7 +122,9 @@ def membership_rules(*, tenant: Tenant, user: Any, role: str) -> None:
 
 
 @records_actor()
-def membership_add(*, tenant: Tenant, user: Any, role: str, by: Any, checked: bool = False) -> TenantMembership:
+def membership_add(
+    *, tenant: Tenant, user: User, role: str, by: User | None, checked: bool = False
+) -> TenantMembership:
     """Give a customer user access to a tenant's launch room with ``role``.
 
     ``checked`` is for ``accounts.invite_buyer``, which checked its own permission.
@@ -137,7 +140,7 @@ def membership_add(*, tenant: Tenant, user: Any, role: str, by: Any, checked: bo
 
 
 @records_actor()
-def membership_change_role(*, membership: TenantMembership, role: str, by: Any) -> TenantMembership:
+def membership_change_role(*, membership: TenantMembership, role: str, by: User) -> TenantMembership:
     """Change a member's role (who signs, who accepts billing)."""
     if role not in MembershipRole.values:
         raise ValidationError({"role": f"Choose one of {', '.join(MembershipRole.values)}."})
@@ -152,7 +155,7 @@ def membership_change_role(*, membership: TenantMembership, role: str, by: Any) 
 
 
 @records_actor()
-def membership_remove(*, membership: TenantMembership, by: Any) -> None:
+def membership_remove(*, membership: TenantMembership, by: User) -> None:
     """Take a member's access to the tenant's launch room away; the history keeps who had it."""
     _require_perm(by, "launchroom.delete_tenantmembership", "Only a commercial owner removes members.")
     with transaction.atomic():
@@ -166,7 +169,7 @@ def membership_remove(*, membership: TenantMembership, by: Any) -> None:
 
 
 @records_actor()
-def api_token_create(*, user: Any, name: str, by: Any) -> tuple[ApiToken, str]:
+def api_token_create(*, user: User, name: str, by: User) -> tuple[ApiToken, str]:
     """A bearer token for ``user``: the row (only the key's SHA-256 is kept) and the key,
     which is shown once and never again."""
     _require_perm(by, "launchroom.add_apitoken", "Only a superuser makes API tokens.")
@@ -182,7 +185,7 @@ def api_token_create(*, user: Any, name: str, by: Any) -> tuple[ApiToken, str]:
 
 
 @records_actor()
-def api_token_revoke(*, token: ApiToken, by: Any) -> bool:
+def api_token_revoke(*, token: ApiToken, by: User) -> bool:
     """Revoke a token at once; False when it was revoked already."""
     _require_perm(by, "launchroom.change_apitoken", "Only a superuser revokes API tokens.")
     with transaction.atomic():

@@ -36,6 +36,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from core.errors import Refused
 from core.events import log_event, log_event_on_commit
+from core.types import RequestUser, User
 
 APP_DEVICE_NAME = "Authenticator app"
 RECOVERY_DEVICE_NAME = "Recovery codes"
@@ -43,14 +44,14 @@ RECOVERY_DEVICE_NAME = "Recovery codes"
 OPEN_PREFIXES = ("/accounts/two-factor/", "/accounts/logout/", "/static/", "/healthz")
 
 
-def second_factor_required(user: Any) -> bool:
+def second_factor_required(user: RequestUser) -> bool:
     """True when ``user`` must give a one-time code before the session counts."""
     return bool(
         getattr(settings, "STAFF_REQUIRE_2FA", False) and getattr(user, "is_authenticated", False) and user.is_staff
     )
 
 
-def is_verified(user: Any) -> bool:
+def is_verified(user: RequestUser) -> bool:
     check = getattr(user, "is_verified", None)
     return bool(check and check())
 
@@ -78,7 +79,7 @@ class StaffTwoFactorMiddleware:
 # Services --------------------------------------------------------------------------------
 
 
-def totp_device_for_enrolment(*, user: Any) -> TOTPDevice:
+def totp_device_for_enrolment(*, user: User) -> TOTPDevice:
     """The user's unconfirmed authenticator (created on first call, reused on reload)."""
     with transaction.atomic():
         device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("pk").first()
@@ -87,7 +88,7 @@ def totp_device_for_enrolment(*, user: Any) -> TOTPDevice:
         return device
 
 
-def two_factor_enrol(*, user: Any, device_id: int, token: str) -> tuple[TOTPDevice, list[str]]:
+def two_factor_enrol(*, user: User, device_id: int, token: str) -> tuple[TOTPDevice, list[str]]:
     """Confirm ``user``'s new authenticator with a code from it; returns it and new recovery codes.
 
     Refused when the code is wrong or the user already has a confirmed authenticator. The
@@ -115,7 +116,7 @@ def two_factor_enrol(*, user: Any, device_id: int, token: str) -> tuple[TOTPDevi
     return device, codes
 
 
-def two_factor_check(*, user: Any, token: str) -> Any:
+def two_factor_check(*, user: User, token: str) -> Any:
     """The device that accepts ``token`` (an app code, or a recovery code, used up), or Refused."""
     token = token.strip().replace(" ", "")
     wanted = TOTPDevice if token.isdigit() else StaticDevice
@@ -161,8 +162,8 @@ def _grouped(secret: str) -> str:
 @sensitive_post_parameters("otp_token")
 def verify(request: HttpRequest) -> HttpResponse:
     """The second step of a staff login: a code from the authenticator, or a recovery code."""
-    user: Any = request.user
-    if not getattr(user, "is_authenticated", False):
+    user = request.user
+    if not user.is_authenticated:
         return redirect(f"{reverse('login')}?{urlencode({'next': _next_url(request)})}")
     if not user.is_staff or is_verified(user):
         return redirect(_next_url(request))
@@ -195,8 +196,8 @@ def verify(request: HttpRequest) -> HttpResponse:
 @sensitive_post_parameters("otp_token")
 def setup(request: HttpRequest) -> HttpResponse:
     """Enrol an authenticator: QR code and secret, confirm with a code, then the recovery codes once."""
-    user: Any = request.user
-    if not getattr(user, "is_authenticated", False):
+    user = request.user
+    if not user.is_authenticated:
         return redirect(f"{reverse('login')}?{urlencode({'next': request.get_full_path()})}")
     if not user.is_staff or TOTPDevice.objects.filter(user=user, confirmed=True).exists():
         return redirect(f"{reverse('two_factor')}?{urlencode({'next': _next_url(request)})}")
