@@ -48,3 +48,23 @@ def decision_recorded(row: Any) -> None:
     """A decision row (gate decision, acceptance, stage move, ...) was written."""
     for listener in list(_decision_listeners):
         listener(row)
+
+
+# Impact before saving: launchroom registers the one previewer (``launchroom.gates.impact.preview``).
+ImpactPreviewer = Callable[[Any, Callable[[], Any]], Any]
+_impact_previewers: list[ImpactPreviewer] = []
+
+
+def on_impact_preview(previewer: ImpactPreviewer) -> ImpactPreviewer:
+    """Register ``previewer(tenant, run)``, which runs ``run`` rolled back and returns an impact."""
+    if previewer not in _impact_previewers:
+        _impact_previewers.append(previewer)
+    return previewer
+
+
+def preview_impact(*, tenant: Any, run: Callable[[], Any]) -> Any:
+    """What ``run`` (a real service call) would change in ``tenant``'s readiness, with nothing
+    saved: an object with ``changed`` and ``sentence()``; None when no previewer is registered."""
+    for previewer in _impact_previewers:
+        return previewer(tenant, run)
+    return None
