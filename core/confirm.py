@@ -55,8 +55,7 @@ def confirm_impact(
     """
     if request.method != "POST" or confirmed(request):
         return None
-    impacts = [hooks.preview_impact(tenant=tenant, run=run) for tenant, run in previews]
-    changed = [impact for impact in impacts if impact is not None and impact.changed]
+    changed = impact_items(previews, verb=verb)
     if not changed:
         return None
     replay = [
@@ -69,13 +68,20 @@ def confirm_impact(
         **admin_site.each_context(request),
         "opts": opts,
         "title": title,
-        "impacts": [{"impact": impact, "sentence": impact.sentence(verb)} for impact in changed],
+        "impacts": changed,
         "replay": [*replay, *hidden],
         "cancel_url": cancel_url,
         "submit_label": submit_label,
-        "has_files": bool(request.FILES),
     }
     return TemplateResponse(request, TEMPLATE, context)
+
+
+def impact_items(previews: Iterable[tuple[Any, Callable[[], Any]]], *, verb: str = "Saving") -> list[dict[str, Any]]:
+    """The impacts that change readiness, each with its sentence, for ``admin/impact_summary.html``.
+
+    A run the service refuses raises here, as it would on a real save, with nothing saved."""
+    impacts = [hooks.preview_impact(tenant=tenant, run=run) for tenant, run in previews]
+    return [{"impact": i, "sentence": i.sentence(verb)} for i in impacts if i is not None and i.changed]
 
 
 class ImpactConfirmAdmin(admin.ModelAdmin):

@@ -13,6 +13,7 @@ commits or rolls back with the change itself.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any
 
 ReadinessListener = Callable[..., None]
@@ -62,9 +63,23 @@ def on_impact_preview(previewer: ImpactPreviewer) -> ImpactPreviewer:
     return previewer
 
 
+_previewing: ContextVar[bool] = ContextVar("previewing", default=False)
+
+
+def previewing() -> bool:
+    """Whether this thread is running a service only to preview its impact (it will be rolled
+    back): a service then keeps what cannot be rolled back, such as e-mail written to the
+    console or an outbox, to itself."""
+    return _previewing.get()
+
+
 def preview_impact(*, tenant: Any, run: Callable[[], Any]) -> Any:
     """What ``run`` (a real service call) would change in ``tenant``'s readiness, with nothing
     saved: an object with ``changed`` and ``sentence()``; None when no previewer is registered."""
-    for previewer in _impact_previewers:
-        return previewer(tenant, run)
-    return None
+    token = _previewing.set(True)
+    try:
+        for previewer in _impact_previewers:
+            return previewer(tenant, run)
+        return None
+    finally:
+        _previewing.reset(token)

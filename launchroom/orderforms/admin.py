@@ -34,6 +34,7 @@ from launchroom.orderforms.services import (
 
 from launchroom.support import admin as support_admin  # noqa: F401  isort: skip
 from core.admin import add_service_errors, refusal_list, refusal_text
+from core.confirm import confirm_impact
 
 
 class SignOrderFormForm(forms.Form):
@@ -163,6 +164,9 @@ class OrderFormAdmin(HistoryAdmin):
         refusal = None
         if form.is_valid():
             try:
+                confirm = self._confirm_signature(request, order_form, form.cleaned_data)
+                if confirm is not None:
+                    return confirm
                 signed = order_form_sign(order_form=order_form, by=request.user, **form.cleaned_data)
             except NotPermitted as exc:
                 raise PermissionDenied(str(exc)) from None
@@ -191,6 +195,24 @@ class OrderFormAdmin(HistoryAdmin):
             "submit_label": "Record the signature",
         }
         return TemplateResponse(request, "admin/launchroom/tenant/action_form.html", context)
+
+    def _confirm_signature(self, request: HttpRequest, order_form: OrderForm, data: dict[str, Any]) -> Any:
+        """The confirmation page when recording this signature would move readiness (a newer
+        signed version leaves the acceptance resting on the old one stale), else None."""
+
+        def run() -> OrderForm:
+            return order_form_sign(order_form=order_form, by=request.user, **data)
+
+        return confirm_impact(
+            request,
+            admin_site=self.admin_site,
+            opts=self.model._meta,
+            previews=[(order_form.tenant, run)],
+            title=f"Confirm the signature of {order_form}",
+            cancel_url=self._change_url(order_form),
+            verb="Recording this signature",
+            submit_label="Record the signature anyway",
+        )
 
     @admin.display(description="status", ordering="status")
     def status_badge(self, obj: OrderForm) -> str:
@@ -242,6 +264,9 @@ class OrderFormAdmin(HistoryAdmin):
             return None
         if form.is_valid():
             try:
+                confirm = self._confirm_signature(request, order_forms[0], form.cleaned_data)
+                if confirm is not None:
+                    return confirm
                 signed = order_form_sign(order_form=order_forms[0], by=request.user, **form.cleaned_data)
             except ValidationError as exc:
                 add_service_errors(form, exc)  # shown on the form below, to be corrected
