@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET, require_POST
 from billing.services import FALLBACK_ROLES, billing_fallback_accept, check_fallback_acceptor
 from core.errors import NotPermitted, Refused
 from launchroom import catalog
+from launchroom.acceptance.changes import snapshot_changes
 from launchroom.acceptance.serializers import validation_errors
 from launchroom.acceptance.services import (
     AFFIRMATION,
@@ -150,6 +151,12 @@ def _room_context(
         "refusals": refusals or [],
         "snapshot_sha256": readiness.acceptance_snapshot_sha256(),
         "snapshot": readiness.acceptance_snapshot(),
+        # The certificate's own account of what changed since the current record was signed.
+        "changes_since_signing": snapshot_changes(current.snapshot, readiness.acceptance_snapshot())
+        if current is not None
+        and current.decision != AcceptanceDecision.SUPERSEDED
+        and current.snapshot_sha256 != readiness.acceptance_snapshot_sha256()
+        else [],
         "signed_order_form": data.signed_order_form,
         "awaiting_stage_move": readiness.is_go and tenant.stage != stage,
         # A tenant running one beta while buying the other (initech): say how its current stage stands too.
