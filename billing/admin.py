@@ -5,15 +5,17 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
+from django.urls import reverse
 
 from billing.models import BillingFallbackAcceptance, BillingProfile
 from billing.services import PROFILE_FIELDS, billing_profile_save
 from core.admin import DecisionRecordAdmin, HistoryAdmin, status_badge, tone_badge
+from core.confirm import ImpactConfirmAdmin
 from core.types import signed_in_user
 
 
 @admin.register(BillingProfile)
-class BillingProfileAdmin(HistoryAdmin):
+class BillingProfileAdmin(ImpactConfirmAdmin, HistoryAdmin):
     list_display = ["tenant", "route", "plan", "seat_cap", "billing_owner_name", "fallback_status"]
     list_filter = ["route"]
     list_select_related = ["tenant", "fallback_accepted_by"]
@@ -59,7 +61,14 @@ class BillingProfileAdmin(HistoryAdmin):
     def save_model(self, request: HttpRequest, obj: BillingProfile, form: forms.ModelForm, change: bool) -> None:
         terms = {name: form.cleaned_data[name] for name in PROFILE_FIELDS if name in form.cleaned_data}
         tenant = obj.tenant if change else form.cleaned_data["tenant"]
-        saved = billing_profile_save(tenant=tenant, by=signed_in_user(request), **terms)
+
+        def run() -> BillingProfile:
+            return billing_profile_save(tenant=tenant, by=signed_in_user(request), **terms)
+
+        # A change that moves readiness (terms the buyer accepted, say) is confirmed first.
+        cancel = reverse("admin:billing_billingprofile_change", args=[obj.pk]) if change else request.path
+        self.confirm_or_raise(request, tenant=tenant, run=run, cancel_url=cancel)
+        saved = run()
         obj.pk, obj.updated_at = saved.pk, saved.updated_at
         obj._state.adding = False
 

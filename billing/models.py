@@ -107,6 +107,28 @@ class BillingProfile(FixedTenantMixin, models.Model):
             missing.append("cancellation terms")
         return missing
 
+    def terms_changed_since_acceptance(self) -> list[dict[str, object]]:
+        """Each term that differs from the terms as the buyer last accepted them (the
+        acceptance record's snapshot): its label, then and now. Empty when never accepted."""
+        accepted = self.fallback_acceptance
+        if accepted is None:
+            return []
+        changes = []
+        for name in self.TERMS_FIELDS:
+            then, now = accepted.terms.get(name), getattr(self, name)
+            if then != now:
+                field = self._meta.get_field(name)
+                assert isinstance(field, models.Field)  # a concrete column of the terms
+                labels = dict(field.choices or ())
+                changes.append(
+                    {
+                        "label": str(field.verbose_name).capitalize(),
+                        "then": labels.get(then, then) if then not in (None, "") else "not set",
+                        "now": labels.get(now, now) if now not in (None, "") else "not set",
+                    }
+                )
+        return changes
+
     @property
     def fallback_accepted(self) -> bool:
         """Whether the buyer accepted the manual billing fallback for the terms as they stand."""

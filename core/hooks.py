@@ -13,6 +13,7 @@ commits or rolls back with the change itself.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -51,3 +52,37 @@ def decision_recorded(row: Any) -> None:
     """A decision row (gate decision, acceptance, stage move, ...) was written."""
     for listener in list(_decision_listeners):
         listener(row)
+
+
+# Impact before saving: launchroom registers the one previewer (``launchroom.gates.impact.preview``).
+ImpactPreviewer = Callable[[Any, Callable[[], Any]], Any]
+_impact_previewers: list[ImpactPreviewer] = []
+
+
+def on_impact_preview(previewer: ImpactPreviewer) -> ImpactPreviewer:
+    """Register ``previewer(tenant, run)``, which runs ``run`` rolled back and returns an impact."""
+    if previewer not in _impact_previewers:
+        _impact_previewers.append(previewer)
+    return previewer
+
+
+_previewing: ContextVar[bool] = ContextVar("previewing", default=False)
+
+
+def previewing() -> bool:
+    """Whether this thread is running a service only to preview its impact (it will be rolled
+    back): a service then keeps what cannot be rolled back, such as e-mail written to the
+    console or an outbox, to itself."""
+    return _previewing.get()
+
+
+def preview_impact(*, tenant: Any, run: Callable[[], Any]) -> Any:
+    """What ``run`` (a real service call) would change in ``tenant``'s readiness, with nothing
+    saved: an object with ``changed`` and ``sentence()``; None when no previewer is registered."""
+    token = _previewing.set(True)
+    try:
+        for previewer in _impact_previewers:
+            return previewer(tenant, run)
+        return None
+    finally:
+        _previewing.reset(token)

@@ -20,8 +20,9 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from core.admin import DecisionRecordAdmin, HistoryAdmin, add_service_errors, tone_badge
+from core.confirm import ImpactConfirmAdmin, NeedsConfirmation, confirmed
 from core.types import signed_in_user
-from evidence import uploads, validation
+from evidence import pending, uploads, validation
 from evidence.freshness import attachment_problem
 from evidence.models import EvidenceAttachment, EvidenceCheck, EvidenceKind
 from evidence.services import check_attachment_input, evidence_attach, evidence_verify
@@ -134,7 +135,7 @@ def attachment_status(attachment: EvidenceAttachment, now: Any = None) -> tuple[
 
 
 @admin.register(EvidenceAttachment)
-class EvidenceAttachmentAdmin(HistoryAdmin):
+class EvidenceAttachmentAdmin(ImpactConfirmAdmin, HistoryAdmin):
     form = AttachEvidenceForm
     raw_id_fields = ["tenant"]
     list_display = [
@@ -188,20 +189,48 @@ class EvidenceAttachmentAdmin(HistoryAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    def add_view(self, request: HttpRequest, form_url: str = "", extra_context: Any = None) -> Any:
+        # A confirmed replacement brings back the file stashed when the confirmation was asked.
+        restored = pending.restore(request) if request.method == "POST" and confirmed(request) else None
+        response = super().add_view(request, form_url, extra_context)
+        if restored is not None and getattr(response, "status_code", 200) == 302:
+            pending.discard(restored)
+        return response
+
     def save_form(self, request: HttpRequest, form: forms.ModelForm, change: bool) -> EvidenceAttachment:
         data = form.cleaned_data
         gate_key, _, requirement_key = data["requirement"].partition("/")
-        return evidence_attach(
-            tenant=data["tenant"],
-            gate_key=gate_key,
-            requirement_key=requirement_key,
-            by=signed_in_user(request),
-            file=data.get("file") or None,
-            url=data.get("url") or "",
-            output=data.get("output") or "",
-            captured_at=data.get("captured_at"),
-            note=data.get("note") or "",
-        )
+        tenant, file = data["tenant"], data.get("file") or None
+
+        def run() -> EvidenceAttachment:
+            return evidence_attach(
+                tenant=tenant,
+                gate_key=gate_key,
+                requirement_key=requirement_key,
+                by=signed_in_user(request),
+                file=file,
+                url=data.get("url") or "",
+                output=data.get("output") or "",
+                captured_at=data.get("captured_at"),
+                note=data.get("note") or "",
+            )
+
+        replacing = EvidenceAttachment.objects.filter(
+            tenant=tenant, gate_key=gate_key, requirement_key=requirement_key
+        ).exists()
+        if replacing and not confirmed(request):
+            # Replacing evidence can move readiness: confirmed first. An uploaded file cannot
+            # be posted again from the confirmation page, so it waits in the media store.
+            hidden = [(pending.FIELD, pending.stash(file))] if file is not None else []
+            try:
+                self.confirm_or_raise(request, tenant=tenant, run=run, cancel_url=request.path, hidden=hidden)
+            except NeedsConfirmation:
+                hidden = []  # the confirmation page carries the stashed file
+                raise
+            finally:
+                for _name, token in hidden:
+                    pending.discard_token(token)
+        return run()
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         """Already saved by ``evidence_attach`` in ``save_form``."""

@@ -7,7 +7,6 @@ collects input and reports what the service did or refused.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from django import forms
@@ -21,6 +20,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from core.admin import HistoryAdmin, ReadOnlyInline, tone_badge
+from core.confirm import ImpactConfirmAdmin, confirm_impact
 from core.errors import Refused
 from launchroom import catalog
 from launchroom.gates.readiness import evaluate
@@ -42,40 +42,15 @@ from launchroom.support import admin as support_admin  # noqa: F401  isort: skip
 from launchroom.tenants import admin as tenants_admin  # noqa: F401  isort: skip
 from core.admin import add_service_errors, refusal_list
 from core.types import AuthenticatedHttpRequest, RequestUser, signed_in_user
-from launchroom.gates.admin import GateDecisionForm, StageMoveForm
+from launchroom.gates.admin import StageMoveForm
+from launchroom.gates.decide_admin import decidable_gates, decide_form_class, decide_previews, evidence_in_view
 from launchroom.gates.transitions_admin import TransitionInline
 from launchroom.tenants.admin import InviteForm, MembershipInline, save_memberships
+from launchroom.tenants.filters import ActiveStageFilter
 from launchroom.tenants.services import TENANT_FIELDS, tenant_create, tenant_update
 
 if TYPE_CHECKING:
-    from django.contrib.admin.filters import _ListFilterChoices  # the stubs' name for one choice
-
-
-class ActiveStageFilter(admin.SimpleListFilter):
-    """Stage filter that shows the active launches (not ended) unless asked otherwise."""
-
-    title = "stage"
-    parameter_name = "stage"
-
-    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [("active", "Active (not ended)"), *Stage.choices, ("all", "All")]
-
-    def choices(self, changelist: Any) -> Iterator[_ListFilterChoices]:
-        value = self.value() or "active"
-        for lookup, title in self.lookup_choices:
-            yield {
-                "selected": value == lookup,
-                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
-                "display": title,
-            }
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
-        value = self.value() or "active"
-        if value == "active":
-            return queryset.exclude(stage=Stage.ENDED)
-        if value in Stage.values:
-            return queryset.filter(stage=value)
-        return queryset
+    pass  # the stubs' name for one choice
 
 
 # Tenant ---------------------------------------------------------------------------------
@@ -89,7 +64,7 @@ class OrderFormInline(ReadOnlyInline):
 
 
 @admin.register(Tenant)
-class TenantAdmin(HistoryAdmin):
+class TenantAdmin(ImpactConfirmAdmin, HistoryAdmin):
     list_display = ["name", "slug", "stage_badge", "requested_stage", "regulated_buyer", "commercial_owner"]
     list_filter = [ActiveStageFilter, "regulated_buyer"]
     list_select_related = ["commercial_owner"]
@@ -152,7 +127,7 @@ class TenantAdmin(HistoryAdmin):
                     "readiness": readiness,
                     "stage_label": dict(Stage.choices)[readiness.stage],
                     "can_attach": user.has_perm("evidence.add_evidenceattachment"),
-                    "can_decide": user.has_perm("launchroom.add_gatedecision"),
+                    "decidable": [g.key for g in decidable_gates(user)],
                     "can_move": user.has_perm("launchroom.move_stage"),
                     "links": self.related_links(tenant, user),
                 },
@@ -167,7 +142,12 @@ class TenantAdmin(HistoryAdmin):
     def save_model(self, request: HttpRequest, obj: Tenant, form: forms.ModelForm, change: bool) -> None:
         values = {name: form.cleaned_data[name] for name in TENANT_FIELDS if name in form.cleaned_data}
         if change:
-            saved = tenant_update(tenant=obj, by=signed_in_user(request), **values)
+            # A flag that readiness reads is confirmed first when it would move readiness.
+            def run() -> Tenant:
+                return tenant_update(tenant=obj, by=signed_in_user(request), **values)
+
+            self.confirm_or_raise(request, tenant=obj, run=run, cancel_url=request.path)
+            saved = run()
         else:
             saved = tenant_create(by=signed_in_user(request), **values)
         obj.pk, obj.created_at, obj.updated_at = saved.pk, saved.created_at, saved.updated_at
@@ -235,10 +215,20 @@ class TenantAdmin(HistoryAdmin):
         apply: Any,
         action: str | None,
         initial: dict[str, Any] | None = None,
+        previews: Any = None,
+        extra: Any = None,
     ) -> HttpResponse | None:
         if not request.user.has_perm(permission):
             raise PermissionDenied
         form = form_class(request.POST if "apply" in request.POST else None, initial=initial)
+        back = reverse("admin:launchroom_tenant_change", args=[tenants[0].pk]) if action is None else request.path
+        if form.is_valid() and previews is not None:
+            runs = previews(tenants, form.cleaned_data, request.user)
+            confirm = confirm_impact(
+                request, admin_site=self.admin_site, opts=self.model._meta, previews=runs, title=title, cancel_url=back
+            )
+            if confirm is not None:
+                return confirm
         if form.is_valid():
             done = 0
             refused: list[tuple[Tenant, ValidationError | Refused]] = []
@@ -272,6 +262,7 @@ class TenantAdmin(HistoryAdmin):
             "tenants": tenants,
             "action": action,
             "opts": self.model._meta,
+            **(extra(form) if extra is not None else {}),
         }
         return TemplateResponse(request, "admin/launchroom/tenant/action_form.html", context)
 
@@ -298,11 +289,12 @@ class TenantAdmin(HistoryAdmin):
         return self._run_form(
             request,
             list(queryset),
-            form_class=GateDecisionForm,
+            form_class=decide_form_class(request.user),
             permission="launchroom.add_gatedecision",
             title="Decide a gate",
             apply=self._decide(request),
             action="decide_gate",
+            previews=decide_previews,
         )
 
     @admin.action(description="Move stage…", permissions=["move_stage"])
@@ -328,15 +320,25 @@ class TenantAdmin(HistoryAdmin):
         response = self._run_form(
             request,
             [tenant],
-            form_class=GateDecisionForm,
+            form_class=decide_form_class(request.user),
             permission="launchroom.add_gatedecision",
             title=f"Decide a gate for {tenant}",
             apply=self._decide(request),
             action=None,
             initial={"gate_key": request.GET.get("gate")},
+            previews=decide_previews,
+            extra=lambda form: self._evidence_context(request, tenant, form),
         )
         assert response is not None
         return response
+
+    @staticmethod
+    def _evidence_context(request: HttpRequest, tenant: Tenant, form: forms.Form) -> dict[str, Any]:
+        """The evidence each offered gate rests on (only the chosen gate once one is chosen)."""
+        gates = decidable_gates(request.user)
+        chosen = request.POST.get("gate_key") or request.GET.get("gate")
+        gates = [g for g in gates if g.key == chosen] or gates
+        return {"evidence": evidence_in_view(evaluate(load(tenant, with_output=False)), gates)}
 
     def move_stage_view(self, request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         tenant = get_object_or_404(Tenant, pk=pk)
@@ -389,12 +391,3 @@ class TenantAdmin(HistoryAdmin):
             "opts": self.model._meta,
         }
         return TemplateResponse(request, "admin/launchroom/tenant/action_form.html", context)
-
-
-# Order forms ----------------------------------------------------------------------------
-
-
-# Decision records: read-only, never deleted ---------------------------------------------
-
-
-# API tokens -----------------------------------------------------------------------------

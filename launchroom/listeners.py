@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from core import hooks
-from launchroom.gates import ledger, projection
+from launchroom.gates import impact, ledger, projection
 
 
 @hooks.on_decision
@@ -21,3 +21,6 @@ def append_to_decision_log(row: Any) -> None:
 
 # The stored readiness row and its transitions, rewritten in the caller's transaction.
 hooks.on_readiness_change(projection.on_readiness_change)
+
+# Impact before saving: the real service run and rolled back, for the admins below launchroom too.
+hooks.on_impact_preview(impact.preview)

@@ -252,6 +252,12 @@ def test_the_commercial_owner_sends_and_signs_from_the_order_form_page(client, s
     response = client.post(
         sign_url,
         {"approval_reference": draft.buyer_approval_reference, "signer_name": "Ada Acme", "apply": "1"},
+    )
+    assert "Recording this signature will" in response.content.decode()  # moves gate 3: confirmed first
+    assert not OrderForm.objects.get().is_signed
+    response = client.post(
+        sign_url,
+        {"approval_reference": draft.buyer_approval_reference, "signer_name": "Ada Acme", "apply": "1", "confirm": "1"},
         follow=True,
     )
     assert "Recorded the signature of v1 of the Acme Health order form" in response.content.decode()

@@ -91,6 +91,7 @@ def test_it_signs_through_the_admin_action(client, staff, tenant):
             "apply": "1",
             "approval_reference": "PO-ACME-9",
             "signer_name": "Pat Procurement",
+            "confirm": "Record the signature anyway",  # signing moves gate 3: confirmed (tests/test_impact.py)
         },
         follow=True,
     )

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET
 
 from evidence.models import EvidenceAttachment
 from launchroom import catalog
+from launchroom.acceptance.changes import snapshot_changes
 from launchroom.acceptance.serializers import acceptance_json
 from launchroom.gates.readiness import (
     STATUS_LABELS,
@@ -22,40 +23,6 @@ from launchroom.gates.selectors import load
 from launchroom.models import AcceptanceRecord, DecisionLogEntry, LaunchStage, Tenant
 from launchroom.packet.keys import verification_code
 from launchroom.tenants.access import tenant_for_user
-
-
-def snapshot_changes(signed: dict[str, Any], now: dict[str, Any]) -> list[str]:
-    """What differs, in plain words, between the snapshot a buyer signed and today's."""
-    changes: list[str] = []
-    if not signed:
-        return ["The signed snapshot is not stored with this record."]
-    before_of, after_of = signed.get("order_form") or {}, now.get("order_form") or {}
-    if before_of.get("id") != after_of.get("id"):
-        before = f"v{before_of['version']} ({before_of['approval_reference']})" if before_of else "none"
-        after = f"v{after_of['version']} ({after_of['approval_reference']})" if after_of else "none"
-        changes.append(f"Signed order form: {before} then, {after} now.")
-    before_gates = {g["key"]: g for g in signed.get("gates", [])}
-    for gate in now.get("gates", []):
-        old = before_gates.get(gate["key"])
-        if old is not None and old["status"] != gate["status"]:
-            changes.append(
-                f"Gate {gate['number']} ({gate['title']}): {old['status'].replace('_', ' ')} then, "
-                f"{gate['status'].replace('_', ' ')} now."
-            )
-    before_claims, after_claims = set(signed.get("do_not_claim", [])), set(now.get("do_not_claim", []))
-    for claim in sorted(after_claims - before_claims):
-        changes.append(f'New in do-not-claim: "{claim}".')
-    for claim in sorted(before_claims - after_claims):
-        changes.append(f'No longer in do-not-claim: "{claim}".')
-    before_ev = {e["id"]: e["sha256"] for e in signed.get("evidence", [])}
-    after_ev = {e["id"]: e["sha256"] for e in now.get("evidence", [])}
-    replaced = len(set(before_ev) - set(after_ev))
-    added = len(set(after_ev) - set(before_ev))
-    if replaced or added:
-        changes.append(f"Evidence: {replaced} item(s) the signer saw were replaced; {added} new item(s).")
-    if not changes:
-        changes.append("Details of the readiness changed (a gate's reasons), though no gate changed status.")
-    return changes
 
 
 def _certificate_data(request: HttpRequest, slug: str, pk: int) -> dict[str, Any]:

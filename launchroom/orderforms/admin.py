@@ -38,6 +38,7 @@ from core.types import AuthenticatedHttpRequest, signed_in_user
 
 if TYPE_CHECKING:
     from django.contrib.admin.options import _FieldGroups  # the stubs' name for get_fields()' answer
+from core.confirm import confirm_impact
 
 
 class SignOrderFormForm(forms.Form):
@@ -167,6 +168,9 @@ class OrderFormAdmin(HistoryAdmin):
         refusal = None
         if form.is_valid():
             try:
+                confirm = self._confirm_signature(request, order_form, form.cleaned_data)
+                if confirm is not None:
+                    return confirm
                 signed = order_form_sign(order_form=order_form, by=request.user, **form.cleaned_data)
             except NotPermitted as exc:
                 raise PermissionDenied(str(exc)) from None
@@ -195,6 +199,24 @@ class OrderFormAdmin(HistoryAdmin):
             "submit_label": "Record the signature",
         }
         return TemplateResponse(request, "admin/launchroom/tenant/action_form.html", context)
+
+    def _confirm_signature(self, request: HttpRequest, order_form: OrderForm, data: dict[str, Any]) -> Any:
+        """The confirmation page when recording this signature would move readiness (a newer
+        signed version leaves the acceptance resting on the old one stale), else None."""
+
+        def run() -> OrderForm:
+            return order_form_sign(order_form=order_form, by=signed_in_user(request), **data)
+
+        return confirm_impact(
+            request,
+            admin_site=self.admin_site,
+            opts=self.model._meta,
+            previews=[(order_form.tenant, run)],
+            title=f"Confirm the signature of {order_form}",
+            cancel_url=self._change_url(order_form),
+            verb="Recording this signature",
+            submit_label="Record the signature anyway",
+        )
 
     @admin.display(description="status", ordering="status")
     def status_badge(self, obj: OrderForm) -> str:
@@ -246,6 +268,9 @@ class OrderFormAdmin(HistoryAdmin):
             return None
         if form.is_valid():
             try:
+                confirm = self._confirm_signature(request, order_forms[0], form.cleaned_data)
+                if confirm is not None:
+                    return confirm
                 signed = order_form_sign(order_form=order_forms[0], by=request.user, **form.cleaned_data)
             except ValidationError as exc:
                 add_service_errors(form, exc)  # shown on the form below, to be corrected

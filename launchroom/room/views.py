@@ -25,6 +25,7 @@ from billing.services import FALLBACK_ROLES, billing_fallback_accept, check_fall
 from core.errors import NotPermitted, Refused
 from core.types import AuthenticatedHttpRequest
 from launchroom import catalog
+from launchroom.acceptance.changes import snapshot_changes
 from launchroom.acceptance.serializers import validation_errors
 from launchroom.acceptance.services import (
     AFFIRMATION,
@@ -157,6 +158,12 @@ def _room_context(
         "refusals": refusals or [],
         "snapshot_sha256": readiness.acceptance_snapshot_sha256(),
         "snapshot": readiness.acceptance_snapshot(),
+        # The certificate's own account of what changed since the current record was signed.
+        "changes_since_signing": snapshot_changes(current.snapshot, readiness.acceptance_snapshot())
+        if current is not None
+        and current.decision != AcceptanceDecision.SUPERSEDED
+        and current.snapshot_sha256 != readiness.acceptance_snapshot_sha256()
+        else [],
         "signed_order_form": data.signed_order_form,
         "awaiting_stage_move": readiness.is_go and tenant.stage != stage,
         # A tenant running one beta while buying the other (initech): say how its current stage stands too.

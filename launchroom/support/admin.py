@@ -20,7 +20,8 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 
 from core.admin import HistoryAdmin, LabelledTabularInline, add_service_errors, refusal_list
-from core.errors import Refused
+from core.confirm import impact_items
+from core.errors import NotPermitted, Refused
 from core.types import AuthenticatedHttpRequest, signed_in_user
 from evidence.models import EvidenceAttachment
 from launchroom.catalog import Role
@@ -71,16 +72,20 @@ class SupportOwnerAdmin(admin.ModelAdmin):
     def broadcast_targets(self, queryset: QuerySet[Any]) -> list[tuple[Any, Incident | None]]:
         raise NotImplementedError
 
+    @staticmethod
+    def _dry_run(request: HttpRequest, tenant: Any, incident: Incident | None) -> Any:
+        return lambda: support.status_broadcast_dry_run(tenant=tenant, incident=incident, by=signed_in_user(request))
+
     @admin.action(description="Status broadcast dry-run…", permissions=["broadcast"])
     def status_broadcast(self, request: AuthenticatedHttpRequest, queryset: QuerySet[Any]) -> TemplateResponse | None:
         targets = self.broadcast_targets(queryset)
-        if request.POST.get("confirm") == "yes":
+        if "confirm" in request.POST:
             send = request.POST.get("really_send") == "on"
             done = 0
             for tenant, incident in targets:
                 try:
                     result = support.status_broadcast_dry_run(
-                        tenant=tenant, incident=incident, by=request.user, send=send
+                        tenant=tenant, incident=incident, by=signed_in_user(request), send=send
                     )
                 except Refused as exc:
                     self.message_user(request, refusal_list(f"No broadcast for {tenant}:", exc), messages.ERROR)
@@ -103,12 +108,23 @@ class SupportOwnerAdmin(admin.ModelAdmin):
             plan = getattr(tenant, "support_plan", None)
             rendered = support.render_broadcast(plan, incident) if plan is not None else []
             previews.append({"tenant": tenant, "incident": incident, "plan": plan, "messages": rendered})
+        # What the dry run would do to readiness (it replaces gate 7's evidence), by the real
+        # service rolled back; a tenant it refuses is shown as skipped above.
+        impacts = []
+        for tenant, incident in targets:
+            try:
+                impacts += impact_items(
+                    [(tenant, self._dry_run(request, tenant, incident))], verb="Running this dry run"
+                )
+            except (Refused, NotPermitted, ValidationError):
+                continue
         opts = self.model._meta
         context = {
             **self.admin_site.each_context(request),
             "title": "Status broadcast dry-run",
             "opts": opts,
             "previews": previews,
+            "impacts": impacts,
             "queryset": queryset,
             "action_checkbox_name": ACTION_CHECKBOX_NAME,
             "action": "status_broadcast",

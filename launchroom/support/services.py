@@ -311,7 +311,8 @@ def status_broadcast_dry_run(
         # The controlled send is queued like every e-mail: the worker delivers it after commit.
         backend = settings.EMAIL_BACKEND
     else:
-        if delivering_backend_configured():
+        if delivering_backend_configured() or hooks.previewing():
+            # A preview of its impact (core.hooks) writes nothing to the console or an outbox.
             connection: BaseEmailBackend = _CaptureBackend()
             backend = f"{__name__}._CaptureBackend"
         else:

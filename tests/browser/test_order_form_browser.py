@@ -68,6 +68,11 @@ def test_send_approve_sign_and_the_diff_in_the_room(page, staff, artifacts):
     shoot(page, artifacts, "admin-order-form-record-signature")
     page.get_by_role("button", name="Record the signature").click()
     page.wait_for_load_state()
+    # A newer signed version leaves the buyer's acceptance stale: confirmed first, in words.
+    assert "Recording this signature will move Globex Corporation from Go to Hold" in page.content()
+    shoot(page, artifacts, "admin-order-form-signature-impact")
+    page.get_by_role("button", name="Record the signature anyway").click()
+    page.wait_for_load_state()
     assert "Recorded the signature of v2" in page.content()
     v2.refresh_from_db()
     assert v2.is_signed and v2.approval_reference == reference

@@ -1,0 +1,175 @@
+"""Impact before saving (SPEC section 10): what a staff change would do to a tenant's readiness.
+
+``preview(tenant, run)`` runs the real service (``run``) inside a transaction that is always
+rolled back, and compares ``evaluate()`` before and after: the rules are never copied here.
+What the run leaves outside the database is undone too: files that ``evidence_attach``
+stored are deleted; ``on_commit`` callbacks (queued e-mail, notifications, event log lines)
+are discarded with the rolled-back transaction.
+
+Registered with ``core.hooks`` (``launchroom/listeners.py``) so that billing/ and evidence/
+admins reach it through ``core.hooks.preview_impact`` without importing this layer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+from django.db.models.signals import post_save
+
+from evidence.models import EvidenceAttachment
+from launchroom.gates.readiness import Readiness, _next_action, evaluate
+from launchroom.gates.selectors import load
+from launchroom.gates.states import GO, STATUS_LABELS
+from launchroom.models import Tenant
+
+DECISION_LABELS = {GO: "Go", "hold": "Hold"}
+
+
+@dataclass(frozen=True)
+class GateChange:
+    """One gate whose status the change would move, and what it would then need."""
+
+    number: int
+    title: str
+    before: str
+    after: str
+    needs: list[str] = field(default_factory=list)  # "buyer: accept the manual billing fallback ..."
+
+    @property
+    def before_label(self) -> str:
+        return STATUS_LABELS[self.before]
+
+    @property
+    def after_label(self) -> str:
+        return STATUS_LABELS[self.after]
+
+
+@dataclass
+class Impact:
+    """What a change would do to one tenant's readiness for its requested stage."""
+
+    tenant: str
+    stage: str
+    before: str
+    after: str
+    gates: list[GateChange]
+    result: Any = None  # what the rolled-back run returned
+
+    @property
+    def changed(self) -> bool:
+        return self.before != self.after or bool(self.gates)
+
+    @property
+    def stage_label(self) -> str:
+        return self.stage.replace("_", " ")
+
+    @property
+    def before_label(self) -> str:
+        return DECISION_LABELS[self.before]
+
+    @property
+    def after_label(self) -> str:
+        return DECISION_LABELS[self.after]
+
+    def sentence(self, verb: str = "Saving") -> str:
+        """The consequence in words: "Saving will move Contoso Health from Go to Hold for paid
+        beta: gate 4 goes from Accepted to Missing and will need ..."."""
+        if not self.changed:
+            return f"{verb} changes nothing in the readiness of {self.tenant} for {self.stage_label}."
+        if self.before != self.after:
+            move = f"from {self.before_label} to {self.after_label}"
+            lead = f"{verb} will move {self.tenant} {move} for {self.stage_label}"
+        else:
+            lead = f"{verb} will keep {self.tenant} at {self.after_label} for {self.stage_label}, but"
+        parts = []
+        for gate in self.gates:
+            part = f"gate {gate.number} ({gate.title}) goes from {gate.before_label} to {gate.after_label}"
+            if gate.needs:
+                part += " and will need " + "; ".join(gate.needs)
+            parts.append(part)
+        tail = ": " + "; ".join(parts) if parts else ""
+        if not parts and lead.endswith(", but"):
+            lead = lead[: -len(", but")]
+        return f"{lead}{tail}."
+
+
+class _RolledBack(Exception):
+    """Raised inside the preview's transaction to undo the run."""
+
+
+_stored_files: ContextVar[list[tuple[Any, str]] | None] = ContextVar("impact_stored_files", default=None)
+
+
+def _note_stored_file(sender: Any, instance: EvidenceAttachment, created: bool, **kwargs: Any) -> None:
+    names = _stored_files.get()
+    if names is not None and created and instance.file:
+        names.append((instance.file.storage, instance.file.name))
+
+
+post_save.connect(_note_stored_file, sender=EvidenceAttachment, dispatch_uid="launchroom.gates.impact.stored_files")
+
+
+@contextmanager
+def _removing_stored_files() -> Iterator[None]:
+    """Delete, afterwards, every evidence file stored meanwhile by this thread's run: its row
+    is rolled back, and a stored file has no rollback of its own."""
+    names: list[tuple[Any, str]] = []
+    token = _stored_files.set(names)
+    try:
+        yield
+    finally:
+        _stored_files.reset(token)
+        for storage, name in names:
+            storage.delete(name)
+
+
+def _needs(readiness: Readiness, key: str) -> list[str]:
+    result = readiness.gate(key)
+    return [f"the {owner.lower()} to {text[0].lower()}{text[1:].rstrip('.')}" for owner, text in _next_action(result)]
+
+
+def compare(before: Readiness, after: Readiness, *, result: Any = None) -> Impact:
+    """The difference between two evaluations of one tenant for one stage."""
+    gates = [
+        GateChange(
+            number=b.gate.number,
+            title=b.gate.title,
+            before=b.status,
+            after=a.status,
+            needs=[] if a.met else _needs(after, a.gate.key),
+        )
+        for b, a in zip(before.gates, after.gates, strict=True)
+        if b.status != a.status
+    ]
+    return Impact(
+        tenant=str(after.tenant),
+        stage=before.stage,
+        before=before.decision,
+        after=after.decision,
+        gates=gates,
+        result=result,
+    )
+
+
+def preview(tenant: Tenant, run: Callable[[], Any]) -> Impact:
+    """Run ``run`` (a real service call) and roll it back; say what it would change.
+
+    A refusal or field error of the service propagates, with nothing saved: the caller
+    shows it as it would on a real save.
+    """
+    before = evaluate(load(tenant, with_output=False))
+    outcome: dict[str, Any] = {}
+    with _removing_stored_files():
+        try:
+            with transaction.atomic():
+                outcome["result"] = run()
+                outcome["after"] = evaluate(load(tenant, with_output=False), before.stage)
+                raise _RolledBack
+        except _RolledBack:
+            pass
+    return compare(before, outcome["after"], result=outcome["result"])
