@@ -230,7 +230,9 @@ def test_it_installs_a_trigger_on_every_protected_table(db: Any) -> None:
         )
         installed = sorted(name for (name,) in cursor.fetchall())
     assert installed == protected_tables()
-    assert len(installed) == 8
+    # The decision tables, evidence and its checks, fallback acceptances, signed order forms,
+    # readiness transitions and the conversation.
+    assert len(installed) == 10
 
 
 def test_it_guards_every_append_only_model_with_a_trigger() -> None:

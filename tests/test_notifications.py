@@ -11,7 +11,6 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from evidence.models import EvidenceAttachment
 from launchroom.mail.schedule import jobs, tick
 from launchroom.models import (
     Delivery,
@@ -115,8 +114,13 @@ def test_it_tells_operators_and_the_commercial_owner_of_a_signature_once(
 def test_it_reminds_the_gate_owner_role_7_days_and_1_day_before_evidence_goes_stale(staff, settings):
     tenant = build("globex", staff)
     settings.EVIDENCE_FRESHNESS_DAYS = 30
-    smoke = EvidenceAttachment.objects.filter(tenant=tenant, gate_key="public-deployment").order_by("captured_at")
-    oldest = smoke.first()
+    # The evidence gate 1 rests on (the newest attachment of each requirement), oldest first.
+    from evidence.freshness import freshness_limit
+    from launchroom.gates.readiness import evaluate
+
+    gate = evaluate(tenant).gate("public-deployment")
+    counted = [r.attachment for r in gate.requirements if r.attachment and freshness_limit(r.requirement)]
+    oldest = min(counted, key=lambda a: (a.captured_at, a.pk))
     expires = oldest.captured_at + timedelta(days=30)
     assert evidence_expiry_reminders(now=expires - timedelta(days=8)) == 0
     told = evidence_expiry_reminders(now=expires - timedelta(days=6))

@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from core.errors import NotPermitted, Refused
 from launchroom import catalog, demo
-from launchroom.models import Comment, LaunchStage, MembershipRole, OrderForm, Tenant
+from launchroom.models import Comment, LaunchStage, MembershipRole, Notification, NotificationKind, OrderForm, Tenant
 from launchroom.orderforms.services import (
     order_form_buyer_approve,
     order_form_request_changes,
@@ -45,11 +45,11 @@ def test_it_sends_a_draft_and_tells_the_buyer_sponsor_on_commit(staff, draft):
     sent = order_form_send(order_form=draft, by=staff["commercial"])
     assert (sent.status, sent.sent_by) == ("sent", staff["commercial"])
     assert sent.sent_at is not None
-    assert len(mail.outbox) == 1
-    message = mail.outbox[0]
-    assert message.to == ["buyer-acme@acme.example"]
-    assert "order form v1 is ready for your review" in message.subject
-    assert "/launch-room/acme/order-form/" in message.body
+    told = Notification.objects.filter(kind=NotificationKind.ORDER_FORM_SENT)
+    assert [n.recipient.username for n in told] == ["buyer-acme"]
+    assert "order form v1 is ready for your review" in told[0].subject
+    assert told[0].link == "/launch-room/acme/order-form/"
+    assert told[0].delivery == "immediate", "it asks for the buyer's action: e-mailed at once"
 
 
 def test_it_refuses_to_send_a_version_missing_a_standing_exclusion_naming_it(staff, draft):
@@ -101,7 +101,8 @@ def test_the_buyer_approval_becomes_the_written_reference_for_the_signature(staf
     approved = order_form_buyer_approve(order_form=draft, by=sponsor(), name="Ada Acme", role="Head of HR")
     assert approved.status == "approved"
     assert approved.buyer_approval_reference.startswith("Approved in the launch room by Ada Acme, Head of HR, ")
-    assert mail.outbox[0].to == ["commercial@thesmios.example"]
+    told = Notification.objects.get(kind=NotificationKind.ORDER_FORM_REVIEWED)
+    assert told.recipient == staff["commercial"] and "approved order form v1" in told.subject
     signed = order_form_sign(
         order_form=approved,
         approval_reference=approved.buyer_approval_reference,

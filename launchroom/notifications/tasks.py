@@ -28,7 +28,7 @@ def deliver_event(event_key: str) -> int:
     sent = 0
     with transaction.atomic():
         rows = list(
-            Notification.objects.select_for_update()
+            Notification.objects.select_for_update(of=("self",))
             .select_related("recipient", "tenant")
             .filter(event_key=event_key, delivery=Delivery.IMMEDIATE, email__isnull=True)
         )
@@ -57,7 +57,7 @@ def send_digests(*, now: datetime) -> int:
     sent = 0
     with transaction.atomic():
         pending = list(
-            Notification.objects.select_for_update()
+            Notification.objects.select_for_update(of=("self",))
             .select_related("recipient")
             .filter(delivery=Delivery.DIGEST_PENDING, created_at__lte=now)
             .order_by("recipient_id", "created_at")
