@@ -89,3 +89,14 @@ def test_the_operator_decides_with_the_evidence_in_view(page, staff, artifacts):
     assert GateDecision.objects.filter(tenant=globex, gate_key="strict-proof-plan").latest("decided_at").decision == (
         "rejected"
     )
+
+
+def test_the_incident_page_fits_a_1280_pixel_screen(page, staff, artifacts):
+    build("initech", staff)
+    page.set_viewport_size({"width": 1280, "height": 900})
+    log_in(page, "support")
+    page.wait_for_url("**/launch-room/")
+    page.goto("/admin/launchroom/incident/add/")
+    page.wait_for_load_state()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1280
+    shoot(page, artifacts, "admin-incident-add-1280")
