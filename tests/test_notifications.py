@@ -325,3 +325,27 @@ def test_the_demo_leaves_every_demo_user_something_in_the_inbox(django_capture_o
     for username in [*demo.STAFF, *demo.buyer_usernames()]:
         assert Notification.objects.filter(recipient__username=username).exists(), username
     assert Notification.objects.filter(recipient__username="buyer-contoso", kind=NotificationKind.READY_TO_SIGN)
+
+
+def test_telling_adds_one_query_to_the_change_and_delivers_after_commit(
+    staff, django_assert_num_queries, django_capture_on_commit_callbacks
+):
+    from launchroom.notifications.services import notify
+
+    tenant = build("contoso", staff)
+    # One INSERT of every recipient's row; the preference is read by the worker.
+    with django_capture_on_commit_callbacks(execute=False) as callbacks, django_assert_num_queries(1):
+        notify(
+            recipients=[staff["operator"], staff["commercial"]],
+            kind=NotificationKind.INCIDENT,
+            tenant=tenant,
+            event_key="one-query",
+            subject="Incident opened",
+            body="Something broke.",
+        )
+    assert set(Notification.objects.filter(event_key="one-query").values_list("delivery", flat=True)) == {"pending"}
+    assert len(callbacks) == 1
+    callbacks[0]()  # the worker: each recipient's preference decides (auto: an incident waits for the digest)
+    assert set(Notification.objects.filter(event_key="one-query").values_list("delivery", flat=True)) == {
+        Delivery.DIGEST_PENDING
+    }

@@ -41,8 +41,9 @@ def sponsor():
     return get_user_model().objects.get(username="buyer-acme")
 
 
-def test_it_sends_a_draft_and_tells_the_buyer_sponsor_on_commit(staff, draft):
-    sent = order_form_send(order_form=draft, by=staff["commercial"])
+def test_it_sends_a_draft_and_tells_the_buyer_sponsor_on_commit(staff, draft, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):  # the worker delivers after commit
+        sent = order_form_send(order_form=draft, by=staff["commercial"])
     assert (sent.status, sent.sent_by) == ("sent", staff["commercial"])
     assert sent.sent_at is not None
     told = Notification.objects.filter(kind=NotificationKind.ORDER_FORM_SENT)

@@ -46,6 +46,7 @@ class EmailMode(models.TextChoices):
 
 
 class Delivery(models.TextChoices):
+    PENDING = "pending", "Waiting for the worker"
     NONE = "none", "In-app only"
     IMMEDIATE = "immediate", "E-mailed at once"
     DIGEST_PENDING = "digest_pending", "Waiting for the daily digest"

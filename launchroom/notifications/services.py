@@ -19,7 +19,6 @@ from django.urls import reverse
 from core.types import User
 from launchroom.catalog import Role
 from launchroom.models import (
-    ACTION_KINDS,
     Delivery,
     EmailMode,
     MembershipRole,
@@ -55,14 +54,6 @@ def link_for(user: User, tenant: Tenant | None, *, room: str = "", staff: str = 
     return reverse("launchroom:room", args=[tenant.slug]) + room
 
 
-def delivery_for(kind: str, mode: str) -> str:
-    if mode == EmailMode.OFF:
-        return Delivery.NONE
-    if mode == EmailMode.IMMEDIATE or (mode == EmailMode.AUTO and kind in ACTION_KINDS):
-        return Delivery.IMMEDIATE
-    return Delivery.DIGEST_PENDING
-
-
 def notify(
     *,
     recipients: Iterable[Any],
@@ -77,7 +68,6 @@ def notify(
     users = {user.pk: user for user in recipients if user is not None and user.is_active}
     if not users:
         return 0
-    modes = dict(NotificationPreference.objects.filter(user_id__in=users).values_list("user_id", "email_mode"))
     rows = [
         Notification(
             recipient_id=pk,
@@ -87,14 +77,15 @@ def notify(
             subject=subject[:300],
             body=body,
             link=(link(user) if callable(link) else link)[:500],
-            delivery=delivery_for(kind, modes.get(pk, EmailMode.AUTO)),
+            # How it is e-mailed is decided by the worker, from the recipient's preference:
+            # telling adds one query (this insert) to the change that caused it.
+            delivery=Delivery.PENDING,
         )
         for pk, user in users.items()
     ]
     # One insert; a recipient already told of this event is skipped by the unique key.
     Notification.objects.bulk_create(rows, ignore_conflicts=True)
-    if any(row.delivery == Delivery.IMMEDIATE for row in rows):
-        transaction.on_commit(partial(_enqueue_event_delivery, event_key[:200]))
+    transaction.on_commit(partial(_enqueue_event_delivery, event_key[:200]))
     return len(rows)
 
 

@@ -15,35 +15,54 @@ from django.utils import timezone
 from django_tasks import task
 
 from launchroom.mail.services import email_enqueue
-from launchroom.models import Delivery, EmailKind, Notification
+from launchroom.models import ACTION_KINDS, Delivery, EmailKind, EmailMode, Notification, NotificationPreference
 
 
 def _absolute(link: str) -> str:
     return settings.PORTAL_BASE_URL.rstrip("/") + link if link.startswith("/") else link
 
 
+def delivery_for(kind: str, mode: str) -> str:
+    if mode == EmailMode.OFF:
+        return Delivery.NONE
+    if mode == EmailMode.IMMEDIATE or (mode == EmailMode.AUTO and kind in ACTION_KINDS):
+        return Delivery.IMMEDIATE
+    return Delivery.DIGEST_PENDING
+
+
 @task()
 def deliver_event(event_key: str) -> int:
-    """E-mail the notifications of one event that are due at once (once each)."""
+    """Deliver one event's new notifications by each recipient's preference: e-mail those due at
+    once (once each), leave the rest for the digest or in-app only. Returns the e-mails queued."""
     sent = 0
     with transaction.atomic():
         rows = list(
             Notification.objects.select_for_update(of=("self",))
             .select_related("recipient", "tenant")
-            .filter(event_key=event_key, delivery=Delivery.IMMEDIATE, email__isnull=True)
+            .filter(event_key=event_key, delivery=Delivery.PENDING)
+        )
+        modes = dict(
+            NotificationPreference.objects.filter(user_id__in={r.recipient_id for r in rows}).values_list(
+                "user_id", "email_mode"
+            )
         )
         for row in rows:
-            if not row.recipient.email:
-                continue
-            body = render_to_string(
-                "notifications/email.txt",
-                {"notification": row, "url": _absolute(row.link), "inbox": _absolute("/notifications/")},
-            )
-            row.email = email_enqueue(
-                to=row.recipient.email, subject=row.subject, body=body, kind=EmailKind.NOTIFICATION, tenant=row.tenant
-            )
-            row.save(update_fields=["email"])
-            sent += 1
+            row.delivery = delivery_for(row.kind, modes.get(row.recipient_id, EmailMode.AUTO))
+            if row.delivery == Delivery.IMMEDIATE and row.recipient.email:
+                body = render_to_string(
+                    "notifications/email.txt",
+                    {"notification": row, "url": _absolute(row.link), "inbox": _absolute("/notifications/")},
+                )
+                row.email = email_enqueue(
+                    to=row.recipient.email,
+                    subject=row.subject,
+                    body=body,
+                    kind=EmailKind.NOTIFICATION,
+                    tenant=row.tenant,
+                )
+                sent += 1
+        # Derived rows: a bulk write is allowed (no history).
+        Notification.objects.bulk_update(rows, ["delivery", "email"])
     return sent
 
 
