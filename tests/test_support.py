@@ -311,7 +311,11 @@ def test_the_broadcast_action_sends_only_when_really_send_is_ticked(
     assert RecordingBackend.sent == []
     with django_capture_on_commit_callbacks(execute=True):
         client.post(changelist, {**form, "really_send": "on"})
-    assert len(RecordingBackend.sent) == 2
+    # The two subscribers' notices (the staff are also told of the new evidence, in their inbox).
+    assert sorted(m.to[0] for m in RecordingBackend.sent if m.to[0].endswith("@acme.example")) == [
+        "it-ops@acme.example",
+        "sponsor@acme.example",
+    ]
     assert sorted(EvidenceAttachment.objects.values_list("requirement_key", flat=True)) == [
         "broadcast-dry-run",
         "controlled-send",
