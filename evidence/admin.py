@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.core.files import File
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.http import HttpRequest
 from django.urls import reverse
@@ -202,18 +203,30 @@ class EvidenceAttachmentAdmin(ImpactConfirmAdmin, HistoryAdmin):
         gate_key, _, requirement_key = data["requirement"].partition("/")
         tenant, file = data["tenant"], data.get("file") or None
 
-        def run() -> EvidenceAttachment:
+        def attach(upload: File | None) -> EvidenceAttachment:
             return evidence_attach(
                 tenant=tenant,
                 gate_key=gate_key,
                 requirement_key=requirement_key,
                 by=signed_in_user(request),
-                file=file,
+                file=upload,
                 url=data.get("url") or "",
                 output=data.get("output") or "",
                 captured_at=data.get("captured_at"),
                 note=data.get("note") or "",
             )
+
+        def run() -> EvidenceAttachment:
+            return attach(file)
+
+        def preview() -> EvidenceAttachment:
+            # Storage *moves* an upload's temporary file into place: the rolled-back preview
+            # must store a copy, or the real save that follows would find the upload gone.
+            path = getattr(file, "temporary_file_path", None)
+            if path is None:
+                return run()
+            with open(path(), "rb") as handle:
+                return attach(File(handle, name=file.name if file is not None else None))
 
         replacing = EvidenceAttachment.objects.filter(
             tenant=tenant, gate_key=gate_key, requirement_key=requirement_key
@@ -223,7 +236,7 @@ class EvidenceAttachmentAdmin(ImpactConfirmAdmin, HistoryAdmin):
             # be posted again from the confirmation page, so it waits in the media store.
             hidden = [(pending.FIELD, pending.stash(file))] if file is not None else []
             try:
-                self.confirm_or_raise(request, tenant=tenant, run=run, cancel_url=request.path, hidden=hidden)
+                self.confirm_or_raise(request, tenant=tenant, run=preview, cancel_url=request.path, hidden=hidden)
             except NeedsConfirmation:
                 hidden = []  # the confirmation page carries the stashed file
                 raise

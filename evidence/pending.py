@@ -31,8 +31,17 @@ def _storage() -> Any:
 
 
 def stash(file: File) -> str:
-    """Store ``file`` for later; the signed token that brings it back."""
-    name = _storage().save(f"{PREFIX}{secrets.token_hex(16)}", file)
+    """Store a copy of ``file`` for later; the signed token that brings it back.
+
+    A copy: storage would *move* an upload's temporary file, and the request still needs it
+    (the rolled-back preview, or the save itself when nothing needs confirming)."""
+    path = getattr(file, "temporary_file_path", None)
+    target = f"{PREFIX}{secrets.token_hex(16)}"
+    if path is None:
+        name = _storage().save(target, file)
+    else:
+        with open(path(), "rb") as handle:
+            name = _storage().save(target, File(handle))
     return signing.dumps({"name": name, "original": file.name}, salt=SALT)
 
 

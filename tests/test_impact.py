@@ -330,3 +330,39 @@ def test_it_shows_what_a_broadcast_dry_run_would_change_and_runs_it_on_confirm(c
     second = support.post(changelist, {"action": "status_broadcast", "_selected_action": [plan.pk], "confirm": "1"})
     assert second.status_code == 302
     assert EvidenceAttachment.objects.filter(tenant=tenant, gate_key="support-fallback").count() == 1
+
+
+def test_a_large_upload_replacing_evidence_saves_after_its_preview(client, staff, tmp_path, settings):
+    """An upload big enough to stream to a temporary file (as every 25 MiB proof does) is
+    previewed from a copy: the real save that follows still has it (it was a 500)."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.utils import timezone
+
+    from evidence.models import EvidenceAttachment
+
+    settings.MEDIA_ROOT = tmp_path
+    settings.FILE_UPLOAD_MAX_MEMORY_SIZE = 0  # every upload goes to a temporary file
+    globex = build("globex", staff)
+    now = timezone.localtime()
+    body = b'{"checks": [{"name": "launch", "ok": true}]}' + b" " * 4096
+    data = {
+        "tenant": globex.pk,
+        "requirement": "public-deployment/launch-smoke",
+        "captured_at_0": now.strftime("%Y-%m-%d"),
+        "captured_at_1": now.strftime("%H:%M:%S"),
+        "note": "re-run",
+        "_save": "Save",
+        "file": SimpleUploadedFile("launch-smoke.json", body, "application/json"),
+    }
+    count = EvidenceAttachment.objects.count()
+    response = as_user(client, staff["operator"]).post("/admin/evidence/evidenceattachment/add/", data)
+    assert response.status_code in (200, 302), response.content.decode()[:2000]
+    if response.status_code == 200:  # the replacement moves readiness: confirm it
+        token = response.context["replay"][-1]
+        data.pop("file")
+        response = as_user(client, staff["operator"]).post(
+            "/admin/evidence/evidenceattachment/add/", {**data, token[0]: token[1], "confirm": "Save anyway"}
+        )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert EvidenceAttachment.objects.count() == count + 1
+    assert EvidenceAttachment.objects.latest("id").size == len(body)
