@@ -222,11 +222,10 @@ class EvidenceAttachmentAdmin(ImpactConfirmAdmin, HistoryAdmin):
         def preview() -> EvidenceAttachment:
             # Storage *moves* an upload's temporary file into place: the rolled-back preview
             # must store a copy, or the real save that follows would find the upload gone.
-            path = getattr(file, "temporary_file_path", None)
-            if path is None:
+            if file is None:
                 return run()
-            with open(path(), "rb") as handle:
-                return attach(File(handle, name=file.name if file is not None else None))
+            with uploads.stored_as_copy(file) as copy:
+                return attach(copy)
 
         replacing = EvidenceAttachment.objects.filter(
             tenant=tenant, gate_key=gate_key, requirement_key=requirement_key

@@ -16,6 +16,7 @@ from django.db import models
 from django.http import HttpRequest
 from django.utils.datastructures import MultiValueDict
 
+from evidence import uploads
 from evidence.models import EvidenceAttachment
 
 FIELD = "pending_file"
@@ -35,13 +36,8 @@ def stash(file: File) -> str:
 
     A copy: storage would *move* an upload's temporary file, and the request still needs it
     (the rolled-back preview, or the save itself when nothing needs confirming)."""
-    path = getattr(file, "temporary_file_path", None)
-    target = f"{PREFIX}{secrets.token_hex(16)}"
-    if path is None:
-        name = _storage().save(target, file)
-    else:
-        with open(path(), "rb") as handle:
-            name = _storage().save(target, File(handle))
+    with uploads.stored_as_copy(file) as copy:
+        name = _storage().save(f"{PREFIX}{secrets.token_hex(16)}", copy)
     return signing.dumps({"name": name, "original": file.name}, salt=SALT)
 
 

@@ -25,6 +25,8 @@ from __future__ import annotations
 import io
 import os
 import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -176,3 +178,16 @@ class InspectingUploadHandler(TemporaryFileUploadHandler):
     def upload_interrupted(self) -> None:
         if not self.in_memory:
             super().upload_interrupted()
+
+
+@contextmanager
+def stored_as_copy(file: File) -> Iterator[File]:
+    """``file`` as something storage copies. Django's file storage *moves* an upload's
+    temporary file into place; a request that stores the same upload more than once (a stash,
+    a rolled-back preview, then the save) gives storage a reader of it instead."""
+    path = getattr(file, "temporary_file_path", None)
+    if path is None:
+        yield file
+        return
+    with open(path(), "rb") as handle:
+        yield File(handle, name=file.name)
