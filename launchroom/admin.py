@@ -230,13 +230,11 @@ class TenantAdmin(ImpactConfirmAdmin, HistoryAdmin):
             if confirm is not None:
                 return confirm
         if form.is_valid():
-            done = 0
             refused: list[tuple[Tenant, ValidationError | Refused]] = []
             for tenant in tenants:
                 try:
                     # Each apply says what it did, in words ("Accepted gate 5 for Contoso Health.").
                     self.message_user(request, apply(tenant, form.cleaned_data), messages.SUCCESS)
-                    done += 1
                 except ValidationError as exc:
                     if len(tenants) == 1:
                         # One tenant: the field errors go on the form, to be corrected there.
