@@ -43,7 +43,7 @@ portal() {
   local db="$1" media="$2"
   shift 2
   env DEBUG=0 SECRET_KEY="backup-drill-only-$(printf '%064d' 0)" \
-    DATABASE_URL="postgres://$PGUSER@$PGHOST:$PGPORT/$db" MEDIA_ROOT="$media" \
+    DATABASE_URL="postgres://$PGUSER@$PGHOST:$PGPORT/$db" MEDIA_ROOT="$media" STATIC_ROOT="$WORK/static" \
     "$PY" manage.py "$@"
 }
 
@@ -67,6 +67,9 @@ media_sums() { (cd "$1" && find . -type f -print0 | sort -z | xargs -0 -r sha256
 step "source: $SRC, migrated and seeded with the demo data"
 createdb "$SRC"
 mkdir -p "$WORK/media-source" "$WORK/media-restored"
+# As a deployment does before it serves: with DEBUG off every page names its static files
+# through the collected manifest (seed_demo's in-process operator proof renders pages).
+portal "$SRC" "$WORK/media-source" collectstatic --noinput -v 0
 portal "$SRC" "$WORK/media-source" migrate --noinput -v 0
 portal "$SRC" "$WORK/media-source" seed_demo --force >/dev/null
 

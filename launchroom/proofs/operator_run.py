@@ -116,8 +116,9 @@ def run_operator_proof(
             raise CheckFailed("the page has no login form")
         return f"/{LOGIN_PATH}"
 
-    if run.check("portal login page answers", portal).status != PASSED:
-        raise Refused(f"{run.base_url} does not look like this portal: nothing seeded")
+    reached = run.check("portal login page answers", portal)
+    if reached.status != PASSED:
+        raise Refused(f"{run.base_url} does not look like this portal ({reached.detail}): nothing seeded")
     seeded = seed_fixture(plan)
     if run.out is not None:
         run.out.write(
