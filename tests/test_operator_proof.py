@@ -103,6 +103,7 @@ def test_a_dead_url_is_one_line_and_seeds_nothing(db, proof_env):
 def test_a_wrong_url_is_refused_before_seeding(live_server, proof_env):
     _out, error = run_command("operator_launch_proof", "--seed", "--url", f"{live_server.url}/healthz/")
     assert error is not None and "does not look like this portal: nothing seeded" in str(error)
+    assert "accounts/login/ answered 404, expected 200" in str(error)
     assert not Tenant.objects.filter(slug="launch-proof-fixture").exists()
 
 

@@ -118,7 +118,7 @@ def run_operator_proof(
 
     reached = run.check("portal login page answers", portal)
     if reached.status != PASSED:
-        raise Refused(f"{run.base_url} does not look like this portal ({reached.detail}): nothing seeded")
+        raise Refused(f"{run.base_url} does not look like this portal: nothing seeded ({reached.detail})")
     seeded = seed_fixture(plan)
     if run.out is not None:
         run.out.write(
