@@ -10,7 +10,10 @@ from django.contrib import admin
 from django.test import Client
 from simple_history.admin import SimpleHistoryAdmin
 
-from tests.launch_helpers import build
+from tests.launch_helpers import build, prebuild
+
+# Built once for the module; each test's changes are rolled back.
+_demo = prebuild("globex")
 
 pytestmark = pytest.mark.django_db
 

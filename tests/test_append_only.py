@@ -3,15 +3,18 @@
 import pytest
 
 from core.append_only import AppendOnlyError
-from launchroom import demo
 from launchroom.models import AcceptanceRecord, DecisionLogEntry, GateDecision, LaunchStage, StageChange
+from tests.launch_helpers import build, prebuild
+
+# Built once for the module; each test's changes are rolled back.
+_demo = prebuild("globex")
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def globex(staff):
-    return demo.build_globex(staff)
+    return build("globex", staff)
 
 
 MODELS = [GateDecision, AcceptanceRecord, StageChange, DecisionLogEntry]

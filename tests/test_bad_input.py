@@ -17,7 +17,10 @@ from django.test import Client
 from core.validation import MAX_JSON_DEPTH, parse_json, slug_problem, text_problem
 from launchroom.acceptance.services import acceptance_sign
 from launchroom.models import AcceptanceRecord, DecisionLogEntry
-from tests.launch_helpers import api_body, build, buyer
+from tests.launch_helpers import api_body, build, buyer, prebuild
+
+# Built once for the module; each test's changes are rolled back.
+_demo = prebuild("contoso")
 
 pytestmark = pytest.mark.django_db
 

@@ -18,7 +18,10 @@ from launchroom.conversation.services import comment_add
 from launchroom.gates.readiness import evaluate
 from launchroom.mail.services import email_enqueue
 from launchroom.models import Incident, IncidentNotice, Tenant
-from tests.launch_helpers import build
+from tests.launch_helpers import build, prebuild
+
+# Built once for the module; each test's changes are rolled back.
+_demo = prebuild("globex", "northwind")
 
 pytestmark = pytest.mark.django_db
 

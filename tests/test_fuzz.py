@@ -21,7 +21,10 @@ from hypothesis import strategies as st
 
 from billing.models import BillingProfile
 from launchroom.models import AcceptanceRecord, DecisionLogEntry, Tenant
-from tests.launch_helpers import api_body, build, buyer, sign_form
+from tests.launch_helpers import api_body, build, buyer, prebuild, sign_form
+
+# Built once for the module; each test's changes are rolled back.
+_demo = prebuild("contoso")
 
 pytestmark = pytest.mark.django_db
 

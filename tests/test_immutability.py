@@ -30,14 +30,18 @@ from launchroom.models import (
     Tenant,
 )
 from launchroom.orderforms.services import order_form_create, order_form_revise
+from tests.launch_helpers import build, prebuild
 from tests.tamper import protected_tables, raw
+
+# Built once for the module; each test's changes are rolled back.
+_demo = prebuild("globex")
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def globex(staff: dict[str, Any]) -> Tenant:
-    return demo.build_globex(staff)
+    return build("globex", staff)
 
 
 def table(model: Any) -> str:

@@ -21,7 +21,10 @@ from django.urls import reverse
 from launchroom import demo
 from launchroom.packet.keys import verification_code
 from launchroom.tenants.services import membership_add
-from tests.launch_helpers import build, buyer
+from tests.launch_helpers import build, buyer, prebuild
+
+# Built once for the module; each test's changes are rolled back.
+_demo = prebuild("globex", "initech", "contoso")
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -39,7 +42,6 @@ def new_key() -> tuple[str, bytes]:
 def key(settings, tmp_path):
     private, public = new_key()
     settings.PACKET_SIGNING_KEY = private
-    settings.MEDIA_ROOT = tmp_path / "media"
     path = tmp_path / "portal-key.pem"
     path.write_bytes(public)
     return path

@@ -18,14 +18,19 @@ from launchroom.gates import projection
 from launchroom.gates.readiness import evaluate
 from launchroom.gates.services import gate_decide
 from launchroom.models import AcceptanceDecision, LaunchStage, ReadinessTransition, Stage, TenantReadiness
+from tests.launch_helpers import build, prebuild
 from tests.readiness_builders import acceptance_row, ready_tenant
 
 API = "/api/platform/tenants/{}/transitions"
 
 
+# The four demo tenants, built once for the module (each test's changes are rolled back).
+_demo = prebuild(*demo.BUILDERS)
+
+
 @pytest.fixture
 def demo_tenants(staff):
-    return {slug: build(staff) for slug, build in demo.BUILDERS.items()}
+    return {slug: build(slug, staff) for slug in demo.BUILDERS}
 
 
 def user(name):
