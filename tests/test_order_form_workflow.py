@@ -200,6 +200,24 @@ def test_a_viewer_may_not_approve_and_a_bad_form_saves_nothing(client, staff, te
     assert not Comment.objects.exists()
 
 
+def test_who_may_answer_is_decided_before_what_is_missing(client, staff, tenant, draft):
+    """The service's rule, once: a viewer is refused (403) even with an empty form, on both
+    answers; an over-long value is the form's own 400; nothing is saved."""
+    order_form_send(order_form=draft, by=staff["commercial"])
+    client.force_login(member(tenant, "viewer-acme"))
+    approve = reverse("launchroom:order_form_approve", args=[tenant.slug])
+    changes = reverse("launchroom:order_form_changes", args=[tenant.slug])
+    assert client.post(approve, {"name": "", "role": ""}).status_code == 403
+    assert client.post(changes, {"comment": ""}).status_code == 403
+    assert client.post(changes, {"comment": "Add Leeds."}).status_code == 403
+    client.force_login(sponsor())
+    response = client.post(approve, {"name": "A" * 201, "role": "Head of HR"})
+    assert response.status_code == 400
+    assert "Ensure this value has at most 200 characters" in response.content.decode()
+    assert OrderForm.objects.get().status == "sent"
+    assert not Comment.objects.exists()
+
+
 def test_a_refusal_on_the_page_is_listed_and_nothing_is_saved(client, staff, tenant, draft):
     client.force_login(sponsor())
     response = client.post(

@@ -8,6 +8,8 @@ includes on the launch room and the acceptance form.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from django import forms
@@ -29,12 +31,20 @@ from launchroom.orderforms.services import order_form_buyer_approve, order_form_
 from launchroom.tenants.access import tenant_for_user
 
 
+# The forms parse the POST's shape; what is required, and who may answer, the services decide
+# (their field errors land on these forms). ``required`` in the HTML only helps the browser.
 class ApproveOrderFormForm(forms.Form):
     name = forms.CharField(
-        label="Your full name", max_length=200, widget=forms.TextInput(attrs={"autocomplete": "name"})
+        label="Your full name",
+        max_length=200,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "name", "required": True}),
     )
     role = forms.CharField(
-        label="Your role", max_length=200, widget=forms.TextInput(attrs={"autocomplete": "organization-title"})
+        label="Your role",
+        max_length=200,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "organization-title", "required": True}),
     )
 
 
@@ -42,7 +52,8 @@ class RequestChangesForm(forms.Form):
     comment = forms.CharField(
         label="What should change",
         max_length=5000,
-        widget=forms.Textarea(attrs={"rows": 4}),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4, "required": True}),
         help_text="Your Thesmios commercial owner revises the order form and sends it to you again.",
     )
 
@@ -133,61 +144,57 @@ def _latest(tenant: Tenant) -> OrderForm | None:
     return OrderForm.objects.filter(tenant=tenant).select_related("tenant").order_by("-version").first()
 
 
-@login_required
-@require_POST
-def order_form_approve(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
-    """The buyer sponsor approves the version under review."""
-    tenant, role = tenant_for_user(request.user, slug)
-    if role != MembershipRole.BUYER_SPONSOR:
-        raise PermissionDenied("Only the buyer sponsor approves the order form.")
-    form = ApproveOrderFormForm(request.POST)
-    latest = _latest(tenant)
-    if not form.is_valid():
-        return render(
-            request,
-            "launchroom/order_form.html",
-            order_form_context(request, tenant, role, approve_form=form),
-            status=400,
-        )
-    try:
-        if latest is None:
-            raise Refused("There is no order form to approve.")
-        approved = order_form_buyer_approve(order_form=latest, by=request.user, **form.cleaned_data)
-    except (Refused, ValidationError) as exc:
-        return _answer(request, tenant, role, exc, approve_form=form)
-    messages.success(
-        request,
-        f"You approved order form version {approved.version}. Thesmios records the signature with your approval "
+@dataclass(frozen=True)
+class Review:
+    """One of the buyer's two answers to a version under review: its form, its service, its words."""
+
+    form: type[forms.Form]
+    form_name: str
+    act: Callable[..., OrderForm]
+    nothing: str
+    done: str
+
+
+REVIEWS = {
+    "approve": Review(
+        ApproveOrderFormForm,
+        "approve_form",
+        order_form_buyer_approve,
+        "There is no order form to approve.",
+        "You approved order form version {version}. Thesmios records the signature with your approval "
         "as its reference.",
-    )
-    return redirect(reverse("launchroom:order_form", args=[tenant.slug]))
+    ),
+    "changes": Review(
+        RequestChangesForm,
+        "changes_form",
+        order_form_request_changes,
+        "There is no order form to change.",
+        "You asked for changes to order form version {version}. Your comment is in the conversation, "
+        "and your Thesmios commercial owner has been told.",
+    ),
+}
 
 
 @login_required
 @require_POST
-def order_form_changes(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
-    """The buyer sponsor sends the version back with a comment."""
+def order_form_review(request: AuthenticatedHttpRequest, slug: str, answer: str) -> HttpResponse:
+    """The buyer sponsor approves the version under review or requests changes to it.
+
+    Who may answer is the service's rule (``NotPermitted`` answers 403); a non-member never
+    gets this far (404).
+    """
+    review = REVIEWS[answer]
     tenant, role = tenant_for_user(request.user, slug)
-    if role != MembershipRole.BUYER_SPONSOR:
-        raise PermissionDenied("Only the buyer sponsor requests changes to the order form.")
-    form = RequestChangesForm(request.POST)
+    form = review.form(request.POST)
+    if not form.is_valid():  # its shape only (lengths): what is required is the service's rule
+        context = order_form_context(request, tenant, role, **{review.form_name: form})
+        return render(request, "launchroom/order_form.html", context, status=400)
     latest = _latest(tenant)
-    if not form.is_valid():
-        return render(
-            request,
-            "launchroom/order_form.html",
-            order_form_context(request, tenant, role, changes_form=form),
-            status=400,
-        )
     try:
         if latest is None:
-            raise Refused("There is no order form to change.")
-        changed = order_form_request_changes(order_form=latest, by=request.user, comment=form.cleaned_data["comment"])
+            raise Refused(review.nothing)
+        answered = review.act(order_form=latest, by=request.user, **form.cleaned_data)
     except (Refused, ValidationError) as exc:
-        return _answer(request, tenant, role, exc, changes_form=form)
-    messages.success(
-        request,
-        f"You asked for changes to order form version {changed.version}. Your comment is in the conversation, "
-        "and your Thesmios commercial owner has been told.",
-    )
+        return _answer(request, tenant, role, exc, **{review.form_name: form})
+    messages.success(request, review.done.format(version=answered.version))
     return redirect(reverse("launchroom:order_form", args=[tenant.slug]))

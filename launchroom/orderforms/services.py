@@ -233,6 +233,7 @@ def _check_buyer(order_form: OrderForm, by: User) -> None:
 def order_form_buyer_approve(*, order_form: OrderForm, by: User, name: str, role: str) -> OrderForm:
     """The buyer sponsor approves a sent version; their name, role and the time become the
     written approval reference the commercial owner signs with."""
+    _check_buyer(order_form, by)
     errors = {}
     if not name.strip():
         errors["name"] = "Type your full name to approve."
@@ -240,7 +241,6 @@ def order_form_buyer_approve(*, order_form: OrderForm, by: User, name: str, role
         errors["role"] = "Give your role."
     if errors:
         raise ValidationError(errors)
-    _check_buyer(order_form, by)
     with transaction.atomic():
         _locked(order_form.tenant)
         locked = OrderForm.objects.select_for_update().get(pk=order_form.pk)
@@ -268,9 +268,9 @@ def order_form_buyer_approve(*, order_form: OrderForm, by: User, name: str, role
 def order_form_request_changes(*, order_form: OrderForm, by: User, comment: str) -> OrderForm:
     """The buyer sponsor sends a version back with a comment; the comment is kept in the
     tenant's conversation and the version waits for a revision."""
+    _check_buyer(order_form, by)
     if not comment.strip():
         raise ValidationError({"comment": "Say what should change."})
-    _check_buyer(order_form, by)
     with transaction.atomic():
         _locked(order_form.tenant)
         locked = OrderForm.objects.select_for_update().get(pk=order_form.pk)
