@@ -216,33 +216,39 @@ class EvidenceAttachmentAdmin(ImpactConfirmAdmin, HistoryAdmin):
                 note=data.get("note") or "",
             )
 
-        def run() -> EvidenceAttachment:
-            return attach(file)
-
-        def preview() -> EvidenceAttachment:
-            # Storage *moves* an upload's temporary file into place: the rolled-back preview
-            # must store a copy, or the real save that follows would find the upload gone.
-            if file is None:
-                return run()
-            with uploads.stored_as_copy(file) as copy:
-                return attach(copy)
-
         replacing = EvidenceAttachment.objects.filter(
             tenant=tenant, gate_key=gate_key, requirement_key=requirement_key
         ).exists()
-        if replacing and not confirmed(request):
-            # Replacing evidence can move readiness: confirmed first. An uploaded file cannot
-            # be posted again from the confirmation page, so it waits in the media store.
-            hidden = [(pending.FIELD, pending.stash(file))] if file is not None else []
-            try:
-                self.confirm_or_raise(request, tenant=tenant, run=preview, cancel_url=request.path, hidden=hidden)
-            except NeedsConfirmation:
-                hidden = []  # the confirmation page carries the stashed file
-                raise
-            finally:
-                for _name, token in hidden:
-                    pending.discard_token(token)
-        return run()
+        if not replacing or confirmed(request):
+            return attach(file)
+        # Replacing evidence can move readiness: confirmed first. An uploaded file cannot be
+        # posted again from the confirmation page, so it waits in the media store: stored
+        # there once, and the preview and the save read it from there.
+        stashed = pending.stash(file) if file is not None else None
+
+        def preview() -> EvidenceAttachment:
+            if stashed is None:
+                return attach(None)
+            with stashed.for_preview() as copy:
+                return attach(copy)
+
+        hidden = [(pending.FIELD, stashed.token)] if stashed is not None else []
+        try:
+            self.confirm_or_raise(request, tenant=tenant, run=preview, cancel_url=request.path, hidden=hidden)
+        except NeedsConfirmation:
+            raise  # the confirmation page carries the stashed file
+        except BaseException:
+            if stashed is not None:
+                stashed.discard()
+            raise
+        if stashed is None:
+            return attach(None)
+        # Nothing to confirm: saved now, from the stash (moved into place on a local store).
+        try:
+            with stashed.for_save() as upload:
+                return attach(upload)
+        finally:
+            stashed.discard()
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         """Already saved by ``evidence_attach`` in ``save_form``."""

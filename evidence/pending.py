@@ -3,21 +3,34 @@
 The confirmation page cannot post a file again, so the upload is stored under a random name
 in the media store (never on an app server's disk) and the page carries a signed token for
 it; confirming brings the file back into the request. Tokens expire after an hour.
+
+The upload is written to storage once, as the stash: storage takes an upload's temporary
+file as it would for the save (moves it, on the same disk). The rolled-back impact preview
+and the save then read the stash (``Stash.for_preview``, ``Stash.for_save``), and the checks
+and SHA-256 found while the upload streamed in come with it (``uploads.vouch``). On a local
+media store the save moves the stash into place, and the preview stores a hard link to it
+that the preview then deletes; another storage copies the stash each time.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from django.core import signing
 from django.core.files import File
+from django.core.files.storage import FileSystemStorage
 from django.db import models
 from django.http import HttpRequest
 from django.utils.datastructures import MultiValueDict
 
 from evidence import uploads
 from evidence.models import EvidenceAttachment
+from evidence.validation import InspectedFile
 
 FIELD = "pending_file"
 PREFIX = "evidence-pending/"
@@ -31,14 +44,85 @@ def _storage() -> Any:
     return field.storage
 
 
-def stash(file: File) -> str:
-    """Store a copy of ``file`` for later; the signed token that brings it back.
+def _local_path(name: str) -> str | None:
+    """Where a stored file is on this machine's disk; None for another kind of storage
+    (some have a ``path`` without keeping their files there)."""
+    storage = _storage()
+    return str(storage.path(name)) if isinstance(storage, FileSystemStorage) else None
 
-    A copy: storage would *move* an upload's temporary file, and the request still needs it
-    (the rolled-back preview, or the save itself when nothing needs confirming)."""
-    with uploads.stored_as_copy(file) as copy:
-        name = _storage().save(f"{PREFIX}{secrets.token_hex(16)}", copy)
-    return signing.dumps({"name": name, "original": file.name}, salt=SALT)
+
+class _MovableFile(File):
+    """A file on the media store's own disk, which storage moves into place (as it does an
+    upload's temporary file) instead of copying its bytes."""
+
+    def __init__(self, file: Any, name: str, path: str) -> None:
+        super().__init__(file, name=name)
+        self._path = path
+
+    def temporary_file_path(self) -> str:
+        return self._path
+
+
+@dataclass(frozen=True)
+class Stash:
+    """An upload stored under ``PREFIX``, with the upload's name and, within the request that
+    stored it, what the upload handler found in it."""
+
+    name: str
+    original: str
+    inspected: InspectedFile | None = None
+
+    @property
+    def token(self) -> str:
+        """The signed token the confirmation page carries."""
+        return signing.dumps({"name": self.name, "original": self.original}, salt=SALT)
+
+    def _open(self, name: str, *, movable: bool) -> File:
+        storage = _storage()
+        path = _local_path(name) if movable else None
+        handle = storage.open(name, "rb")
+        file = File(handle, name=self.original) if path is None else _MovableFile(handle, self.original, path)
+        uploads.vouch(file, self.inspected)
+        return file
+
+    def for_save(self) -> File:
+        """The stash for the save that keeps it: on a local store, storage moves it into
+        place, so the stash is gone once saved; elsewhere storage copies it (``discard``)."""
+        return self._open(self.name, movable=True)
+
+    @contextlib.contextmanager
+    def for_preview(self) -> Iterator[File]:
+        """The stash for a rolled-back run, which deletes what it stored: storage must not
+        take the stash itself. On a local store it is given a hard link to move (no bytes
+        copied), removed here if the run never stored it; elsewhere a reader to copy."""
+        path = _local_path(self.name)
+        link = f"{self.name}.preview-{secrets.token_hex(4)}"
+        link_path = _local_path(link) if path is not None else None
+        if path is not None and link_path is not None:
+            try:
+                os.link(path, link_path)
+            except OSError:  # no hard links on this disk: copy instead
+                link_path = None
+        file = self._open(link, movable=True) if link_path is not None else self._open(self.name, movable=False)
+        try:
+            yield file
+        finally:
+            file.close()
+            if link_path is not None:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(link_path)
+
+    def discard(self) -> None:
+        discard(self.name)
+
+
+def stash(file: File) -> Stash:
+    """Store ``file`` for later, once. Storage moves an upload's temporary file into the
+    stash: from here on the request reads the stash, never ``file``."""
+    found = uploads.recorded_inspection(file)  # before storage takes the file
+    name = _storage().save(f"{PREFIX}{secrets.token_hex(16)}", file)
+    inspected = found if isinstance(found, InspectedFile) else None
+    return Stash(name=name, original=file.name or "evidence", inspected=inspected)
 
 
 def _name(token: str) -> tuple[str, str] | None:
@@ -52,24 +136,19 @@ def _name(token: str) -> tuple[str, str] | None:
 
 def restore(request: HttpRequest) -> str | None:
     """Put the stashed file named by the request's token back as its ``file`` upload; its
-    stored name (to discard once saved), or None without a valid token."""
+    stored name (to discard once saved), or None without a valid token. The file is
+    inspected once here, for the form and the service both."""
     found = _name(request.POST.get(FIELD, ""))
     if found is None or "file" in request.FILES:
         return None
     name, original = found
-    storage = _storage()
-    if not storage.exists(name):
+    if not _storage().exists(name):
         return None
-    request._files = MultiValueDict({"file": [File(storage.open(name, "rb"), name=original)]})  # type: ignore[attr-defined]
+    file = Stash(name=name, original=original).for_save()
+    request._files = MultiValueDict({"file": [file]})  # type: ignore[attr-defined]
     return name
 
 
 def discard(name: str) -> None:
     if name.startswith(PREFIX):
         _storage().delete(name)
-
-
-def discard_token(token: str) -> None:
-    found = _name(token)
-    if found is not None:
-        discard(found[0])

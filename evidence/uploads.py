@@ -13,11 +13,12 @@ is read and discarded, so an oversized upload cannot fill the disk. ``inspection
 then raises it like any other refusal.
 
 A result is recorded in a registry private to this module, keyed by the uploaded file
-object the handler created: nothing the client sends can set one, and an object the
-handler did not create has none. An accepted result is used only while the file is as
-the handler left it (same name, same underlying file, same size and, for a temporary
-file, same inode and modification time); otherwise the file is inspected afresh. A
-refusal is never dropped that way: the handler kept none of the refused file's content.
+object the handler created, or by a file the server opened itself on an upload's stash
+(``vouch``): nothing the client sends can set one, and any other object has none. An
+accepted result is used only while the file is as it was when recorded (same name, same
+underlying file, same size and, for a file on disk, same inode and modification time);
+otherwise the file is inspected afresh. A refusal is never dropped that way: the handler
+kept none of the refused file's content.
 """
 
 from __future__ import annotations
@@ -25,8 +26,6 @@ from __future__ import annotations
 import io
 import os
 import weakref
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,10 +46,10 @@ class _Record:
     fingerprint: tuple[Any, ...]
 
 
-_RECORDS: weakref.WeakKeyDictionary[UploadedFile, _Record] = weakref.WeakKeyDictionary()
+_RECORDS: weakref.WeakKeyDictionary[File, _Record] = weakref.WeakKeyDictionary()
 
 
-def _fingerprint(file: UploadedFile) -> tuple[Any, ...]:
+def _fingerprint(file: File) -> tuple[Any, ...]:
     """What must not change between the handler's pass and the use of its result."""
     inner: Any = file.file
     if isinstance(inner, io.BytesIO):
@@ -180,14 +179,25 @@ class InspectingUploadHandler(TemporaryFileUploadHandler):
             super().upload_interrupted()
 
 
-@contextmanager
-def stored_as_copy(file: File) -> Iterator[File]:
-    """``file`` as something storage copies. Django's file storage *moves* an upload's
-    temporary file into place; a request that stores the same upload more than once (a stash,
-    a rolled-back preview, then the save) gives storage a reader of it instead."""
-    path = getattr(file, "temporary_file_path", None)
-    if path is None:
-        yield file
+def vouch(file: File, result: InspectedFile | None = None) -> None:
+    """Record an inspection for ``file``, a file the server opened itself on an upload it
+    stored (the upload's stash, ``evidence.pending``), never one a client sent: ``result``
+    when given (what the handler found as the upload streamed in: the same bytes), else the
+    result of one chunked pass now. ``inspection(file)`` then answers from the record while
+    the file is as it is now, so neither the form nor the service reads it again.
+
+    A file without a local descriptor to vouch by (another storage's) is left unrecorded:
+    it is inspected when it is used, as any file at hand is."""
+    try:
+        fingerprint = _fingerprint(file)
+    except (AttributeError, OSError, ValueError):
         return
-    with open(path(), "rb") as handle:
-        yield File(handle, name=file.name)
+    recorded: Result
+    if result is not None:
+        recorded = result
+    else:
+        try:
+            recorded = inspect_file(file)
+        except ValidationError as exc:
+            recorded = exc
+    _RECORDS[file] = _Record(recorded, fingerprint)
