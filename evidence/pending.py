@@ -10,6 +10,10 @@ and the save then read the stash (``Stash.for_preview``, ``Stash.for_save``), an
 and SHA-256 found while the upload streamed in come with it (``uploads.vouch``). On a local
 media store the save moves the stash into place, and the preview stores a hard link to it
 that the preview then deletes; another storage copies the stash each time.
+
+A page nobody confirms or cancels leaves its stash behind: ``sweep`` (run hourly by the
+scheduler, or ``manage.py sweep_pending_evidence``) deletes stashes older than
+``EVIDENCE_PENDING_MAX_AGE_SECONDS``, never less than a token's hour.
 """
 
 from __future__ import annotations
@@ -19,13 +23,16 @@ import os
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core import signing
 from django.core.files import File
 from django.core.files.storage import FileSystemStorage
 from django.db import models
 from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.datastructures import MultiValueDict
 
 from evidence import uploads
@@ -152,3 +159,34 @@ def restore(request: HttpRequest) -> str | None:
 def discard(name: str) -> None:
     if name.startswith(PREFIX):
         _storage().delete(name)
+
+
+def sweep(*, max_age: int | None = None, dry_run: bool = False, now: datetime | None = None) -> list[str]:
+    """Delete the stashes last written more than ``max_age`` seconds ago (default
+    ``EVIDENCE_PENDING_MAX_AGE_SECONDS``): uploads whose confirmation page was left open.
+    Returns their stored names (with ``dry_run``, those it would delete, deleting nothing).
+
+    Only files directly under ``PREFIX`` are looked at; no evidence is touched. ``max_age``
+    may not be under a token's lifetime: a stash is written just before its page's token is
+    signed, so one that old is named by no token that can still be confirmed."""
+    max_age = settings.EVIDENCE_PENDING_MAX_AGE_SECONDS if max_age is None else max_age
+    if max_age < MAX_AGE:
+        raise ValueError(f"the maximum age must be at least {MAX_AGE} seconds (a confirmation token's lifetime)")
+    cutoff = (now or timezone.now()) - timedelta(seconds=max_age)
+    storage = _storage()
+    try:
+        _folders, files = storage.listdir(PREFIX.rstrip("/"))
+    except FileNotFoundError:
+        return []
+    removed = []
+    for filename in sorted(files):
+        name = f"{PREFIX}{filename}"
+        try:
+            if storage.get_modified_time(name) >= cutoff:
+                continue
+        except FileNotFoundError:  # confirmed or cancelled meanwhile
+            continue
+        if not dry_run:
+            storage.delete(name)
+        removed.append(name)
+    return removed

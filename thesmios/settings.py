@@ -246,6 +246,14 @@ ROOM_CACHE_SECONDS = (
 )
 EVIDENCE_MAX_UPLOAD_BYTES = env_positive_int("EVIDENCE_MAX_UPLOAD_BYTES", 25 * 1024 * 1024)
 EVIDENCE_MAX_OUTPUT_CHARS = env_positive_int("EVIDENCE_MAX_OUTPUT_CHARS", 1024 * 1024)
+# An upload waiting on a confirmation page nobody confirmed or cancelled (evidence/pending.py) is
+# deleted by the hourly sweep once older than this; never less than the hour its page's token lives.
+EVIDENCE_PENDING_MAX_AGE_SECONDS = env_positive_int("EVIDENCE_PENDING_MAX_AGE_SECONDS", 24 * 60 * 60)
+if EVIDENCE_PENDING_MAX_AGE_SECONDS < 60 * 60:
+    raise ImproperlyConfigured(
+        "EVIDENCE_PENDING_MAX_AGE_SECONDS must be at least 3600: a confirmation page's upload "
+        f"is kept for the hour its token is valid, got {EVIDENCE_PENDING_MAX_AGE_SECONDS}"
+    )
 INVITE_TIMEOUT_SECONDS = env_positive_int("INVITE_TIMEOUT_SECONDS", 3 * 24 * 60 * 60)
 PASSWORD_RESET_TIMEOUT = INVITE_TIMEOUT_SECONDS
 # Uploads bigger than this are streamed to a temporary file, never held whole in memory.

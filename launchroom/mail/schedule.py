@@ -32,6 +32,7 @@ class Job:
 def jobs() -> list[Job]:
     from django.conf import settings
 
+    from evidence import tasks as evidence_tasks
     from launchroom.gates import tasks as readiness_tasks
     from launchroom.notifications import events, tasks
 
@@ -39,6 +40,7 @@ def jobs() -> list[Job]:
         Job("refresh_readiness", settings.READINESS_REFRESH_SECONDS, readiness_tasks.refresh_readiness.enqueue),
         Job("reminder_sweep", settings.REMINDER_SWEEP_SECONDS, events.reminder_sweep.enqueue),
         Job("daily_digest", 24 * 3600, tasks.daily_digest.enqueue),
+        Job("sweep_pending_evidence", 3600, evidence_tasks.sweep_pending_evidence.enqueue),
     ]
 
 
