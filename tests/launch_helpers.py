@@ -45,8 +45,19 @@ def build(slug: str, staff: dict[str, Any]) -> Tenant:
 def prebuild(*slugs: str) -> Callable[..., Iterator[None]]:
     """A module-scoped, autouse fixture that builds the demo tenants ``slugs`` once for the module."""
 
+    def build_them() -> None:
+        staff = demo.ensure_staff()
+        _PREBUILT.update({slug: build(slug, staff).pk for slug in slugs})
+
+    return module_state(build_them)
+
+
+def module_state(set_up: Callable[[], object]) -> Callable[..., Iterator[None]]:
+    """A module-scoped, autouse fixture that runs ``set_up`` once for the module, in a
+    transaction every test of the module runs inside and that is rolled back after it."""
+
     @pytest.fixture(scope="module", autouse=True)
-    def _prebuilt(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
+    def _module_state(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
         # As the function-scoped _fast_hashing fixture does: fast hashes, and static files
         # without a manifest (the in-process operator proof renders real pages).
         storages = {
@@ -57,16 +68,14 @@ def prebuild(*slugs: str) -> Callable[..., Iterator[None]]:
             atomic = transaction.atomic()
             atomic.__enter__()
             try:
-                staff = demo.ensure_staff()
-                built = {slug: build(slug, staff).pk for slug in slugs}
-                _PREBUILT.update(built)
+                set_up()
                 yield
             finally:
                 _PREBUILT.clear()
                 transaction.set_rollback(True)
                 atomic.__exit__(None, None, None)
 
-    return _prebuilt
+    return _module_state
 
 
 def buyer(slug: str) -> Any:

@@ -1,16 +1,28 @@
-"""seed_demo builds the four demo tenants once, and refuses to run in production."""
+"""seed_demo builds the four demo tenants once, and a second run changes nothing but what it
+must. The module seeds once (the first run); each test is a later run, rolled back after it.
+The refusal in production, which needs an empty database, is in test_seed_demo_production.py."""
 
 from io import StringIO
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.core.management import CommandError, call_command
+from django.core.management import call_command
+from django.test.utils import override_settings
 
 from evidence.models import EvidenceAttachment
 from launchroom.gates.readiness import evaluate
 from launchroom.models import AcceptanceRecord, GateDecision, StageChange, Tenant
+from tests.launch_helpers import module_state
 
 pytestmark = pytest.mark.django_db
+
+
+def first_run() -> None:
+    with override_settings(DEBUG=True):
+        call_command("seed_demo", stdout=StringIO())
+
+
+_seeded = module_state(first_run)
 
 
 def counts():
@@ -22,25 +34,13 @@ def counts():
 
 def test_it_is_idempotent(settings):
     settings.DEBUG = True
-    call_command("seed_demo", stdout=StringIO())
     first = counts()
+    assert first["Tenant"] == 4
     call_command("seed_demo", stdout=StringIO())
     assert counts() == first
-    assert first["Tenant"] == 4
 
 
-def test_it_refuses_with_debug_off_unless_forced(settings):
-    settings.DEBUG = False
-    with pytest.raises(CommandError, match="--force"):
-        call_command("seed_demo")
-    assert not Tenant.objects.exists()
-    call_command("seed_demo", "--force", stdout=StringIO())
-    assert Tenant.objects.count() == 4
-
-
-def test_it_builds_the_states_of_spec_section_8(settings):
-    settings.DEBUG = True
-    call_command("seed_demo", stdout=StringIO())
+def test_it_builds_the_states_of_spec_section_8():
     stages = dict(Tenant.objects.values_list("slug", "stage"))
     assert stages == {"northwind": "setup", "contoso": "setup", "globex": "paid_beta", "initech": "private_beta"}
     contoso = evaluate(Tenant.objects.get(slug="contoso"))
@@ -69,7 +69,6 @@ def test_it_builds_the_states_of_spec_section_8(settings):
 
 def test_it_keeps_passwords_on_a_restart_unless_asked_to_reset_them(settings):
     settings.DEBUG = True
-    call_command("seed_demo", stdout=StringIO())
     user = get_user_model().objects.get(username="buyer-contoso")
     user.set_password("my-own-password-42")
     user.save()
@@ -83,7 +82,6 @@ def test_it_keeps_passwords_on_a_restart_unless_asked_to_reset_them(settings):
 
 def test_it_adds_the_finance_contoso_user_to_an_existing_demo(settings):
     settings.DEBUG = True
-    call_command("seed_demo", stdout=StringIO())
     get_user_model().objects.filter(username="finance-contoso").delete()
     call_command("seed_demo", stdout=StringIO())
     finance = get_user_model().objects.get(username="finance-contoso")
