@@ -9,7 +9,10 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from launchroom.models import AcceptanceRecord, GateDecision
-from tests.launch_helpers import build, buyer, sign_form
+from tests.launch_helpers import build, buyer, prebuild, sign_form
+
+# Built once for the module; each test's changes are rolled back.
+_demo = prebuild("contoso")
 
 pytestmark = pytest.mark.django_db
 

@@ -16,7 +16,10 @@ from launchroom.acceptance.services import SnapshotChanged, acceptance_sign
 from launchroom.gates.readiness import evaluate
 from launchroom.models import AcceptanceRecord, MembershipRole
 from launchroom.tenants.access import can_see_tenant, tenant_for_user
-from tests.launch_helpers import api_body, build, buyer, member, sign_form
+from tests.launch_helpers import api_body, build, buyer, member, prebuild, sign_form
+
+# Built once for the module; each test's changes are rolled back.
+_demo = prebuild("contoso", "northwind")
 
 pytestmark = pytest.mark.django_db
 

@@ -18,7 +18,10 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from launchroom.tenants.two_factor import totp_device_for_enrolment, two_factor_enrol
-from tests.launch_helpers import build
+from tests.launch_helpers import build, prebuild
+
+# Built once for the module; each test's changes are rolled back.
+_demo = prebuild("globex", "contoso")
 
 pytestmark = pytest.mark.django_db
 
