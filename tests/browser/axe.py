@@ -8,6 +8,7 @@ to the page's CSP: the portal is tested with its real policy, and nothing about 
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +22,26 @@ def axe_source() -> str:
     return AXE_PATH.read_text(encoding="utf-8")
 
 
+# The same document at the same size gives the same answer: a page shown again unchanged (the
+# login page, a page reloaded after a refused POST) is not checked twice in one session. The key
+# is the document's HTML, without the CSRF token that differs on every response.
+_CHECKED: dict[str, list[dict[str, Any]]] = {}
+_DOCUMENT_KEY = """() => {
+  const html = document.documentElement.outerHTML
+    .replace(/name="csrfmiddlewaretoken" value="[^"]*"/g, 'name="csrfmiddlewaretoken"');
+  return window.innerWidth + 'x' + window.innerHeight + '\\n' + html;
+}"""
+
+
 def axe_violations(page: Any) -> list[dict[str, Any]]:
     """The critical and serious violations on the page as it is now, under axe's default rules."""
+    key = hashlib.sha256(page.evaluate(_DOCUMENT_KEY).encode()).hexdigest()
+    if key not in _CHECKED:
+        _CHECKED[key] = _run_axe(page)
+    return _CHECKED[key]
+
+
+def _run_axe(page: Any) -> list[dict[str, Any]]:
     if not page.evaluate("() => typeof window.axe !== 'undefined'"):
         page.evaluate(axe_source() + "\n;undefined")
     result = page.evaluate("async () => await window.axe.run(document, {resultTypes: ['violations']})")
