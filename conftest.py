@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -39,20 +41,25 @@ def pytest_sessionstart(session: pytest.Session) -> None:
             raise pytest.UsageError("REQUIRE_POSTGRES=1 but DATABASE_URL does not point at PostgreSQL")
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _live_server_without_media(request):  # type: ignore[no-untyped-def]
-    """Start the live server (when a test needs it) with an off-site MEDIA_URL.
+@pytest.fixture(scope="session")
+def live_server(request: pytest.FixtureRequest) -> Iterator[Any]:
+    """pytest-django's live server, started with an off-site MEDIA_URL.
 
     The portal leaves MEDIA_URL unset on purpose: evidence has no public URL. Django's live
     server reads MEDIA_URL once, when it starts, to serve media files; unset it would fail,
     and an on-site prefix would serve evidence files to anyone. An off-site URL makes it
-    serve none. The setting is overridden only while the server starts.
+    serve none. The setting is overridden only while the server starts, which happens when
+    the first test that asks for the server runs (a transactional test, as every test that
+    uses the server is), never inside another module's transaction.
     """
-    if any("live_server" in getattr(item, "fixturenames", ()) for item in request.session.items):
-        from django.test.utils import override_settings
+    from django.test.utils import override_settings
+    from pytest_django.live_server_helper import LiveServer
 
-        with override_settings(MEDIA_URL="https://media.invalid/"):
-            request.getfixturevalue("live_server")
+    address = request.config.getvalue("liveserver") or os.getenv("DJANGO_LIVE_TEST_SERVER_ADDRESS") or "localhost"
+    with override_settings(MEDIA_URL="https://media.invalid/"):
+        server = LiveServer(address)
+    yield server
+    server.stop()
 
 
 @pytest.fixture(autouse=True)
