@@ -18,10 +18,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     from django.db import connection
 
     on_postgres = connection.vendor == "postgresql"
-    # The browser modules first: they are the longest, and with one module per worker
-    # (--dist loadfile) a long module handed out last keeps one worker busy while the other
-    # idles. (A stable sort: the rest keep their order.)
-    items.sort(key=lambda item: item.get_closest_marker("browser") is None)
     for item in items:
         if item.get_closest_marker("postgres") and not on_postgres:
             # With REQUIRE_POSTGRES=1 off PostgreSQL the session has already failed to start.

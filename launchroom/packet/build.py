@@ -30,7 +30,6 @@ from launchroom.acceptance.serializers import utc_iso
 from launchroom.acceptance.views import certificate_body, certificate_data
 from launchroom.gates.selectors import load
 from launchroom.models import AcceptanceDecision, AcceptanceRecord, DecisionLogEntry, LaunchStage, OrderForm, Tenant
-from launchroom.packet import pdf
 from launchroom.packet.keys import public_key_fingerprint, public_key_pem, signing_key
 
 FORMAT = "thesmios-launch-packet/1"
@@ -164,6 +163,10 @@ def write_packet(tenant: Tenant, out: IO[bytes], *, base_url: str) -> PacketInfo
         status_text=_status_text(body),
     )
     order_form = record.order_form or load(tenant, with_output=False).signed_order_form
+
+    # fpdf (fonts, Pillow) takes a quarter of a second to import: only a packet export pays it,
+    # not every process that loads the URLs.
+    from launchroom.packet import pdf
 
     writer = PacketWriter(out)
     evidence_ids = [ref.get("id") for ref in record.evidence_references if isinstance(ref.get("id"), int)]
