@@ -61,8 +61,11 @@ demo-reset: $(VENV)/.installed
 # One worker per core (pytest-xdist), each module on one worker so that the tenants a module
 # builds once are built once; browser tests included (each worker starts its own live server).
 # UPDATE_QUERY_COUNTS=1 make test rewrites tests/query_counts.json (see tests/query_counts.py).
+# Bytecode is written even where the environment says not to (PYTHONDONTWRITEBYTECODE): without
+# it every worker and every subprocess the tests start compiles and assertion-rewrites every
+# module again, about five seconds a process.
 test: $(VENV)/.installed node_modules/.installed
-	$(PY) -m pytest -n auto --dist loadfile
+	env -u PYTHONDONTWRITEBYTECODE $(PY) -m pytest -n auto --dist loadfile
 
 typecheck: $(VENV)/.installed
 	DEBUG=1 $(PY) -m mypy
