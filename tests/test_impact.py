@@ -81,6 +81,31 @@ def test_it_says_nothing_changes_when_nothing_does(staff):
     assert impact.gates == []
 
 
+def test_it_starts_from_the_stored_row_while_valid_and_from_a_fresh_evaluation_after(staff):
+    """The "before" of a preview is the stored readiness while it is valid (one query instead
+    of a load), and the same as a fresh evaluation; a row past its valid-until is not trusted."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from launchroom.gates.impact import Before, before_change
+
+    for slug in ("globex", "contoso", "initech"):
+        tenant = build(slug, staff)
+        assert before_change(tenant) == Before.of(evaluate(load(tenant, with_output=False)))
+
+    globex = build("globex", staff)
+    fresh = Before.of(evaluate(load(globex, with_output=False)))
+    # A row that (wrongly) says hold: trusted while valid, which shows the row is what is read...
+    TenantReadiness.objects.filter(tenant=globex).update(decision="hold")
+    assert before_change(globex).decision == "hold"
+    # ...and not once time could have changed it: then the tenant is evaluated afresh.
+    TenantReadiness.objects.filter(tenant=globex).update(valid_until=timezone.now() - timedelta(seconds=1))
+    assert before_change(globex) == fresh
+    TenantReadiness.objects.filter(tenant=globex).delete()
+    assert before_change(globex) == fresh
+
+
 # Billing terms in the billing profile admin ---------------------------------------------
 
 

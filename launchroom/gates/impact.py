@@ -1,7 +1,9 @@
 """Impact before saving (SPEC section 10): what a staff change would do to a tenant's readiness.
 
 ``preview(tenant, run)`` runs the real service (``run``) inside a transaction that is always
-rolled back, and compares ``evaluate()`` before and after: the rules are never copied here.
+rolled back, and compares the readiness before (the tenant's stored row while it is valid,
+else ``evaluate()``) with ``evaluate()`` after: the rules are never copied here. The stored
+row is not rewritten during a preview (``core.hooks.previewing``): it would be rolled back.
 What the run leaves outside the database is undone too: files that ``evidence_attach``
 stored are deleted; ``on_commit`` callbacks (queued e-mail, notifications, event log lines)
 are discarded with the rolled-back transaction.
@@ -19,13 +21,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Q
 from django.db.models.signals import post_save
+from django.utils import timezone
 
 from evidence.models import EvidenceAttachment
+from launchroom import catalog
 from launchroom.gates.readiness import Readiness, _next_action, evaluate
-from launchroom.gates.selectors import load
+from launchroom.gates.selectors import TenantData, load_tenants
 from launchroom.gates.states import GO, STATUS_LABELS
-from launchroom.models import Tenant
+from launchroom.models import Tenant, TenantReadiness
 
 DECISION_LABELS = {GO: "Go", "hold": "Hold"}
 
@@ -133,27 +138,62 @@ def _needs(readiness: Readiness, key: str) -> list[str]:
     return [f"the {owner.lower()} to {text[0].lower()}{text[1:].rstrip('.')}" for owner, text in _next_action(result)]
 
 
-def compare(before: Readiness, after: Readiness, *, result: Any = None) -> Impact:
+@dataclass(frozen=True)
+class Before:
+    """A tenant's readiness for its requested stage before a change: its decision and the
+    status of each gate (by key)."""
+
+    stage: str
+    decision: str
+    statuses: dict[str, str]
+
+    @classmethod
+    def of(cls, readiness: Readiness) -> Before:
+        return cls(readiness.stage, readiness.decision, {g.gate.key: g.status for g in readiness.gates})
+
+
+def before_change(tenant: Tenant) -> Before:
+    """The readiness a change starts from: the tenant's stored row while it is still valid
+    (every service rewrites it in the transaction of its change, and time alone changes
+    nothing before ``valid_until``), else a fresh evaluation."""
+    row = (
+        TenantReadiness.objects.filter(tenant_id=tenant.pk)
+        .filter(Q(valid_until__isnull=True) | Q(valid_until__gte=timezone.now()))
+        .only("stage", "decision", "gates")
+        .first()
+    )
+    if row is not None and set(row.gates) == {gate.key for gate in catalog.GATES}:
+        return Before(row.stage, row.decision, {key: value["status"] for key, value in row.gates.items()})
+    return Before.of(evaluate(_load(tenant)))
+
+
+def compare(before: Readiness | Before, after: Readiness, *, result: Any = None) -> Impact:
     """The difference between two evaluations of one tenant for one stage."""
+    start = before if isinstance(before, Before) else Before.of(before)
     gates = [
         GateChange(
-            number=b.gate.number,
-            title=b.gate.title,
-            before=b.status,
+            number=a.gate.number,
+            title=a.gate.title,
+            before=start.statuses[a.gate.key],
             after=a.status,
             needs=[] if a.met else _needs(after, a.gate.key),
         )
-        for b, a in zip(before.gates, after.gates, strict=True)
-        if b.status != a.status
+        for a in after.gates
+        if start.statuses[a.gate.key] != a.status
     ]
     return Impact(
         tenant=str(after.tenant),
-        stage=before.stage,
-        before=before.decision,
+        stage=start.stage,
+        before=start.decision,
         after=after.decision,
         gates=gates,
         result=result,
     )
+
+
+def _load(tenant: Tenant) -> TenantData:
+    """What ``evaluate`` reads, and no more (the columns it reads, no related users)."""
+    return load_tenants(Tenant.objects.filter(pk=tenant.pk), lean=True)[0]
 
 
 def preview(tenant: Tenant, run: Callable[[], Any]) -> Impact:
@@ -162,13 +202,13 @@ def preview(tenant: Tenant, run: Callable[[], Any]) -> Impact:
     A refusal or field error of the service propagates, with nothing saved: the caller
     shows it as it would on a real save.
     """
-    before = evaluate(load(tenant, with_output=False))
+    before = before_change(tenant)
     outcome: dict[str, Any] = {}
     with _removing_stored_files():
         try:
             with transaction.atomic():
                 outcome["result"] = run()
-                outcome["after"] = evaluate(load(tenant, with_output=False), before.stage)
+                outcome["after"] = evaluate(_load(tenant), before.stage)
                 raise _RolledBack
         except _RolledBack:
             pass

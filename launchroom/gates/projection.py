@@ -18,6 +18,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from core import hooks
 from core.types import User
 from evidence.freshness import freshness_limit
 from launchroom import catalog
@@ -213,7 +214,14 @@ def project(*, tenant_id: int, cause: str, actor: User | None = None, now: datet
 
 
 def on_readiness_change(*, tenant_id: int, cause: str, actor: User | None = None) -> None:
-    """The listener registered on ``core.hooks.readiness_may_change``."""
+    """The listener registered on ``core.hooks.readiness_may_change``.
+
+    Not while a change is only previewed (``core.hooks.previewing``): the preview evaluates
+    before and after itself and rolls everything back, so the row and any transition would
+    be thrown away unread.
+    """
+    if hooks.previewing():
+        return
     project(tenant_id=tenant_id, cause=cause, actor=actor)
 
 
