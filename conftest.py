@@ -18,6 +18,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     from django.db import connection
 
     on_postgres = connection.vendor == "postgresql"
+    # The browser modules first (make test passes --no-loadscope-reorder so that pytest-xdist
+    # hands modules out in this order): they are the longest, and a long module handed out
+    # last keeps one worker busy while the other idles. A stable sort: the rest keep their order.
+    items.sort(key=lambda item: item.get_closest_marker("browser") is None)
     for item in items:
         if item.get_closest_marker("postgres") and not on_postgres:
             # With REQUIRE_POSTGRES=1 off PostgreSQL the session has already failed to start.
@@ -56,6 +60,25 @@ def live_server(request: pytest.FixtureRequest) -> Iterator[Any]:
         server = LiveServer(address)
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _role_groups_survive_a_flush() -> None:
+    """Put the role groups back whenever a transactional test's flush empties the database.
+
+    The groups come from a data migration, which a flush does not run again; without them
+    every later test on that worker would rebuild them and their permissions (in ``staff``).
+    The flush sends ``post_migrate``, as ``migrate`` does: the groups are synced then, once.
+    """
+    from django.apps import apps
+    from django.db.models.signals import post_migrate
+
+    from launchroom.tenants.roles import sync_groups
+
+    def restore(**kwargs: Any) -> None:
+        sync_groups()
+
+    post_migrate.connect(restore, sender=apps.get_app_config("launchroom"), weak=False, dispatch_uid="tests.groups")
 
 
 @pytest.fixture(autouse=True)
