@@ -1,4 +1,5 @@
-"""Enqueue the periodic jobs (readiness refresh, reminder sweep, daily digest) once per period."""
+"""Enqueue the periodic jobs (readiness refresh, reminder sweep, daily digest, sweep of waiting
+uploads) once per period: the list is `launchroom.mail.schedule.jobs`."""
 
 from __future__ import annotations
 
