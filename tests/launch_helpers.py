@@ -121,3 +121,26 @@ def api_body(tenant: Tenant, decision: str = "accepted", **overrides: Any) -> di
     }
     body.update(overrides)
     return {k: v for k, v in body.items() if v is not None}
+
+
+def stale_proof_plan(staff: dict[str, Any]) -> Any:
+    """A tenant whose production-proof smoke is stale: replacing it moves gate 2, so the
+    admin answers the confirmation page first."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from evidence.services import evidence_attach
+    from launchroom import demo
+
+    tenant = demo.new_tenant("acme", "Acme Health", staff)
+    for key, days in (("production-proof-json", 0), ("production-proof-smoke", 90)):
+        evidence_attach(
+            tenant=tenant,
+            gate_key="strict-proof-plan",
+            requirement_key=key,
+            by=staff["security"],
+            output=f"{key} output",
+            captured_at=timezone.now() - timedelta(days=days),
+        )
+    return tenant

@@ -12,7 +12,7 @@ from launchroom.gates.impact import preview
 from launchroom.gates.readiness import evaluate
 from launchroom.gates.selectors import load
 from launchroom.models import TenantReadiness
-from tests.launch_helpers import build, prebuild
+from tests.launch_helpers import build, prebuild, stale_proof_plan
 
 pytestmark = pytest.mark.django_db
 
@@ -245,27 +245,6 @@ def test_it_confirms_signing_a_new_version_that_leaves_the_acceptance_stale(clie
 # Evidence replacement -------------------------------------------------------------------
 
 
-def _stale_proof_plan(staff: dict[str, Any]) -> Any:
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    from evidence.services import evidence_attach
-    from launchroom import demo
-
-    tenant = demo.new_tenant("acme", "Acme Health", staff)
-    for key, days in (("production-proof-json", 0), ("production-proof-smoke", 90)):
-        evidence_attach(
-            tenant=tenant,
-            gate_key="strict-proof-plan",
-            requirement_key=key,
-            by=staff["security"],
-            output=f"{key} output",
-            captured_at=timezone.now() - timedelta(days=days),
-        )
-    return tenant
-
-
 def test_it_confirms_an_evidence_replacement_and_keeps_the_upload_until_confirmed(client, staff, tmp_path, settings):
     from django.core.files.uploadedfile import SimpleUploadedFile
     from django.utils import timezone
@@ -273,7 +252,7 @@ def test_it_confirms_an_evidence_replacement_and_keeps_the_upload_until_confirme
     from evidence.models import EvidenceAttachment
 
     settings.MEDIA_ROOT = tmp_path
-    tenant = _stale_proof_plan(staff)
+    tenant = stale_proof_plan(staff)
     assert evaluate(load(tenant, with_output=False)).gate("strict-proof-plan").status == "stale"
     url = "/admin/evidence/evidenceattachment/add/"
     now = timezone.localtime()

@@ -13,6 +13,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from evidence.models import EvidenceAttachment
+from tests.launch_helpers import stale_proof_plan
 
 URL = "/admin/evidence/evidenceattachment/add/"
 BODY = b'{"checks": [{"name": "production-proof", "ok": true}]}' + b" " * 8192
@@ -126,26 +127,3 @@ def test_a_store_without_local_paths_copies_the_stash(operator: Any, staff: Any,
     with storage.open(attachment.file.name, "rb") as saved:
         assert saved.read() == BODY
     assert storage.listdir("evidence-pending") == ([], [])
-
-
-def stale_proof_plan(staff: dict[str, Any]) -> Any:
-    """A tenant whose production-proof smoke is stale: replacing it moves gate 2, so the
-    admin answers the confirmation page first."""
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    from evidence.services import evidence_attach
-    from launchroom import demo
-
-    tenant = demo.new_tenant("acme", "Acme Health", staff)
-    for key, days in (("production-proof-json", 0), ("production-proof-smoke", 90)):
-        evidence_attach(
-            tenant=tenant,
-            gate_key="strict-proof-plan",
-            requirement_key=key,
-            by=staff["security"],
-            output=f"{key} output",
-            captured_at=timezone.now() - timedelta(days=days),
-        )
-    return tenant

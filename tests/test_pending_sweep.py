@@ -20,7 +20,7 @@ from django.core.management import CommandError, call_command
 
 from evidence import pending
 from launchroom.mail.schedule import jobs
-from tests.test_pending_stash import stale_proof_plan
+from tests.launch_helpers import stale_proof_plan
 
 DAY = 24 * 60 * 60
 
