@@ -10,11 +10,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time
+from functools import lru_cache
 from typing import Any
 
 from django import forms
 from django.db.models import Count, F, Q, QuerySet, Window
 from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 
 from core import status
 from launchroom import catalog
@@ -140,6 +142,25 @@ class Cell:
     def label(self) -> str:
         return status.label(self.status) if self.status else "Not evaluated"
 
+    def html(self) -> str:
+        """The cell's badge. Built here, not in the template: a page has a thousand of them,
+        and the template engine's lookups were most of the portfolio's time. A cell depends
+        only on its gate and status, so each of those few pairs is built once."""
+        return _cell_html(self.number, self.title, self.status)
+
+
+@lru_cache(maxsize=256)
+def _cell_html(number: int, title: str, status_value: str) -> str:
+    cell = Cell("", number, title, status_value)
+    return format_html(
+        '<td class="matrix__cell"><span class="status status--{}" title="Gate {} ({}): {}">{}</span></td>',
+        status_value or "neutral",
+        number,
+        title,
+        cell.label,
+        cell.code,
+    )
+
 
 @dataclass
 class PortfolioRow:
@@ -159,6 +180,10 @@ class PortfolioRow:
     @property
     def fallen_to_hold(self) -> bool:
         return bool(self.stored and self.stored.fallen_to_hold)
+
+    @property
+    def cells_html(self) -> str:
+        return format_html_join("", "{}", ((cell.html(),) for cell in self.cells))
 
     @property
     def cells(self) -> list[Cell]:
