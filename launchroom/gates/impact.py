@@ -21,16 +21,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Q
 from django.db.models.signals import post_save
 from django.utils import timezone
 
 from evidence.models import EvidenceAttachment
 from launchroom import catalog
+from launchroom.gates import projection
 from launchroom.gates.readiness import Readiness, _next_action, evaluate
 from launchroom.gates.selectors import TenantData, load_tenants
 from launchroom.gates.states import GO, STATUS_LABELS
-from launchroom.models import Tenant, TenantReadiness
+from launchroom.models import Tenant
 
 DECISION_LABELS = {GO: "Go", "hold": "Hold"}
 
@@ -156,35 +156,29 @@ def before_change(tenant: Tenant) -> Before:
     """The readiness a change starts from: the tenant's stored row while it is still valid
     (every service rewrites it in the transaction of its change, and time alone changes
     nothing before ``valid_until``), else a fresh evaluation."""
-    row = (
-        TenantReadiness.objects.filter(tenant_id=tenant.pk)
-        .filter(Q(valid_until__isnull=True) | Q(valid_until__gte=timezone.now()))
-        .only("stage", "decision", "gates")
-        .first()
-    )
+    row = projection.valid_row(tenant.pk, timezone.now())
     if row is not None and set(row.gates) == {gate.key for gate in catalog.GATES}:
         return Before(row.stage, row.decision, {key: value["status"] for key, value in row.gates.items()})
     return Before.of(evaluate(_load(tenant)))
 
 
-def compare(before: Readiness | Before, after: Readiness, *, result: Any = None) -> Impact:
-    """The difference between two evaluations of one tenant for one stage."""
-    start = before if isinstance(before, Before) else Before.of(before)
+def compare(before: Before, after: Readiness, *, result: Any = None) -> Impact:
+    """The difference between a tenant's readiness before a change and an evaluation after it."""
     gates = [
         GateChange(
             number=a.gate.number,
             title=a.gate.title,
-            before=start.statuses[a.gate.key],
+            before=before.statuses[a.gate.key],
             after=a.status,
             needs=[] if a.met else _needs(after, a.gate.key),
         )
         for a in after.gates
-        if start.statuses[a.gate.key] != a.status
+        if before.statuses[a.gate.key] != a.status
     ]
     return Impact(
         tenant=str(after.tenant),
-        stage=start.stage,
-        before=start.decision,
+        stage=before.stage,
+        before=before.decision,
         after=after.decision,
         gates=gates,
         result=result,

@@ -242,6 +242,17 @@ def due_tenants(now: datetime) -> Any:
     return Tenant.objects.filter(Q(readiness_row__isnull=True) | Q(readiness_row__valid_until__lt=now))
 
 
+def valid_row(tenant_id: int, now: datetime) -> TenantReadiness | None:
+    """The tenant's stored row if it is not due (see ``due_tenants``): until its
+    ``valid_until`` it equals a fresh evaluation, since every service rewrites it."""
+    return (
+        TenantReadiness.objects.filter(tenant_id=tenant_id)
+        .exclude(valid_until__lt=now)
+        .only("stage", "decision", "gates")
+        .first()
+    )
+
+
 def _batches(ids: list[int], size: int) -> Iterator[list[int]]:
     for start in range(0, len(ids), size):
         yield ids[start : start + size]
