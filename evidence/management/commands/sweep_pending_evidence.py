@@ -31,7 +31,13 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, max_age: Any = None, dry_run: bool = False, **options: Any) -> None:
         seconds = settings.EVIDENCE_PENDING_MAX_AGE_SECONDS if max_age is None else _seconds(max_age)
-        removed = pending.sweep(max_age=seconds, dry_run=dry_run)
+        try:
+            removed = pending.sweep(max_age=seconds, dry_run=dry_run)
+        except ValueError:  # under a token's lifetime: the sweep's own bound
+            raise CommandError(
+                f"--max-age must be at least {pending.MAX_AGE} seconds: a confirmation page's upload is kept "
+                f"for the hour its token is valid, got {seconds}"
+            ) from None
         verb = "would delete" if dry_run else "deleted"
         for name in removed:
             self.stdout.write(f"{verb} {name}")
@@ -46,9 +52,4 @@ def _seconds(value: Any) -> int:
         seconds = int(str(value).strip())
     except ValueError:
         raise CommandError(f"--max-age must be a whole number of seconds, got {value!r}") from None
-    if seconds < pending.MAX_AGE:
-        raise CommandError(
-            f"--max-age must be at least {pending.MAX_AGE} seconds: a confirmation page's upload is kept "
-            f"for the hour its token is valid, got {seconds}"
-        )
     return seconds
