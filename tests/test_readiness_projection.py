@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -208,9 +208,21 @@ def test_it_filters_transitions_since_a_time(client, demo_tenants, staff):
         rows = client.get(API.format("globex"), {"since": since}).json()["transitions"]
         assert [r["cause_kind"] for r in rows] == ["gate_decide"]
     assert len(client.get(API.format("globex"), {"since": "2000-01-01"}).json()["transitions"]) > 1
+    # The widest real offsets are read as the same moment in UTC.
+    east, west = (cut + timedelta(hours=14)).strftime("%Y-%m-%dT%H:%M:%S.%f+14:00"), cut - timedelta(hours=12)
+    for since in (east, west.strftime("%Y-%m-%dT%H:%M:%S.%f-12:00")):
+        answer = client.get(API.format("globex"), {"since": since}).json()
+        assert [r["cause_kind"] for r in answer["transitions"]] == ["gate_decide"]
+        assert answer["since"] == cut.astimezone(UTC).isoformat()
 
 
-@pytest.mark.parametrize("since", ["yesterday", "2026-13-01", "2026-01-01T25:00", "\x00", "9" * 60])
+# Offsets past 15:59 were a DataError (500) on PostgreSQL; years past 9999 or before 1 in UTC
+# cannot be held by either database.
+OUT_OF_RANGE = ["2026-01-01T00:00:00+23:59", "2026-01-01T00:00:00-15:00", "2026-01-01T00:00:00+14:00:01"]
+OUT_OF_RANGE += ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00"]
+
+
+@pytest.mark.parametrize("since", ["yesterday", "2026-13-01", "2026-01-01T25:00", "\x00", "9" * 60, *OUT_OF_RANGE])
 def test_it_answers_400_for_a_bad_since(client, demo_tenants, since):
     client.force_login(user("buyer-globex"))
 

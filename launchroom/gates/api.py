@@ -7,7 +7,7 @@ queries: session, user, membership, and the five of ``readiness.load_tenants``.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 
 from django.http import Http404, HttpRequest, JsonResponse
 from django.utils import timezone
@@ -78,7 +78,8 @@ def transitions(request: HttpRequest, slug: str) -> JsonResponse:
 
     The same auth and isolation as the readiness API: 401 anonymous, 404 for a tenant the
     caller is not a member of (or that does not exist), 400 for a ``since`` that is not an
-    ISO 8601 date or time. At most 500 rows; ``more`` says whether older ones were left out.
+    ISO 8601 date or time, or whose offset or year no time zone or database holds. At most
+    500 rows; ``more`` says whether older ones were left out.
     """
     user = request.user
     if not user.is_authenticated:
@@ -86,15 +87,11 @@ def transitions(request: HttpRequest, slug: str) -> JsonResponse:
         response["WWW-Authenticate"] = 'Bearer realm="thesmios"'
         return response
     raw_since = request.GET.get("since", "")
-    since = None
+    since: datetime | str | None = None
     if raw_since:
         since = _parse_since(raw_since)
-        if since is None:
-            return _error(
-                400,
-                "bad request",
-                errors={"since": ["Give an ISO 8601 time, e.g. 2026-01-31T09:00:00Z or 2026-01-31."]},
-            )
+        if isinstance(since, str):
+            return _error(400, "bad request", errors={"since": [since]})
     # The one isolation check, as for readiness.
     try:
         tenant, _role = tenant_for_user(user, slug)
@@ -115,19 +112,33 @@ def transitions(request: HttpRequest, slug: str) -> JsonResponse:
     )
 
 
-def _parse_since(value: str) -> datetime | None:
-    """An aware datetime from an ISO 8601 time or date (a date means its midnight, UTC); None when it is not one."""
+SINCE_FORMAT = "Give an ISO 8601 time, e.g. 2026-01-31T09:00:00Z or 2026-01-31."
+# The widest offset any time zone uses (UTC+14, Kiribati; the westernmost is UTC-12). Python
+# reads offsets up to 23:59; PostgreSQL refuses those past 15:59 with a DataError.
+MAX_OFFSET = timedelta(hours=14)
+
+
+def _parse_since(value: str) -> datetime | str:
+    """An aware datetime in UTC from an ISO 8601 time or date (a date means its midnight, UTC),
+    or why ``value`` is not one. The time goes to the database in UTC, so no offset or year
+    reaches it that PostgreSQL and SQLite would read differently."""
     if len(value) > 40 or any(ord(c) < 32 for c in value):
-        return None
+        return SINCE_FORMAT
     try:
         parsed = parse_datetime(value)
         if parsed is None:
             day = parse_date(value)
             if day is None:
-                return None
+                return SINCE_FORMAT
             parsed = datetime.combine(day, time.min)
     except ValueError:
-        return None
+        return SINCE_FORMAT
     if timezone.is_naive(parsed):
-        parsed = timezone.make_aware(parsed, UTC)
-    return parsed
+        return parsed.replace(tzinfo=UTC)
+    offset = parsed.utcoffset() or timedelta(0)
+    if abs(offset) > MAX_OFFSET:
+        return "The UTC offset must lie between -14:00 and +14:00."
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        return "The time must lie between the years 1 and 9999 in UTC."
