@@ -10,7 +10,7 @@ from django.db import models
 from simple_history.models import HistoricalRecords
 
 from core.append_only import AppendOnlyModel, append_only_trigger
-from core.fixed import FixedTenantMixin
+from core.fixed import FixedTenantMixin, FixedTenantQuerySet, fixed_owner_trigger
 
 
 def terms_fingerprint(tenant_id: int | None, terms: dict[str, object]) -> str:
@@ -71,9 +71,13 @@ class BillingProfile(FixedTenantMixin, models.Model):
     )
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = FixedTenantQuerySet.as_manager()
     history = HistoricalRecords()
 
     class Meta:
+        # Every ORM path guards the owner (the base manager too); PostgreSQL refuses a raw UPDATE of it.
+        base_manager_name = "objects"
+        triggers = [fixed_owner_trigger()]
         ordering = ["tenant__name"]
 
     def __str__(self) -> str:
@@ -156,6 +160,7 @@ class BillingFallbackAcceptance(AppendOnlyModel):
     history = HistoricalRecords()
 
     class Meta:
+        base_manager_name = "objects"  # the append-only manager, on every ORM path
         triggers = [append_only_trigger()]
         ordering = ["-accepted_at", "-id"]
 

@@ -15,7 +15,7 @@ class AppendOnlyError(Exception):
 
 
 class AppendOnlyQuerySet(models.QuerySet):
-    """A queryset that cannot bulk-update or bulk-delete its rows."""
+    """A queryset that cannot bulk-update, upsert or bulk-delete its rows."""
 
     def update(self, **kwargs: Any) -> int:
         raise AppendOnlyError(f"{self.model.__name__} rows are append-only and cannot be updated.")
@@ -25,6 +25,12 @@ class AppendOnlyQuerySet(models.QuerySet):
 
     def bulk_update(self, objs: Iterable[Any], fields: Iterable[str], batch_size: int | None = None) -> int:
         raise AppendOnlyError(f"{self.model.__name__} rows are append-only and cannot be updated.")
+
+    def bulk_create(self, objs: Iterable[Any], *args: Any, **kwargs: Any) -> list[Any]:
+        # An upsert (``update_conflicts=True``, also the fourth positional argument) updates rows.
+        if kwargs.get("update_conflicts") or (len(args) > 2 and args[2]):
+            raise AppendOnlyError(f"{self.model.__name__} rows are append-only and cannot be updated by an upsert.")
+        return super().bulk_create(objs, *args, **kwargs)
 
 
 class AppendOnlyModel(models.Model):

@@ -6,13 +6,21 @@ a membership would carry one customer's data into another's launch room. The mix
 remembers the owner columns as loaded from the database and refuses ``save()`` when one
 changed. (Append-only records refuse every change already; the admin shows the tenant
 read-only once a record exists, ``core.admin.HistoryAdmin``.)
+
+``save()`` is one path of four: ``FixedTenantQuerySet`` refuses a queryset ``update()``, a
+``bulk_update()`` and an upserting ``bulk_create()`` that would write an owner column, and
+on PostgreSQL ``fixed_owner_trigger`` refuses a raw ``UPDATE`` that changes it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterable
 from typing import Any, ClassVar
 
+import pgtrigger
 from django.db import models
+
+from core.append_only import RefuseChange
 
 
 class FixedOwnerError(Exception):
@@ -56,3 +64,54 @@ def owner_fields(model: type[models.Model]) -> list[str]:
     if fixed is not None:
         return [name.removesuffix("_id") for name in fixed]
     return ["tenant"] if any(f.name == "tenant" for f in model._meta.get_fields()) else []
+
+
+def _refuse_owner_columns(model: type[models.Model], names: Iterable[str], how: str) -> None:
+    fixed = {name for field in owner_fields(model) for name in (field, f"{field}_id")}
+    touched = sorted(fixed & set(names))
+    if touched:
+        field = touched[0].removesuffix("_id")
+        raise FixedOwnerError(f"{model.__name__}.{field} is fixed once a record exists; {how} cannot change it.")
+
+
+class FixedTenantQuerySet(models.QuerySet):
+    """A queryset that never writes an owner column of rows that exist: ``update()``,
+    ``bulk_update()`` and ``bulk_create(update_conflicts=True)`` naming it refuse, whatever
+    the value (moving a row to the tenant it already has is no change worth allowing)."""
+
+    def update(self, **kwargs: Any) -> int:
+        _refuse_owner_columns(self.model, kwargs, "update()")
+        return super().update(**kwargs)
+
+    def bulk_update(self, objs: Iterable[Any], fields: Iterable[str], batch_size: int | None = None) -> int:
+        fields = list(fields)
+        _refuse_owner_columns(self.model, fields, "bulk_update()")
+        return super().bulk_update(objs, fields, batch_size=batch_size)
+
+    def bulk_create(
+        self,
+        objs: Iterable[Any],
+        batch_size: int | None = None,
+        ignore_conflicts: bool = False,
+        update_conflicts: bool = False,
+        update_fields: Collection[str] | None = None,
+        unique_fields: Collection[str] | None = None,
+    ) -> list[Any]:
+        if update_conflicts:
+            update_fields = list(update_fields or ())
+            _refuse_owner_columns(self.model, update_fields, "bulk_create(update_conflicts=True)")
+        return super().bulk_create(
+            objs,
+            batch_size=batch_size,
+            ignore_conflicts=ignore_conflicts,
+            update_conflicts=update_conflicts,
+            update_fields=update_fields,
+            unique_fields=unique_fields,
+        )
+
+
+def fixed_owner_trigger(field: str = "tenant") -> RefuseChange:
+    """For ``Meta.triggers`` (PostgreSQL): no UPDATE that changes ``field`` of a row."""
+    trigger = RefuseChange(name=f"fixed_{field}", operation=pgtrigger.Update, condition=pgtrigger.AnyChange(field))
+    trigger.reason = f"the {field} of a record is fixed once created"  # no quote: it is inside an SQL string
+    return trigger

@@ -53,6 +53,7 @@ class EvidenceAttachment(AppendOnlyModel):
     history = HistoricalRecords()
 
     class Meta:
+        base_manager_name = "objects"  # the append-only manager, on every ORM path
         triggers = [append_only_trigger()]
         ordering = ["-captured_at", "-id"]
         indexes = [
@@ -111,6 +112,7 @@ class EvidenceCheck(AppendOnlyModel):
     history = HistoricalRecords()
 
     class Meta:
+        base_manager_name = "objects"  # the append-only manager, on every ORM path
         triggers = [append_only_trigger()]
         ordering = ["-checked_at", "-id"]
 

@@ -8,16 +8,18 @@ from typing import Any
 import pytest
 from django.apps import apps
 from django.contrib import admin
+from django.db import DatabaseError, connection, transaction
 from django.test import Client, RequestFactory
 from django.utils import timezone
 
 from billing.models import BillingProfile
-from core.append_only import AppendOnlyError
-from core.fixed import FixedOwnerError
+from core.append_only import AppendOnlyError, AppendOnlyModel
+from core.fixed import FixedOwnerError, FixedTenantMixin, owner_fields
 from launchroom.conversation.services import comment_add
 from launchroom.gates.readiness import evaluate
 from launchroom.mail.services import email_enqueue
 from launchroom.models import Incident, IncidentNotice, Tenant
+from launchroom.orderforms.services import order_form_create
 from tests.launch_helpers import build, prebuild
 
 # Built once for the module; each test's changes are rolled back.
@@ -29,15 +31,19 @@ OUR_APPS = ("launchroom", "billing", "evidence")
 
 
 def tenant_models() -> list[type]:
-    """Every model of ours (history tables aside) with a foreign key named ``tenant`` to Tenant."""
+    """Every model (history tables aside, any app) with a foreign key or one-to-one field to Tenant."""
     found = []
     for model in apps.get_models():
-        if model._meta.app_label not in OUR_APPS or model.__name__.startswith("Historical"):
+        if model.__name__.startswith("Historical"):
             continue
-        field = next((f for f in model._meta.get_fields() if f.name == "tenant" and f.is_relation), None)
-        if field is not None and field.related_model is Tenant:
+        if any(f.concrete and f.is_relation and f.related_model is Tenant for f in model._meta.get_fields()):
             found.append(model)
     return found
+
+
+def owned_models() -> list[type]:
+    """Every model whose owner is fixed: those with a tenant, and those naming ``fixed_fields`` (a notice)."""
+    return sorted({*tenant_models(), *(m for m in apps.get_models() if issubclass(m, FixedTenantMixin))}, key=str)
 
 
 @pytest.fixture
@@ -52,6 +58,7 @@ def two(staff: dict[str, Any]) -> tuple[Tenant, Tenant]:
     )
     comment_add(tenant=globex, author=staff["commercial"], body="Welcome.", gate_key="billing-route")
     email_enqueue(to="ap@globex.example", subject="Invoice", body="Hello.", kind="notification", tenant=globex)
+    order_form_create(tenant=globex, by=staff["commercial"])  # a draft: its tenant is fixed, not the whole row
     return globex, northwind
 
 
@@ -67,6 +74,83 @@ def test_it_refuses_to_move_any_record_to_another_tenant(two: tuple[Tenant, Tena
         with pytest.raises((FixedOwnerError, AppendOnlyError)):
             row.save()
         assert model._default_manager.filter(pk=pk, tenant=globex).exists(), model.__name__
+
+
+def test_every_tenant_foreign_key_is_an_owner_the_models_keep_fixed() -> None:
+    for model in tenant_models():
+        relations = [
+            f.name for f in model._meta.get_fields() if f.concrete and f.is_relation and f.related_model is Tenant
+        ]
+        assert set(relations) <= set(owner_fields(model)), model.__name__
+
+
+def other_owner(row: Any, field: str, northwind: Tenant) -> Any:
+    """An owner ``row`` does not have: northwind, or an incident of northwind's."""
+    if field == "tenant":
+        return northwind
+    related = row._meta.get_field(field).related_model
+    assert related is Incident, f"no other {field} to try for {type(row).__name__}"
+    return Incident.objects.create(
+        tenant=northwind, severity="sev4", summary="Other", customer_impact="None.", opened_at=timezone.now()
+    )
+
+
+def test_it_refuses_a_new_owner_on_every_orm_path(two: tuple[Tenant, Tenant]) -> None:
+    """update(), bulk_update(), an upsert and save(), on the default and the base manager, for every model."""
+    globex, northwind = two
+    models = owned_models()
+    assert {m.__name__ for m in models} >= {"BillingProfile", "SupportPlan", "TenantMembership", "IncidentNotice"}
+    for model in models:
+        # Append-only rows refuse every change; the others refuse exactly the move.
+        refusals = (FixedOwnerError, AppendOnlyError) if issubclass(model, AppendOnlyModel) else FixedOwnerError
+        for field in owner_fields(model):
+            row = model._default_manager.filter(**({"tenant": globex} if field == "tenant" else {})).first()
+            assert row is not None, f"no {model.__name__} of globex to try"
+            pk, before = row.pk, getattr(row, f"{field}_id")
+            new = other_owner(row, field, northwind)
+            for manager in (model._default_manager, model._base_manager):
+                for value in ({field: new}, {f"{field}_id": new.pk}):
+                    with pytest.raises(refusals):
+                        manager.filter(pk=pk).update(**value)
+                moved = model._default_manager.get(pk=pk)
+                setattr(moved, field, new)
+                for fields in ([field], [f"{field}_id"]):
+                    with pytest.raises(refusals):
+                        manager.bulk_update([moved], fields)
+                if model._meta.pk.name != field:  # (an upsert cannot name the primary key)
+                    with pytest.raises(refusals):
+                        manager.bulk_create([moved], update_conflicts=True, update_fields=[field], unique_fields=["pk"])
+            with pytest.raises(refusals):
+                moved.save()
+            assert getattr(model._default_manager.get(pk=pk), f"{field}_id") == before, model.__name__
+
+
+@pytest.mark.postgres
+def test_the_database_refuses_a_new_tenant_by_sql(two: tuple[Tenant, Tenant]) -> None:
+    globex, northwind = two
+    for model in owned_models():
+        for field in owner_fields(model):
+            row = model._default_manager.filter(**({"tenant": globex} if field == "tenant" else {})).first()
+            column = model._meta.get_field(field).column
+            table, pk = connection.ops.quote_name(model._meta.db_table), model._meta.pk.column
+            new = other_owner(row, field, northwind)
+            refused = pytest.raises(DatabaseError, match=r"fixed once created|append-only")
+            with refused, transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(f'UPDATE {table} SET "{column}" = %s WHERE "{pk}" = %s', [new.pk, row.pk])
+            assert getattr(model._default_manager.get(pk=row.pk), f"{field}_id") != new.pk, model.__name__
+    # Other columns stay editable where the model allows it.
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE billing_billingprofile SET plan = 'Renamed' WHERE tenant_id = %s", [globex.pk])
+    assert BillingProfile.objects.get(tenant=globex).plan == "Renamed"
+
+
+def test_it_still_updates_other_columns_in_bulk(two: tuple[Tenant, Tenant]) -> None:
+    globex, _ = two
+    assert BillingProfile.objects.filter(tenant=globex).update(plan="Bulk plan") == 1
+    profile = BillingProfile.objects.get(tenant=globex)
+    profile.seat_cap = 12
+    BillingProfile.objects.bulk_update([profile], ["seat_cap"])
+    assert BillingProfile.objects.get(pk=profile.pk).seat_cap == 12
 
 
 def test_it_refuses_to_move_a_notice_to_another_incident(two: tuple[Tenant, Tenant]) -> None:

@@ -15,7 +15,7 @@ from django.db import IntegrityError, connection, transaction
 
 from billing.models import BillingFallbackAcceptance, BillingProfile
 from billing.services import billing_fallback_accept
-from core.append_only import AppendOnlyError
+from core.append_only import AppendOnlyError, AppendOnlyQuerySet
 from evidence.models import EvidenceAttachment, EvidenceCheck
 from evidence.services import evidence_verify
 from launchroom import demo
@@ -235,8 +235,10 @@ def test_it_installs_a_trigger_on_every_protected_table(db: Any) -> None:
         installed = sorted(name for (name,) in cursor.fetchall())
     assert installed == protected_tables()
     # The decision tables, evidence and its checks, fallback acceptances, signed order forms,
-    # readiness transitions and the conversation.
-    assert len(installed) == 10
+    # readiness transitions and the conversation; and the eight other tables whose tenant (or
+    # incident) is fixed: memberships, billing profiles, support plans, incidents, notices,
+    # notifications, queued e-mail and stored readiness (core.fixed).
+    assert len(installed) == 18
 
 
 def test_it_guards_every_append_only_model_with_a_trigger() -> None:
@@ -249,6 +251,39 @@ def test_it_guards_every_append_only_model_with_a_trigger() -> None:
         if issubclass(model, AppendOnlyModel):
             assert model in guarded, f"{model.__name__} is append-only but the database does not refuse changes"
     assert OrderForm in guarded
+
+
+def test_the_base_manager_refuses_what_the_default_manager_refuses(globex: Tenant) -> None:
+    """``_base_manager`` (Django's own, for related objects and refreshes) once skipped the
+    refusals: on SQLite ``OrderForm._base_manager.filter(...).update()`` changed a signed row."""
+    from django.apps import apps
+
+    from core.fixed import FixedTenantQuerySet
+
+    refusing = (AppendOnlyQuerySet, FixedTenantQuerySet)
+    guarded = [m for m in apps.get_models() if isinstance(m._default_manager.get_queryset(), refusing)]
+    assert len(guarded) == 18
+    for model in guarded:
+        assert type(model._base_manager.get_queryset()) is type(model._default_manager.get_queryset()), model
+    signed = OrderForm.objects.get(tenant=globex)
+    with pytest.raises(AppendOnlyError, match="frozen"):
+        OrderForm._base_manager.filter(pk=signed.pk).update(cohort_size=999)
+    with pytest.raises(AppendOnlyError, match="frozen"):
+        OrderForm._base_manager.filter(pk=signed.pk).delete()
+    decision = GateDecision.objects.filter(tenant=globex).first()
+    with pytest.raises(AppendOnlyError):
+        GateDecision._base_manager.filter(pk=decision.pk).update(note="changed")
+    assert OrderForm.objects.get(pk=signed.pk).cohort_size == 120
+
+
+def test_it_refuses_an_upsert_of_an_append_only_row(globex: Tenant) -> None:
+    decision = GateDecision.objects.filter(tenant=globex).first()
+    decision.note = "changed"
+    with pytest.raises(AppendOnlyError, match="upsert"):
+        GateDecision.objects.bulk_create(
+            [decision], update_conflicts=True, update_fields=["note"], unique_fields=["pk"]
+        )
+    assert GateDecision.objects.get(pk=decision.pk).note != "changed"
 
 
 # Upgrading: what was signed and accepted before the log held them is chained once -----------

@@ -31,6 +31,7 @@ class Comment(FixedTenantMixin, AppendOnlyModel):
     history = HistoricalRecords()
 
     class Meta:
+        base_manager_name = "objects"  # the append-only manager, on every ORM path
         triggers = [append_only_trigger()]
         ordering = ["tenant__name", "created_at", "id"]
         constraints = [

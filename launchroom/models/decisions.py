@@ -31,6 +31,7 @@ class GateDecision(AppendOnlyModel):
     history = HistoricalRecords()
 
     class Meta:
+        base_manager_name = "objects"  # the append-only manager, on every ORM path
         triggers = [append_only_trigger()]
         ordering = ["-decided_at", "-id"]
         indexes = [models.Index(fields=["tenant", "gate_key", "-decided_at"], name="gatedecision_lookup")]
@@ -93,6 +94,7 @@ class AcceptanceRecord(AppendOnlyModel):
     history = HistoricalRecords()
 
     class Meta:
+        base_manager_name = "objects"  # the append-only manager, on every ORM path
         triggers = [append_only_trigger()]
         ordering = ["-signed_at", "-id"]
         constraints = [
@@ -123,6 +125,7 @@ class StageChange(AppendOnlyModel):
     history = HistoricalRecords()
 
     class Meta:
+        base_manager_name = "objects"  # the append-only manager, on every ORM path
         triggers = [append_only_trigger()]
         ordering = ["-changed_at", "-id"]
 
@@ -150,6 +153,7 @@ class DecisionLogEntry(AppendOnlyModel):
     history = HistoricalRecords()
 
     class Meta:
+        base_manager_name = "objects"  # the append-only manager, on every ORM path
         triggers = [append_only_trigger()]
         ordering = ["tenant_id", "seq"]
         verbose_name_plural = "decision log entries"

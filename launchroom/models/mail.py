@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from django.db import models
 
-from core.fixed import FixedTenantMixin
+from core.fixed import FixedTenantMixin, FixedTenantQuerySet, fixed_owner_trigger
 from launchroom.models.tenants import Tenant, TenantMembership
 
 
@@ -46,7 +46,12 @@ class OutboundEmail(FixedTenantMixin, models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
     failed_at = models.DateTimeField(null=True, blank=True)
 
+    objects = FixedTenantQuerySet.as_manager()
+
     class Meta:
+        # Every ORM path guards the owner (the base manager too); PostgreSQL refuses a raw UPDATE of it.
+        base_manager_name = "objects"
+        triggers = [fixed_owner_trigger()]
         ordering = ["-created_at", "-pk"]
         indexes = [models.Index(fields=["status", "created_at"], name="outboundemail_status_idx")]
         verbose_name = "outbound e-mail"

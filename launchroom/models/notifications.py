@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import models
 from simple_history.models import HistoricalRecords
 
-from core.fixed import FixedTenantMixin
+from core.fixed import FixedTenantMixin, FixedTenantQuerySet, fixed_owner_trigger
 from launchroom.models.mail import OutboundEmail
 from launchroom.models.tenants import Tenant
 
@@ -68,7 +68,12 @@ class Notification(FixedTenantMixin, models.Model):
     delivery = models.CharField(max_length=20, choices=Delivery.choices, default=Delivery.NONE)
     email = models.ForeignKey(OutboundEmail, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
+    objects = FixedTenantQuerySet.as_manager()
+
     class Meta:
+        # Every ORM path guards the owner (the base manager too); PostgreSQL refuses a raw UPDATE of it.
+        base_manager_name = "objects"
+        triggers = [fixed_owner_trigger()]
         ordering = ["-created_at", "-pk"]
         constraints = [
             models.UniqueConstraint(

@@ -13,7 +13,7 @@ from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
 from core.append_only import AppendOnlyError, frozen_trigger
-from core.fixed import FixedTenantMixin
+from core.fixed import FixedTenantMixin, FixedTenantQuerySet, fixed_owner_trigger
 from launchroom import catalog
 from launchroom.models.tenants import LaunchStage, Tenant
 
@@ -26,7 +26,7 @@ class OrderFormStatus(models.TextChoices):
     SIGNED = "signed", "Signed"
 
 
-class OrderFormQuerySet(models.QuerySet):
+class OrderFormQuerySet(FixedTenantQuerySet):
     """Signed versions are frozen on every ORM path: a bulk ``update()``, ``delete()`` or
     ``bulk_update()`` that would touch one refuses, and none of them signs a draft (signing
     is ``order_form_sign``'s, with its approval reference and its decision-log link)."""
@@ -107,11 +107,14 @@ class OrderForm(FixedTenantMixin, models.Model):
 
     class Meta:
         ordering = ["tenant__name", "-version"]
-        # On PostgreSQL the database refuses too: no UPDATE or DELETE of a signed row.
+        # The base manager refuses too (``_base_manager.filter(...).update()`` once skipped the refusals).
+        base_manager_name = "objects"
+        # On PostgreSQL the database refuses too: no UPDATE or DELETE of a signed row, no new tenant for any.
         triggers = [
             frozen_trigger(
                 pgtrigger.Q(old__status="signed"), name="signed_frozen", reason="a signed order form is frozen"
-            )
+            ),
+            fixed_owner_trigger(),
         ]
         constraints = [
             models.UniqueConstraint(

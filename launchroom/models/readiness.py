@@ -7,7 +7,7 @@ from django.db import models
 from simple_history.models import HistoricalRecords
 
 from core.append_only import AppendOnlyModel, append_only_trigger
-from core.fixed import FixedTenantMixin
+from core.fixed import FixedTenantMixin, FixedTenantQuerySet, fixed_owner_trigger
 from launchroom.models.tenants import Tenant
 
 # The gate columns are named by gate number (catalog.GATES), so the portfolio filters in SQL.
@@ -56,7 +56,12 @@ class TenantReadiness(FixedTenantMixin, models.Model):
     gate_9 = models.CharField(max_length=20, blank=True)
     gate_10 = models.CharField(max_length=20, blank=True)
 
+    objects = FixedTenantQuerySet.as_manager()
+
     class Meta:
+        # Every ORM path guards the owner (the base manager too); PostgreSQL refuses a raw UPDATE of it.
+        base_manager_name = "objects"
+        triggers = [fixed_owner_trigger()]
         ordering = ["tenant__name"]
         verbose_name = "stored readiness"
         verbose_name_plural = "stored readiness"
@@ -91,6 +96,7 @@ class ReadinessTransition(AppendOnlyModel):
     history = HistoricalRecords()
 
     class Meta:
+        base_manager_name = "objects"  # the append-only manager, on every ORM path
         triggers = [append_only_trigger()]
         ordering = ["-at", "-id"]
         indexes = [

@@ -7,7 +7,7 @@ from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
-from core.fixed import FixedTenantMixin
+from core.fixed import FixedTenantMixin, FixedTenantQuerySet, fixed_owner_trigger
 from launchroom.models.tenants import Tenant
 
 
@@ -38,9 +38,13 @@ class SupportPlan(FixedTenantMixin, models.Model):
     notes = models.TextField(blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = FixedTenantQuerySet.as_manager()
     history = HistoricalRecords()
 
     class Meta:
+        # Every ORM path guards the owner (the base manager too); PostgreSQL refuses a raw UPDATE of it.
+        base_manager_name = "objects"
+        triggers = [fixed_owner_trigger()]
         ordering = ["tenant__name"]
 
     def __str__(self) -> str:
@@ -73,9 +77,13 @@ class Incident(FixedTenantMixin, models.Model):
     resolved_at = models.DateTimeField(null=True, blank=True)
     resolution = models.TextField(blank=True)
 
+    objects = FixedTenantQuerySet.as_manager()
     history = HistoricalRecords()
 
     class Meta:
+        # Every ORM path guards the owner (the base manager too); PostgreSQL refuses a raw UPDATE of it.
+        base_manager_name = "objects"
+        triggers = [fixed_owner_trigger()]
         ordering = ["-opened_at", "-id"]
         constraints = [
             models.CheckConstraint(
@@ -107,9 +115,13 @@ class IncidentNotice(FixedTenantMixin, models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
 
+    objects = FixedTenantQuerySet.as_manager()
     history = HistoricalRecords()
 
     class Meta:
+        # Every ORM path guards the owner (the base manager too); PostgreSQL refuses a raw UPDATE of it.
+        base_manager_name = "objects"
+        triggers = [fixed_owner_trigger("incident")]
         ordering = ["incident", "sent_at", "id"]
 
     def __str__(self) -> str:

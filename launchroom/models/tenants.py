@@ -7,7 +7,7 @@ from django.db import models
 from django.urls import reverse
 from simple_history.models import HistoricalRecords
 
-from core.fixed import FixedTenantMixin
+from core.fixed import FixedTenantMixin, FixedTenantQuerySet, fixed_owner_trigger
 
 
 class Stage(models.TextChoices):
@@ -92,9 +92,13 @@ class TenantMembership(FixedTenantMixin, models.Model):
     role = models.CharField(max_length=20, choices=MembershipRole.choices, default=MembershipRole.VIEWER)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    objects = FixedTenantQuerySet.as_manager()
     history = HistoricalRecords()
 
     class Meta:
+        # Every ORM path guards the owner (the base manager too); PostgreSQL refuses a raw UPDATE of it.
+        base_manager_name = "objects"
+        triggers = [fixed_owner_trigger()]
         ordering = ["tenant__name", "user__username"]
         constraints = [
             models.UniqueConstraint(
