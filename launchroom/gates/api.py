@@ -87,11 +87,12 @@ def transitions(request: HttpRequest, slug: str) -> JsonResponse:
         response["WWW-Authenticate"] = 'Bearer realm="thesmios"'
         return response
     raw_since = request.GET.get("since", "")
-    since: datetime | str | None = None
+    since: datetime | None = None
     if raw_since:
-        since = _parse_since(raw_since)
-        if isinstance(since, str):
-            return _error(400, "bad request", errors={"since": [since]})
+        parsed = _parse_since(raw_since)
+        if isinstance(parsed, str):
+            return _error(400, "bad request", errors={"since": [parsed]})
+        since = parsed
     # The one isolation check, as for readiness.
     try:
         tenant, _role = tenant_for_user(user, slug)
