@@ -6,13 +6,14 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import QuerySet
 
 from core.errors import NotPermitted
 from core.types import User
 from launchroom import catalog
 from launchroom.catalog import Role
 from launchroom.models import Comment, MembershipRole, NotificationKind, OrderForm, Tenant
-from launchroom.notifications.services import link_for, notify, staff_in_role, tenant_members
+from launchroom.notifications.services import anyone_of, link_to, notify, staff_in_role, tenant_members, user_with_pk
 from launchroom.tenants.services import _locked, membership_role
 
 # Customers who may write in the conversation; viewers follow it.
@@ -54,10 +55,7 @@ def comment_add(
 def _tell_other_side(comment: Comment, *, from_staff: bool) -> None:
     """Tell the other side in their inbox (and by e-mail as they prefer), once per comment."""
     tenant = comment.tenant
-    if from_staff:
-        recipients: list[Any] = list(tenant_members(tenant, *COMMENTING_ROLES))
-    else:
-        recipients = _staff_for(comment)
+    recipients = tenant_members(tenant, *COMMENTING_ROLES) if from_staff else _staff_for(comment)
     who = comment.author.get_full_name() or comment.author.get_username()
     notify(
         recipients=recipients,
@@ -66,19 +64,16 @@ def _tell_other_side(comment: Comment, *, from_staff: bool) -> None:
         event_key=f"comment:{comment.pk}",
         subject=f"{tenant}: {who} commented on {comment.subject}",
         body=f"{who} wrote about {comment.subject}: {comment.body}",
-        link=lambda user: link_for(user, tenant, room="#conversation"),
+        link=link_to(tenant, room="#conversation"),
     )
 
 
-def _staff_for(comment: Comment) -> list[Any]:
+def _staff_for(comment: Comment) -> QuerySet[Any]:
     """The tenant's commercial owner and, for a gate, the staff of the role that decides it."""
-    people: list[Any] = []
-    owner = comment.tenant.commercial_owner
-    if owner is not None:
-        people.append(owner)
+    people = [user_with_pk(comment.tenant.commercial_owner_id)]
     gate = catalog.GATES_BY_KEY.get(comment.gate_key)
     if gate is not None and gate.decided_by is not None:
-        people += list(staff_in_role(gate.decided_by))
+        people.append(staff_in_role(gate.decided_by))
     if comment.gate_key == "billing-route":  # billing is the finance owner's
-        people += list(staff_in_role(Role.FINANCE))
-    return people
+        people.append(staff_in_role(Role.FINANCE))
+    return anyone_of(*people)

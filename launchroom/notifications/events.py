@@ -6,11 +6,10 @@ told once per recipient, however often it is noticed.
 
 from __future__ import annotations
 
-import functools
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django_tasks import task
 
@@ -27,16 +26,22 @@ from launchroom.models import (
     Stage,
     Tenant,
 )
-from launchroom.notifications.services import buyer_sponsors, link_for, notify, staff_in_role, tenant_members
+from launchroom.notifications.services import (
+    BySide,
+    anyone_of,
+    buyer_sponsors,
+    link_to,
+    notify,
+    staff_in_role,
+    tenant_members,
+    user_with_pk,
+)
 
 REMINDER_DAYS = (7, 1)
 
 
-def _operator_and_commercial(tenant: Tenant) -> list[Any]:
-    people = list(staff_in_role(Role.OPERATOR))
-    if tenant.commercial_owner is not None:
-        people.append(tenant.commercial_owner)
-    return people
+def _operator_and_commercial(tenant: Tenant) -> QuerySet[Any]:
+    return anyone_of(staff_in_role(Role.OPERATOR), user_with_pk(tenant.commercial_owner_id))
 
 
 def acceptance_decided(record: AcceptanceRecord) -> int:
@@ -61,7 +66,7 @@ def acceptance_decided(record: AcceptanceRecord) -> int:
         event_key=f"acceptance:{record.pk}",
         subject=f"{tenant}: the buyer {words}",
         body=body,
-        link=lambda user: link_for(user, tenant, staff=f"/launch-room/{tenant.slug}/acceptance/{record.pk}/"),
+        link=link_to(tenant, staff=f"/launch-room/{tenant.slug}/acceptance/{record.pk}/"),
     )
 
 
@@ -78,7 +83,7 @@ def order_form_sent(order_form: OrderForm) -> int:
             f"Thesmios sent you version {order_form.version} of the order form. Review the scope, then approve it "
             "or ask for changes in your launch room."
         ),
-        link=lambda user: link_for(user, tenant, room="order-form/"),
+        link=link_to(tenant, room="order-form/"),
     )
 
 
@@ -90,15 +95,13 @@ def incident_changed(incident: Incident, *, resolved: bool) -> int:
         f" Resolution: {incident.resolution}" if resolved and incident.resolution else ""
     )
     return notify(
-        recipients=[*tenant_members(tenant), *staff_in_role(Role.SUPPORT)],
+        recipients=anyone_of(tenant_members(tenant), staff_in_role(Role.SUPPORT)),
         kind=NotificationKind.INCIDENT,
         tenant=tenant,
         event_key=f"incident-{state}:{incident.pk}",
         subject=f"{tenant}: incident {state}",
         body=body,
-        link=lambda user: link_for(
-            user, tenant, room="#support", staff=f"/admin/launchroom/incident/{incident.pk}/change/"
-        ),
+        link=link_to(tenant, room="#support", staff=f"/admin/launchroom/incident/{incident.pk}/change/"),
     )
 
 
@@ -123,7 +126,6 @@ def evidence_expiry_reminders(*, now: datetime) -> int:
         Q(readiness_row__isnull=True) | Q(readiness_row__valid_until__lte=horizon)
     )
     told = 0
-    role_members: dict[Role, list[Any]] = {}
     for data in load_tenants(active, lean=True):
         readiness = evaluate(data, now=now)
         tenant = data.tenant
@@ -140,12 +142,10 @@ def evidence_expiry_reminders(*, now: datetime) -> int:
                 if not now < expires <= horizon:
                     continue
                 threshold = min(d for d in REMINDER_DAYS if expires <= now + timedelta(days=d))
-                if role not in role_members:
-                    role_members[role] = list(staff_in_role(role))
                 left = expires - now
                 when = f"in {left.days} day{'s' if left.days != 1 else ''}" if left.days else "within a day"
                 told += notify(
-                    recipients=role_members[role],
+                    recipients=staff_in_role(role),
                     kind=NotificationKind.EVIDENCE_EXPIRING,
                     tenant=tenant,
                     event_key=f"expiring-{threshold}d:{attachment.pk}",
@@ -155,7 +155,7 @@ def evidence_expiry_reminders(*, now: datetime) -> int:
                         f"reaches its {limit.days}-day freshness limit on {expires:%Y-%m-%d %H:%M} UTC. Attach "
                         f"fresh output before then, or {tenant} falls back to hold."
                     ),
-                    link=functools.partial(link_for, tenant=tenant),
+                    link=link_to(tenant),
                 )
     return told
 
@@ -181,28 +181,25 @@ def transition_happened(transition: Any, readiness: Any) -> int:
     running = transition.running_stage
     if running in LaunchStage.values and transition.running_before == "go" and transition.running_after == "hold":
         stage_label = LaunchStage(running).label.lower()
-        cause = transition.cause
-        staff_body = f"{tenant} is now on hold for {stage_label}. Cause: {cause}. " + (_gate_words(changed) + ".")
+        words = _gate_words(changed)
+        # One event, one insert: staff read the recorded cause, the buyer sponsor buyer words.
         told += notify(
-            recipients=_operator_and_commercial(tenant),
+            recipients=anyone_of(_operator_and_commercial(tenant), buyer_sponsors(tenant)),
             kind=NotificationKind.FELL_TO_HOLD,
             tenant=tenant,
             event_key=f"fell:{transition.pk}",
-            subject=f"{tenant} fell from go to hold for {stage_label}",
-            body=staff_body,
-            link=lambda user: link_for(user, tenant),
-        )
-        told += notify(
-            recipients=buyer_sponsors(tenant),
-            kind=NotificationKind.FELL_TO_HOLD,
-            tenant=tenant,
-            event_key=f"fell:{transition.pk}",
-            subject=f"Your {stage_label} launch is on hold",
-            body=(
-                f"The launch of {tenant} for {stage_label} is on hold until this is put right: "
-                f"{_gate_words(changed)}. Your launch room says what is needed and who does it."
+            subject=BySide(
+                staff=f"{tenant} fell from go to hold for {stage_label}",
+                customer=f"Your {stage_label} launch is on hold",
             ),
-            link=lambda user: link_for(user, tenant),
+            body=BySide(
+                staff=f"{tenant} is now on hold for {stage_label}. Cause: {transition.cause}. {words}.",
+                customer=(
+                    f"The launch of {tenant} for {stage_label} is on hold until this is put right: "
+                    f"{words}. Your launch room says what is needed and who does it."
+                ),
+            ),
+            link=link_to(tenant),
         )
     for gate in changed:
         if gate["after"] != "ready_for_review":
@@ -239,7 +236,7 @@ def transition_happened(transition: Any, readiness: Any) -> int:
                 f"Every other launch gate for {stage_label} is met. Review the readiness snapshot and sign the "
                 "acceptance record, or defer it with your reasons."
             ),
-            link=lambda user: link_for(user, tenant, room="#acceptance"),
+            link=link_to(tenant, room="#acceptance"),
         )
     billing = next((g for g in changed if g["key"] == "billing-route"), None)
     if billing and billing["before"] == "accepted" and transition.cause.startswith("billing_profile_save"):
@@ -253,6 +250,6 @@ def transition_happened(transition: Any, readiness: Any) -> int:
                 "Thesmios changed the billing terms you accepted with the manual billing fallback. Review what "
                 "changed in your launch room and accept the new terms; until then the launch cannot be a paid beta."
             ),
-            link=lambda user: link_for(user, tenant, room="#billing"),
+            link=link_to(tenant, room="#billing"),
         )
     return told

@@ -1,20 +1,24 @@
 """Telling people: one in-app notification per recipient and event, e-mailed by preference.
 
 ``notify`` is the only writer of notifications. It runs inside the caller's transaction
-(so a rolled-back change tells nobody), writes every recipient's row in one insert, and
-leaves e-mail to background work queued on commit. ``event_key`` is unique per recipient,
-so an event is told once however often the code that noticed it runs.
+(so a rolled-back change tells nobody) and costs that change one query per event: the
+recipients arrive as a queryset, never evaluated here, and every recipient's row is written
+by one ``INSERT ... SELECT ... ON CONFLICT DO NOTHING``. ``event_key`` is unique per
+recipient, so an event is told once however often the code that noticed it runs. E-mail is
+left to background work, queued once per transaction when it commits.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from functools import partial
+import functools
+import operator
+from dataclasses import dataclass
 from typing import Any
 
-from django.db import transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db import connections, router, transaction
+from django.db.models import Case, CharField, DateTimeField, Exists, F, IntegerField, OuterRef, Q, QuerySet, Value, When
 from django.urls import reverse
+from django.utils import timezone
 
 from core.types import User
 from launchroom.catalog import Role
@@ -29,13 +33,28 @@ from launchroom.models import (
 )
 
 
+@dataclass(frozen=True)
+class BySide:
+    """Words or a link that differ by reader: ``staff`` for staff users, ``customer`` for the
+    rest. The insert picks one per row from the recipient's ``is_staff``."""
+
+    staff: str
+    customer: str
+
+
+Text = str | BySide
+
+
+# Recipients: querysets of users, evaluated only inside notify()'s insert ------------------
+
+
 def staff_in_role(role: Role) -> QuerySet[Any]:
     """The active staff users in a role's group."""
     return User.objects.filter(is_active=True, is_staff=True, groups__name=role.value)
 
 
 def tenant_members(tenant: Tenant, *roles: str) -> QuerySet[Any]:
-    """The active customer users of a tenant with one of ``roles``."""
+    """The active customer users of a tenant with one of ``roles`` (any role when none is given)."""
     return User.objects.filter(
         is_active=True, memberships__tenant=tenant, memberships__role__in=roles or MembershipRole.values
     )
@@ -45,54 +64,131 @@ def buyer_sponsors(tenant: Tenant) -> QuerySet[Any]:
     return tenant_members(tenant, MembershipRole.BUYER_SPONSOR)
 
 
-def link_for(user: User, tenant: Tenant | None, *, room: str = "", staff: str = "") -> str:
-    """Where a user acts on a tenant's event: buyers in their launch room, staff where they decide."""
+def user_with_pk(pk: int | None) -> QuerySet[Any]:
+    """One user by primary key (none for None), without reading the row: a tenant's
+    ``commercial_owner_id`` names its commercial owner."""
+    return User.objects.filter(pk=pk) if pk is not None else User.objects.none()
+
+
+def anyone_of(*groups: QuerySet[Any]) -> QuerySet[Any]:
+    """The users in any of ``groups``, each once."""
+    parts = [Q(pk__in=group.values("pk")) for group in groups if not group.query.is_empty()]
+    if not parts:
+        return User.objects.none()
+    return User.objects.filter(functools.reduce(operator.or_, parts))
+
+
+def link_to(tenant: Tenant | None, *, room: str = "", staff: str = "") -> Text:
+    """Where a reader acts on a tenant's event: customers in their launch room (``room`` is
+    appended to its address), staff at ``staff`` or else the tenant's admin page."""
     if tenant is None:
         return staff or room
-    if getattr(user, "is_staff", False):
-        return staff or reverse("admin:launchroom_tenant_change", args=[tenant.pk])
-    return reverse("launchroom:room", args=[tenant.slug]) + room
+    return BySide(
+        staff=staff or reverse("admin:launchroom_tenant_change", args=[tenant.pk]),
+        customer=reverse("launchroom:room", args=[tenant.slug]) + room,
+    )
+
+
+# Telling ------------------------------------------------------------------------------------
+
+
+def _per_reader(text: Text, limit: int | None) -> Value | Case:
+    if isinstance(text, BySide):
+        return Case(
+            When(is_staff=True, then=Value(text.staff[:limit])),
+            default=Value(text.customer[:limit]),
+            output_field=CharField(),
+        )
+    if not isinstance(text, str):
+        raise TypeError(f"Expected a str or a BySide, got {type(text).__name__}.")
+    return Value(text[:limit], output_field=CharField())
 
 
 def notify(
     *,
-    recipients: Iterable[Any],
+    recipients: QuerySet[Any],
     kind: str,
     tenant: Tenant | None,
     event_key: str,
-    subject: str,
-    body: str,
-    link: Callable[[Any], str] | str = "",
+    subject: Text,
+    body: Text,
+    link: Text = "",
 ) -> int:
-    """Tell each recipient of one event, once. Returns how many recipients there were."""
-    users = {user.pk: user for user in recipients if user is not None and user.is_active}
-    if not users:
+    """Tell each active recipient of one event, once, in one query. Returns how many rows were
+    written: 0 when everyone was already told (or nobody qualifies)."""
+    if not isinstance(recipients, QuerySet) or recipients.model is not User:
+        raise TypeError("notify() takes its recipients as a queryset of users (it is evaluated in the insert).")
+    if not event_key:
+        raise ValueError("notify() needs an event key: it is what makes an event told once.")
+    if recipients.query.is_empty():
         return 0
-    rows = [
-        Notification(
-            recipient_id=pk,
-            kind=kind,
-            tenant=tenant,
-            event_key=event_key[:200],
-            subject=subject[:300],
-            body=body,
-            link=(link(user) if callable(link) else link)[:500],
-            # How it is e-mailed is decided by the worker, from the recipient's preference:
-            # telling adds one query (this insert) to the change that caused it.
-            delivery=Delivery.PENDING,
+    fields = {f.name: f for f in Notification._meta.concrete_fields}
+    users = User.objects.filter(pk__in=recipients.values("pk"), is_active=True).order_by()
+    # Column by column, in the order of ``columns``; how each is e-mailed is decided by the
+    # worker from the recipient's preference, so the row starts as pending.
+    select = users.values_list(
+        F("pk"),
+        Value(kind, output_field=CharField()),
+        Value(tenant.pk if tenant is not None else None, output_field=IntegerField()),
+        Value(event_key[: fields["event_key"].max_length], output_field=CharField()),
+        _per_reader(subject, fields["subject"].max_length),
+        _per_reader(body, None),
+        _per_reader(link, fields["link"].max_length),
+        Value(timezone.now(), output_field=DateTimeField()),
+        Value(Delivery.PENDING.value, output_field=CharField()),
+    )
+    names = ["recipient", "kind", "tenant", "event_key", "subject", "body", "link", "created_at", "delivery"]
+    db = router.db_for_write(Notification)
+    connection = connections[db]
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(fields[name].column) for name in names)
+    conflict = ", ".join(quote(fields[name].column) for name in ("recipient", "event_key"))
+    sql, params = select.query.get_compiler(using=db).as_sql()
+    # The SELECT always has a WHERE clause, which SQLite needs to parse an upsert after a join.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {quote(Notification._meta.db_table)} ({columns}) {sql} ON CONFLICT ({conflict}) DO NOTHING",
+            params,
         )
-        for pk, user in users.items()
-    ]
-    # One insert; a recipient already told of this event is skipped by the unique key.
-    Notification.objects.bulk_create(rows, ignore_conflicts=True)
-    transaction.on_commit(partial(_enqueue_event_delivery, event_key[:200]))
-    return len(rows)
+        created = max(cursor.rowcount, 0)
+    if created:
+        deliver_after_commit(using=db)
+    return created
 
 
-def _enqueue_event_delivery(event_key: str) -> None:
-    from launchroom.notifications.tasks import deliver_event
+def deliver_after_commit(*, using: str | None = None) -> None:
+    """Queue the delivery of pending notifications when the transaction commits: once per
+    transaction, however many events it told (the task delivers every pending row)."""
+    connection = transaction.get_connection(using)
+    if connection.in_atomic_block and _delivery_queued(connection):
+        return
+    transaction.on_commit(_enqueue_delivery, using=using)
 
-    deliver_event.enqueue(event_key)
+
+def _delivery_queued(connection: Any) -> bool:
+    """Whether this transaction already queues the delivery. A callback stays in
+    ``run_on_commit`` until the transaction ends, and leaves it with a rolled-back savepoint
+    (and the rows told inside it). The transaction is the outermost atomic block; inside
+    Django's test cases, which wrap each test in blocks of their own (as Django's durable
+    check knows), it is the first block opened inside theirs."""
+    blocks = connection.atomic_blocks
+    harness = max((i for i, block in enumerate(blocks) if getattr(block, "_from_testcase", False)), default=-1)
+    if harness + 1 >= len(blocks):
+        return False  # no transaction of its own (a test calling notify() directly): each call queues
+    # savepoint_ids[i] belongs to atomic_blocks[i + 1]; the outermost block has none.
+    savepoint = connection.savepoint_ids[harness] if harness >= 0 else None
+    return any(
+        func is _enqueue_delivery and (harness < 0 or savepoint in sids) for sids, func, _ in connection.run_on_commit
+    )
+
+
+def _enqueue_delivery() -> None:
+    from launchroom.notifications.tasks import deliver_notifications
+
+    deliver_notifications.enqueue()
+
+
+# The inbox ------------------------------------------------------------------------------------
 
 
 def visible_to(user: User) -> QuerySet[Notification]:
@@ -105,8 +201,6 @@ def visible_to(user: User) -> QuerySet[Notification]:
 
 
 def mark_all_read(*, user: User) -> int:
-    from django.utils import timezone
-
     rows = list(visible_to(user).filter(read_at__isnull=True))
     now = timezone.now()
     for row in rows:

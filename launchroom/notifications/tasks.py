@@ -31,15 +31,19 @@ def delivery_for(kind: str, mode: str) -> str:
 
 
 @task()
-def deliver_event(event_key: str) -> int:
-    """Deliver one event's new notifications by each recipient's preference: e-mail those due at
-    once (once each), leave the rest for the digest or in-app only. Returns the e-mails queued."""
+def deliver_notifications() -> int:
+    """Deliver every pending notification by its recipient's preference: e-mail those due at
+    once (once each), leave the rest for the digest or in-app only. Returns the e-mails queued.
+
+    Queued once per transaction that told anyone; a run that finds nothing pending (another
+    worker took the rows) does nothing."""
     sent = 0
     with transaction.atomic():
         rows = list(
             Notification.objects.select_for_update(of=("self",))
             .select_related("recipient", "tenant")
-            .filter(event_key=event_key, delivery=Delivery.PENDING)
+            .filter(delivery=Delivery.PENDING)
+            .order_by("pk")
         )
         modes = dict(
             NotificationPreference.objects.filter(user_id__in={r.recipient_id for r in rows}).values_list(

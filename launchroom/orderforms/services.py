@@ -29,7 +29,7 @@ from launchroom.models import (
     OrderFormStatus,
     Tenant,
 )
-from launchroom.notifications.services import buyer_sponsors, notify
+from launchroom.notifications.services import buyer_sponsors, notify, user_with_pk
 from launchroom.tenants.services import _locked, has_role, membership_role
 
 ORDER_FORM_SCOPE_FIELDS = (
@@ -314,7 +314,7 @@ def _tell_commercial_owner(order_form: OrderForm, *, subject: str, lines: list[s
     """Tell the tenant's commercial owner what the buyer did with the order form."""
     tenant = order_form.tenant
     notify(
-        recipients=[tenant.commercial_owner] if tenant.commercial_owner else [],
+        recipients=user_with_pk(tenant.commercial_owner_id),
         kind=NotificationKind.ORDER_FORM_REVIEWED,
         tenant=tenant,
         event_key=f"order-form-reviewed:{order_form.pk}:{timezone.now().isoformat()}",
