@@ -194,8 +194,8 @@ def test_the_changelist_runs_a_constant_number_of_queries(client, staff, tenant,
     make_rows(tenant, staff["operator"], rows)
     client.force_login(viewer)
     # session, user, user permissions, group permissions, paginator count, the page of rows
-    # (tenant, uploader and latest check joined in)
-    with django_assert_num_queries(6):
+    # (tenant, uploader and latest check joined in), the unread notifications in the user links
+    with django_assert_num_queries(7):
         response = client.get(reverse(LIST))
     assert response.status_code == 200
     assert len(response.context["cl"].result_list) == rows

@@ -26,7 +26,7 @@ from launchroom.models import (
     TenantReadiness,
 )
 from launchroom.notifications.events import acceptance_decided, evidence_expiry_reminders
-from launchroom.notifications.services import notify
+from launchroom.notifications.services import mark_all_read, notify
 from launchroom.notifications.tasks import send_digests
 from launchroom.tenants.accounts import invite_buyer
 from tests.launch_helpers import build, buyer, prebuild, sign_form
@@ -446,3 +446,20 @@ def test_notify_refuses_recipients_it_would_have_to_evaluate_and_an_empty_event_
     with pytest.raises(ValueError, match="needs an event key"):
         notify(recipients=User.objects.all(), kind="incident", tenant=tenant, event_key="", subject="S", body="B")
     assert not Notification.objects.filter(event_key="k").exists()
+
+
+def test_the_admin_shows_the_inbox_link_with_the_unread_count(client, staff):
+    tenant = build("contoso", staff)
+    operator = staff["operator"]
+    Notification.objects.filter(recipient=operator).delete()
+    for key in ("a", "b"):
+        Notification.objects.create(
+            recipient=operator, kind="incident", tenant=tenant, event_key=key, subject=key, body=""
+        )
+    client.force_login(operator)
+    tools = client.get(reverse("admin:index")).content.decode().split('id="user-tools"')[1].split("</div>")[0]
+    assert f'<a href="{reverse("notifications:inbox")}">Notifications' in tools
+    assert '<span class="badge" aria-label="2 unread">2</span>' in tools
+    mark_all_read(user=operator)
+    tools = client.get(reverse("admin:index")).content.decode().split('id="user-tools"')[1].split("</div>")[0]
+    assert "Notifications</a>" in tools and "unread" not in tools

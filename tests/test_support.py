@@ -353,7 +353,7 @@ def test_the_incident_changelist_runs_a_constant_number_of_queries(
         )
     client.force_login(staff["support"])
     # session, user, groups (role check), user and group permissions, count, page of rows
-    # (tenant joined, notices counted)
-    with django_assert_num_queries(7):
+    # (tenant joined, notices counted), the unread notifications beside "Notifications"
+    with django_assert_num_queries(8):
         response = client.get(reverse("admin:launchroom_incident_changelist"))
     assert response.status_code == 200
