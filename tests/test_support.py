@@ -17,7 +17,16 @@ from evidence.models import EvidenceAttachment
 from launchroom import demo
 from launchroom.gates.readiness import READY_FOR_REVIEW, evaluate
 from launchroom.gates.services import gate_decide
-from launchroom.models import Incident, IncidentNotice, OutboundEmail, Severity, SupportPlan, Tenant
+from launchroom.models import (
+    EmailKind,
+    Incident,
+    IncidentNotice,
+    Notification,
+    OutboundEmail,
+    Severity,
+    SupportPlan,
+    Tenant,
+)
 from launchroom.support import services as support
 
 OTHER_ROLES = ["operator", "commercial", "finance", "security"]
@@ -118,6 +127,73 @@ def test_a_buyer_cannot_run_them_either(tenant, staff):
     buyer = demo.ensure_buyer(tenant, "buyer-acme", password="unused-password")
     with pytest.raises(NotPermitted):
         support.incident_open(tenant=tenant, severity="sev3", summary="s", customer_impact="c", by=buyer)
+
+
+def told_of(incident, state: str) -> set[str]:  # type: ignore[no-untyped-def]
+    return set(
+        Notification.objects.filter(event_key=f"incident-{state}:{incident.pk}").values_list(
+            "recipient__username", flat=True
+        )
+    )
+
+
+def status_notices() -> list[tuple[str, str]]:
+    """What reached the status subscribers' mailboxes: (address, subject), in order."""
+    return [(m.to[0], m.subject) for m in RecordingBackend.sent if m.to[0].endswith("@acme.example")]
+
+
+def test_opening_and_resolving_an_incident_tells_its_subscribers_and_people_once(
+    tenant, staff, settings, django_capture_on_commit_callbacks
+):
+    settings.EMAIL_BACKEND = f"{__name__}.RecordingBackend"
+    demo.ensure_buyer(tenant, "buyer-acme", password="unused-password")
+    # The same address twice (in another case) is one subscriber.
+    plan = SupportPlan.objects.get(tenant=tenant)
+    support.support_plan_save(
+        tenant=tenant, by=staff["support"], status_subscribers=plan.status_subscribers + "\nIT-OPS@acme.example"
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        incident = support.incident_open(
+            tenant=tenant,
+            severity=Severity.SEV1,
+            summary="Launch room unavailable",
+            customer_impact="Buyers see an error page.",
+            by=staff["support"],
+        )
+        assert RecordingBackend.sent == [], "queued, sent by the worker after commit"
+    opened = "[Acme Health] Investigating: Launch room unavailable"
+    assert status_notices() == [("sponsor@acme.example", opened), ("it-ops@acme.example", opened)]
+    assert told_of(incident, "opened") == {"buyer-acme", "support"}
+    queued = OutboundEmail.objects.filter(kind=EmailKind.BROADCAST, tenant=tenant)
+    assert sorted(queued.values_list("to", "status")) == [
+        ("it-ops@acme.example", "sent"),
+        ("sponsor@acme.example", "sent"),
+    ]
+
+    RecordingBackend.sent = []
+    with django_capture_on_commit_callbacks(execute=True):
+        support.incident_resolve(incident=incident, resolution="Restarted the workers.", by=staff["support"])
+    resolved = "[Acme Health] Resolved: Launch room unavailable"
+    assert status_notices() == [("sponsor@acme.example", resolved), ("it-ops@acme.example", resolved)]
+    assert "Resolved" in RecordingBackend.sent[0].body and "Restarted the workers." in RecordingBackend.sent[0].body
+    assert told_of(incident, "resolved") == {"buyer-acme", "support"}
+
+    # Resolving again is refused and tells nobody a second time.
+    RecordingBackend.sent = []
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(Refused):
+        support.incident_resolve(incident=incident, resolution="Again.", by=staff["support"])
+    assert RecordingBackend.sent == [] and queued.count() == 4
+    assert Notification.objects.filter(event_key__startswith="incident-").count() == 4
+
+
+def test_an_incident_of_a_tenant_without_a_support_plan_tells_no_subscriber(staff, django_capture_on_commit_callbacks):
+    bare = Tenant.objects.create(slug="bare", name="Bare")
+    with django_capture_on_commit_callbacks(execute=True):
+        incident = support.incident_open(
+            tenant=bare, severity="sev3", summary="Blip", customer_impact="None.", by=staff["support"]
+        )
+    assert not OutboundEmail.objects.filter(kind=EmailKind.BROADCAST).exists()
+    assert told_of(incident, "opened") == {"support"}
 
 
 # Status broadcasts ----------------------------------------------------------------------------

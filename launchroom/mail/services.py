@@ -9,6 +9,7 @@ staff can see it and send it again.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import partial
 
 from django.db import transaction
@@ -37,6 +38,20 @@ def email_enqueue(
     )
     transaction.on_commit(partial(enqueue_delivery, row.pk))
     return row
+
+
+def email_enqueue_many(
+    *, messages: Iterable[tuple[str, str, str]], kind: str, tenant: Tenant | None = None
+) -> list[OutboundEmail]:
+    """Queue several e-mails, each ``(to, subject, body)``, in one insert; each is handed to the
+    worker when the caller's transaction commits."""
+    rows = OutboundEmail.objects.bulk_create(
+        OutboundEmail(kind=kind, to=to, subject=subject[:300], body=body, tenant=tenant)
+        for to, subject, body in messages
+    )
+    for row in rows:
+        transaction.on_commit(partial(enqueue_delivery, row.pk))
+    return rows
 
 
 def email_resend(*, email: OutboundEmail) -> OutboundEmail:

@@ -36,6 +36,7 @@ from launchroom.notifications.services import (
     tenant_members,
     user_with_pk,
 )
+from launchroom.support.notices import tell_status_subscribers
 
 REMINDER_DAYS = (7, 1)
 
@@ -88,7 +89,10 @@ def order_form_sent(order_form: OrderForm) -> int:
 
 
 def incident_changed(incident: Incident, *, resolved: bool) -> int:
-    """An incident opened or was resolved: tell the tenant's members and the support owners."""
+    """An incident opened or was resolved: tell the tenant's members and the support owners in
+    their inbox, and queue the status notice to the support plan's status subscribers (e-mail
+    addresses, told by e-mail only). Returns the inbox rows written."""
+    tell_status_subscribers(incident)
     tenant = incident.tenant
     state = "resolved" if resolved else "opened"
     body = f"Incident #{incident.pk} ({incident.get_severity_display()}) was {state}: {incident.summary}." + (

@@ -27,6 +27,7 @@ from evidence.models import EvidenceAttachment
 from launchroom.catalog import Role
 from launchroom.models import Incident, IncidentNotice, SupportPlan
 from launchroom.support import services as support
+from launchroom.support.notices import render_broadcast
 from launchroom.tenants.services import has_role
 
 if TYPE_CHECKING:
@@ -106,7 +107,7 @@ class SupportOwnerAdmin(admin.ModelAdmin):
         previews = []
         for tenant, incident in targets:
             plan = getattr(tenant, "support_plan", None)
-            rendered = support.render_broadcast(plan, incident) if plan is not None else []
+            rendered = render_broadcast(plan, incident) if plan is not None else []
             previews.append({"tenant": tenant, "incident": incident, "plan": plan, "messages": rendered})
         # What the dry run would do to readiness (it replaces gate 7's evidence), by the real
         # service rolled back; a tenant it refuses is shown as skipped above.

@@ -6,7 +6,8 @@ goes through the configured backend only when that backend does not deliver (con
 file, in-memory, dummy), and otherwise through an in-process capture. A *controlled send*
 delivers, and needs both a delivering backend (``EMAIL_URL``) and an explicit ``send=True``
 (the admin's "really send" checkbox). Either way the rendered messages are stored as gate
-7 evidence, produced by the command.
+7 evidence, produced by the command. The messages themselves are ``launchroom.support.notices``;
+opening or resolving an incident tells its people (``notifications.events.incident_changed``).
 """
 
 from __future__ import annotations
@@ -32,9 +33,10 @@ from core.types import User
 from evidence.models import EvidenceAttachment
 from evidence.services import evidence_attach
 from launchroom.catalog import Role
-from launchroom.mail.services import email_enqueue
+from launchroom.mail.services import email_enqueue_many
 from launchroom.models import EmailKind, Incident, IncidentNotice, Severity, SupportPlan, Tenant
 from launchroom.notifications.events import incident_changed
+from launchroom.support.notices import render_broadcast
 from launchroom.tenants.services import has_role
 
 GATE = "support-fallback"
@@ -232,47 +234,6 @@ class Broadcast:
     output: str
 
 
-def _render(plan: SupportPlan, incident: Incident | None, subscriber: str) -> EmailMessage:
-    tenant = plan.tenant
-    if incident is not None:
-        state = "Resolved" if incident.resolved_at else "Investigating"
-        subject = f"[{tenant.name}] {state}: {incident.summary}"
-        lines = [
-            f"Status update for {tenant.name}.",
-            "",
-            f"Severity: {incident.get_severity_display()}",
-            f"Opened: {incident.opened_at:%Y-%m-%d %H:%M} UTC",
-            f"Status: {state}",
-            "",
-            f"What you may see: {incident.customer_impact}",
-        ]
-        if incident.resolved_at:
-            lines += ["", f"Resolved {incident.resolved_at:%Y-%m-%d %H:%M} UTC: {incident.resolution}"]
-    else:
-        subject = f"[{tenant.name}] Status broadcast test"
-        lines = [
-            f"This is a test of the status broadcast for {tenant.name}'s managed beta.",
-            "No incident is open. You receive this because you are a status subscriber.",
-        ]
-    owner = plan.support_owner_name or (plan.support_owner.get_full_name() if plan.support_owner else "")
-    if plan.support_owner_email:
-        owner = f"{owner} <{plan.support_owner_email}>".strip()
-    lines += [
-        "",
-        "Support continues by hand during the managed beta:",
-        f"  Support owner: {owner or 'not named yet'}",
-        f"  Incident channel: {plan.manual_incident_channel}",
-        f"  Escalation: {plan.escalation_route}",
-    ]
-    # One message per subscriber: subscribers never see each other's addresses.
-    return EmailMessage(subject=subject, body="\n".join(lines) + "\n", to=[subscriber])
-
-
-def render_broadcast(plan: SupportPlan, incident: Incident | None = None) -> list[EmailMessage]:
-    """The messages a broadcast would send: one per status subscriber (also the admin's preview)."""
-    return [_render(plan, incident, address) for address in plan.subscribers]
-
-
 @records_actor()
 def status_broadcast_dry_run(
     *, tenant: Tenant, by: User, incident: Incident | None = None, send: bool = False
@@ -294,6 +255,8 @@ def status_broadcast_dry_run(
     recipients = plan.subscribers
     if not recipients:
         raise Refused(f"{tenant}'s support plan has no status subscribers.")
+    messages = render_broadcast(plan, incident)
+    recipients = [m.to[0] for m in messages]  # each address once
     if send:
         reasons = []
         if not delivering_backend_configured():
@@ -306,7 +269,6 @@ def status_broadcast_dry_run(
         if reasons:
             raise Refused(reasons)
 
-    messages = render_broadcast(plan, incident)
     if send:
         # The controlled send is queued like every e-mail: the worker delivers it after commit.
         backend = settings.EMAIL_BACKEND
@@ -345,14 +307,11 @@ def status_broadcast_dry_run(
             locked.broadcast_dry_run_output = text
             locked.save(update_fields=["broadcast_dry_run_output"])
         if send:
-            for message in messages:
-                email_enqueue(
-                    to=message.to[0],
-                    subject=str(message.subject),
-                    body=str(message.body),
-                    kind=EmailKind.BROADCAST,
-                    tenant=tenant,
-                )
+            email_enqueue_many(
+                messages=[(m.to[0], str(m.subject), str(m.body)) for m in messages],
+                kind=EmailKind.BROADCAST,
+                tenant=tenant,
+            )
         # Last in the transaction: a rollback after it returns could not remove the stored file.
         attachment = evidence_attach(
             tenant=tenant,
