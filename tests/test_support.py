@@ -202,18 +202,19 @@ def test_an_incident_of_a_tenant_without_a_support_plan_tells_no_subscriber(staf
 def test_a_dry_run_renders_one_message_per_subscriber_and_stores_gate_7_evidence(tenant, staff):
     result = support.status_broadcast_dry_run(tenant=tenant, by=staff["support"])
 
-    assert not result.sent
-    assert result.backend == "django.core.mail.backends.locmem.EmailBackend"
-    assert [m.to for m in mail.outbox] == [["sponsor@acme.example"], ["it-ops@acme.example"]]
-    assert mail.outbox[0].subject == "[Acme Health] Status broadcast test"
-    assert "Incident channel: Shared channel #thesmios-acme" in mail.outbox[0].body
-    assert "Support owner: Priya Patel <support@thesmios.example>\n" in mail.outbox[0].body
+    assert not result.sent and not mail.outbox, "a dry run sends nothing, not even to the test outbox"
+    assert result.backend == support.NOT_SENT
+    assert [m.to for m in result.messages] == [["sponsor@acme.example"], ["it-ops@acme.example"]]
+    assert result.messages[0].subject == "[Acme Health] Status broadcast test"
+    assert "Incident channel: Shared channel #thesmios-acme" in result.messages[0].body
+    assert "Support owner: Priya Patel <support@thesmios.example>\n" in result.messages[0].body
     attachment = result.attachment
     assert (attachment.gate_key, attachment.requirement_key) == ("support-fallback", "broadcast-dry-run")
     assert attachment.produced_by_command == "status_broadcast_dry_run"
     with attachment.file.open("rb") as fh:
         stored = json.load(fh)
     assert stored["sent"] is False and stored["subscribers"] == ["sponsor@acme.example", "it-ops@acme.example"]
+    assert stored["backend"] == support.NOT_SENT
     assert len(stored["messages"]) == 2
 
     gate = evaluate(tenant).gate("support-fallback")
@@ -225,8 +226,8 @@ def test_a_dry_run_renders_one_message_per_subscriber_and_stores_gate_7_evidence
 
 def test_a_dry_run_for_an_incident_keeps_its_output_on_the_incident(tenant, staff, incident):
     result = support.status_broadcast_dry_run(tenant=tenant, incident=incident, by=staff["support"])
-    assert mail.outbox[0].subject == "[Acme Health] Investigating: Evidence downloads time out"
-    assert "What you may see: Buyers cannot download" in mail.outbox[0].body
+    assert result.messages[0].subject == "[Acme Health] Investigating: Evidence downloads time out"
+    assert "What you may see: Buyers cannot download" in result.messages[0].body
     incident.refresh_from_db()
     assert "To: sponsor@acme.example" in incident.broadcast_dry_run_output
     assert result.attachment.note.endswith(f"for incident #{incident.pk}")
@@ -236,8 +237,22 @@ def test_a_dry_run_never_delivers_through_a_real_backend(tenant, staff, settings
     settings.EMAIL_BACKEND = f"{__name__}.RecordingBackend"
     result = support.status_broadcast_dry_run(tenant=tenant, by=staff["support"])
     assert RecordingBackend.sent == []
-    assert result.backend == "launchroom.support.services._CaptureBackend"
+    assert result.backend == support.NOT_SENT
     assert "Subject: [Acme Health] Status broadcast test" in result.output
+
+
+@pytest.mark.parametrize("backend", ["filebased", "console"])
+def test_a_dry_run_writes_nothing_beside_real_mail(tenant, staff, settings, tmp_path, capsys, backend):
+    """Under make run mail goes to files in var/mail (the file backend): a dry run must not
+    land there beside real mail, nor on the console; it is shown in its result instead."""
+    settings.EMAIL_BACKEND = f"django.core.mail.backends.{backend}.EmailBackend"
+    settings.EMAIL_FILE_PATH = str(tmp_path)
+    result = support.status_broadcast_dry_run(tenant=tenant, by=staff["support"])
+    assert list(tmp_path.iterdir()) == []
+    assert "Status broadcast test" not in capsys.readouterr().out
+    assert len(result.messages) == 2 and "To: it-ops@acme.example" in result.output
+    # The controlled send is the one that reaches the backend, queued through the worker.
+    assert not OutboundEmail.objects.exists()
 
 
 def test_a_controlled_send_needs_a_delivering_backend(tenant, staff):
@@ -367,9 +382,12 @@ def test_the_broadcast_action_confirms_then_runs_a_dry_run(client, staff, tenant
     response = client.post(
         changelist, {"action": "status_broadcast", "_selected_action": [plan.pk], "confirm": "yes"}, follow=True
     )
-    said = "Acme Health: the status notice was written, not sent, for 2 subscribers and stored as gate 7 evidence"
+    said = (
+        "Acme Health: the status notice was rendered, not sent (no e-mail backend saw it), for 2 subscribers "
+        "and stored as gate 7 evidence"
+    )
     assert said in response.content.decode()
-    assert len(mail.outbox) == 2
+    assert not mail.outbox
     assert EvidenceAttachment.objects.get().requirement_key == "broadcast-dry-run"
     assert client.get(changelist).context["cl"].result_list[0].last_dry_run_at is not None
 

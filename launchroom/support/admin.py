@@ -93,7 +93,7 @@ class SupportOwnerAdmin(admin.ModelAdmin):
                     continue
                 done += 1
                 count = len(result.recipients)
-                verb = "sent" if result.sent else "written, not sent,"
+                verb = "queued for delivery" if result.sent else "rendered, not sent (no e-mail backend saw it),"
                 self.message_user(
                     request,
                     f"{tenant}: the status notice was {verb} for {count} subscriber{'s' if count != 1 else ''} "

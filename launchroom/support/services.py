@@ -1,13 +1,12 @@
 """The support owner's fallback (gate 7): support plans, incidents, manual notices, status broadcasts.
 
 Only the Support owner group runs these. A status broadcast renders one e-mail per
-status subscriber through Django's e-mail API. A *dry-run* never reaches a mailbox: it
-goes through the configured backend only when that backend does not deliver (console,
-file, in-memory, dummy), and otherwise through an in-process capture. A *controlled send*
-delivers, and needs both a delivering backend (``EMAIL_URL``) and an explicit ``send=True``
-(the admin's "really send" checkbox). Either way the rendered messages are stored as gate
-7 evidence, produced by the command. The messages themselves are ``launchroom.support.notices``;
-opening or resolving an incident tells its people (``notifications.events.incident_changed``).
+status subscriber (``launchroom.support.notices``). A *dry run* sends nothing: it hands its
+messages to no e-mail backend, not even the console or file one, and shows them in its
+result. A *controlled send* delivers, and needs both a delivering backend (``EMAIL_URL``) and
+an explicit ``send=True`` (the admin's "really send" checkbox). Either way the rendered
+messages are stored as gate 7 evidence, produced by the command. Opening or resolving an
+incident tells its people (``launchroom.notifications.events.incident_changed``).
 """
 
 from __future__ import annotations
@@ -20,8 +19,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.core.mail import EmailMessage, get_connection
-from django.core.mail.backends.base import BaseEmailBackend
+from django.core.mail import EmailMessage
 from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
@@ -55,6 +53,8 @@ NON_DELIVERING_BACKENDS = frozenset(
     }
 )
 CLOCK_SKEW = timedelta(minutes=5)
+# What a dry run's evidence names as its backend: it handed its messages to none.
+NOT_SENT = "none (dry run: rendered, handed to no e-mail backend)"
 
 PLAN_FIELDS = (
     "support_owner",
@@ -211,18 +211,6 @@ def incident_resolve(*, incident: Incident, resolution: str, by: User) -> Incide
 # Status broadcasts ----------------------------------------------------------------------------
 
 
-class _CaptureBackend(BaseEmailBackend):
-    """Keeps messages in memory for one dry-run while a delivering backend is configured."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.messages: list[EmailMessage] = []
-
-    def send_messages(self, email_messages: Any) -> int:
-        self.messages.extend(email_messages)
-        return len(email_messages)
-
-
 @dataclass(frozen=True)
 class Broadcast:
     """What a status broadcast did: the messages it rendered and the evidence it stored."""
@@ -232,6 +220,7 @@ class Broadcast:
     recipients: list[str]
     attachment: EvidenceAttachment
     output: str
+    messages: list[EmailMessage]
 
 
 @records_actor()
@@ -240,7 +229,8 @@ def status_broadcast_dry_run(
 ) -> Broadcast:
     """Render the status notice to every subscriber of the tenant's support plan.
 
-    With ``send=False`` (the default) nothing is delivered and the output is stored as
+    With ``send=False`` (the default) nothing is sent, through no e-mail backend: the
+    messages are in the result (``messages``, ``output``) and stored as
     ``support-fallback/broadcast-dry-run`` evidence. With ``send=True``, and only when a
     delivering e-mail backend is configured and the tenant's record says the controlled
     send is configured, the messages are delivered and stored as
@@ -269,18 +259,11 @@ def status_broadcast_dry_run(
         if reasons:
             raise Refused(reasons)
 
-    if send:
-        # The controlled send is queued like every e-mail: the worker delivers it after commit.
-        backend = settings.EMAIL_BACKEND
-    else:
-        if delivering_backend_configured() or hooks.previewing():
-            # A preview of its impact (core.hooks) writes nothing to the console or an outbox.
-            connection: BaseEmailBackend = _CaptureBackend()
-            backend = f"{__name__}._CaptureBackend"
-        else:
-            connection = get_connection(fail_silently=False)
-            backend = settings.EMAIL_BACKEND
-        connection.send_messages(messages)
+    # A dry run hands its messages to no e-mail backend at all: not even the console or file
+    # backend, whose output lands beside real mail (var/mail under make run). It shows them
+    # in its result and stores them as evidence. The controlled send is queued like every
+    # e-mail: the worker delivers it after commit.
+    backend = settings.EMAIL_BACKEND if send else NOT_SENT
 
     now = timezone.now()
     command = SEND_COMMAND if send else DRY_RUN_COMMAND
@@ -326,4 +309,6 @@ def status_broadcast_dry_run(
             note=f"{len(messages)} message(s) {'queued for delivery' if send else 'rendered, not sent'}"
             + (f" for incident #{incident.pk}" if incident else ""),
         )
-    return Broadcast(sent=send, backend=backend, recipients=recipients, attachment=attachment, output=text)
+    return Broadcast(
+        sent=send, backend=backend, recipients=recipients, attachment=attachment, output=text, messages=messages
+    )
