@@ -8,5 +8,6 @@ class CoreConfig(AppConfig):
     verbose_name = "Core"
 
     def ready(self) -> None:
-        # The deploy checks register themselves; the failed-login event listens to Django's signal.
-        from core import checks, events  # noqa: F401
+        # The deploy checks register themselves; the failed-login event listens to Django's signal;
+        # history rows written with no actor name the system account (simple_history's signal).
+        from core import checks, events, history  # noqa: F401

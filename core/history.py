@@ -6,17 +6,33 @@ a command, the shell or a task has no request, so its history rows would name no
 Each service therefore runs its writes inside ``acting_as(by)``, which puts a stand-in
 "request" carrying that user in the same context for the length of the block, and puts
 back whatever was there before (a real request, or an outer ``acting_as``).
+
+When no person acts at all (a proof command attaching its own output, ``verify_evidence``'s
+checks, a scheduled task, the shell), the row names the system account instead of nobody,
+and its change reason says what ran: the command (and task) or the shell, and the OS user.
+That is ``name_the_system``, a receiver of simple_history's ``pre_create_historical_record``,
+so every path gets it without remembering to.
 """
 
 from __future__ import annotations
 
 import functools
+import getpass
+import os
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ParamSpec, TypeVar, cast
+from types import FrameType
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast
 
+from django.contrib.auth.hashers import make_password
+from django.core.management.base import BaseCommand
+from django.dispatch import receiver
+from django.http import HttpRequest
+from django_tasks.base import Task
 from simple_history.models import HistoricalRecords
+from simple_history.signals import pre_create_historical_record
 
 if TYPE_CHECKING:
     from core.types import User
@@ -74,3 +90,94 @@ def records_actor(argument: str = "by") -> Callable[[Callable[P, R]], Callable[P
         return wrapper
 
     return decorate
+
+
+# When nobody acts: the system account -------------------------------------------------------
+
+SYSTEM_USERNAME = "thesmios-system"
+REASON_LENGTH = 100  # simple_history's history_change_reason column
+
+
+class SystemAccountError(Exception):
+    """The system account can log in: someone made it active, staff, or gave it a password."""
+
+
+def system_user() -> User:
+    """The account history names when no person acts. Created on first use, inactive, not
+    staff, with an unusable password: nobody can log in as it, so a row naming it was
+    written by the portal's own processes. Invitations name users by e-mail, so no buyer can
+    take its name; should anyone make it able to log in, writing history with it refuses."""
+    from django.contrib.auth import get_user_model
+
+    user, _created = get_user_model().objects.get_or_create(
+        username=SYSTEM_USERNAME,
+        defaults={
+            "is_active": False,
+            "first_name": "Thesmios",
+            "last_name": "(system)",
+            "password": make_password(None),
+        },
+    )
+    if user.is_active or user.is_staff or user.is_superuser or user.has_usable_password():
+        raise SystemAccountError(
+            f"The system account {SYSTEM_USERNAME!r} can log in; make it inactive, not staff, with no usable password."
+        )
+    return user
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry and no LOGNAME/USER (a container)
+        return f"uid {os.getuid()}"
+
+
+def _running(frame: FrameType | None) -> tuple[str | None, str | None]:
+    """The management command and the background task running ``frame`` (innermost), if any.
+
+    Django sends no signal when a command starts, so the stack says: ``BaseCommand.execute``
+    runs every command (``manage.py`` and ``call_command`` alike), ``Task.call`` every task."""
+    command = task = None
+    while frame is not None and command is None:
+        if frame.f_code is BaseCommand.execute.__code__:
+            command = type(frame.f_locals["self"]).__module__.rsplit(".", 1)[-1]
+        elif task is None and frame.f_code is Task.call.__code__:
+            task = getattr(frame.f_locals["self"], "name", None)
+        frame = frame.f_back
+    return command, task
+
+
+def _script() -> str:
+    """``shell`` for an interactive or ``-c`` Python, else ``script <name>`` (``python -m x``: x)."""
+    path = sys.argv[0] if sys.argv else ""
+    if path in ("", "-c") or hasattr(sys, "ps1"):
+        return "shell"
+    name = os.path.basename(path)
+    return f"script {os.path.basename(os.path.dirname(path)) if name == '__main__.py' else name}"
+
+
+def system_reason() -> str:
+    """What is acting when no person is: the command (and task), a web request nobody logged
+    in to, or the shell or script, with the OS user."""
+    request = getattr(HistoricalRecords.context, "request", None)
+    if isinstance(request, HttpRequest):  # (runserver --nothreading serves inside its command)
+        match = request.resolver_match  # never the path: it can hold a link's token
+        return f"web request {match.view_name if match else 'unresolved'}, nobody logged in"[:REASON_LENGTH]
+    command, task = _running(sys._getframe(1))
+    if task is not None:
+        what = f"task {task}" + (f" in command {command}" if command else "")
+    elif command is not None:
+        what = f"command {command}"
+    else:
+        what = _script()
+    return f"{what} (OS user {_os_user()})"[:REASON_LENGTH]
+
+
+@receiver(pre_create_historical_record, dispatch_uid="core.history.name_the_system")
+def name_the_system(sender: Any, history_instance: Any, **kwargs: Any) -> None:
+    """A history row about to be written with no actor names the system account and why."""
+    if history_instance.history_user_id is not None:
+        return
+    history_instance.history_user = system_user()
+    if not history_instance.history_change_reason:
+        history_instance.history_change_reason = system_reason()
