@@ -1,4 +1,5 @@
-"""Notifications, queued e-mail with retries, the reminder sweep, the digest and the scheduler."""
+"""Notifications, queued e-mail with retries, the reminder sweep and the digest (the scheduler:
+tests/test_scheduler.py)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,6 @@ from django.utils import timezone
 
 from core.types import User
 from launchroom import demo
-from launchroom.mail.schedule import jobs, tick
 from launchroom.models import (
     Delivery,
     EmailStatus,
@@ -21,7 +21,6 @@ from launchroom.models import (
     NotificationKind,
     NotificationPreference,
     OutboundEmail,
-    ScheduledRun,
     TenantMembership,
     TenantReadiness,
 )
@@ -297,16 +296,6 @@ def test_opening_a_notification_marks_it_read_and_goes_to_the_place_to_act(clien
 def test_the_inbox_needs_a_login(client):
     response = client.get(reverse("notifications:inbox"))
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
-
-
-def test_the_scheduler_enqueues_each_period_once(settings):
-    now = timezone.now()
-    first = tick(now)
-    assert set(first) == {job.name for job in jobs()}
-    assert tick(now) == []  # a second scheduler, or a restart, in the same period
-    assert ScheduledRun.objects.count() == len(first)
-    later = now + timedelta(seconds=settings.REMINDER_SWEEP_SECONDS)
-    assert "reminder_sweep" in tick(later)
 
 
 def kinds_of(username: str, tenant) -> list[str]:

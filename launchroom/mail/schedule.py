@@ -2,12 +2,14 @@
 
 django-tasks has no scheduler. ``run_scheduler`` wakes every few seconds and, for each job
 whose period has begun, claims (job, period) with one insert under a unique key and enqueues
-the job's task only if the claim was new: two schedulers, a restart, or a slow worker never
-run the same period twice. The jobs themselves are idempotent too.
+the job's task in the same transaction: two schedulers, a restart, or a slow worker never
+run the same period twice, and a failed enqueue gives the period back. The jobs themselves
+are idempotent too.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,6 +17,8 @@ from datetime import datetime
 from django.db import IntegrityError, transaction
 
 from launchroom.models import ScheduledRun
+
+log = logging.getLogger("thesmios.scheduler")
 
 
 @dataclass(frozen=True)
@@ -44,21 +48,28 @@ def jobs() -> list[Job]:
     ]
 
 
-def claim(job: Job, now: datetime) -> bool:
-    """Record that ``job`` runs for the period of ``now``; False when that period is taken."""
-    try:
-        with transaction.atomic():
-            ScheduledRun.objects.create(job=job.name, period=job.period(now))
-    except IntegrityError:
-        return False
+def claim_and_enqueue(job: Job, now: datetime) -> bool:
+    """Claim ``job``'s period of ``now`` and enqueue it, in one transaction; False when another
+    scheduler (or an earlier tick) has that period. An enqueue that fails raises and rolls the
+    claim back with it, so the period is not lost."""
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                ScheduledRun.objects.create(job=job.name, period=job.period(now))
+        except IntegrityError:
+            return False
+        job.enqueue()
     return True
 
 
-def tick(now: datetime) -> list[str]:
-    """Enqueue every job whose current period is not yet claimed; return their names."""
+def tick(now: datetime, *, among: list[Job] | None = None) -> list[str]:
+    """Enqueue every job whose current period is not yet claimed; return their names. A job
+    whose enqueue fails is logged and tried again by the next tick; the others still run."""
     started = []
-    for job in jobs():
-        if claim(job, now):
-            job.enqueue()
-            started.append(job.name)
+    for job in jobs() if among is None else among:
+        try:
+            if claim_and_enqueue(job, now):
+                started.append(job.name)
+        except Exception:
+            log.exception("could not enqueue %s for %s; the next tick tries again", job.name, job.period(now))
     return started
