@@ -15,6 +15,7 @@ from django.utils import timezone
 from core.types import User
 from launchroom import demo
 from launchroom.models import (
+    ACTION_KINDS,
     Delivery,
     EmailStatus,
     Notification,
@@ -435,6 +436,41 @@ def test_notify_refuses_recipients_it_would_have_to_evaluate_and_an_empty_event_
     with pytest.raises(ValueError, match="needs an event key"):
         notify(recipients=User.objects.all(), kind="incident", tenant=tenant, event_key="", subject="S", body="B")
     assert not Notification.objects.filter(event_key="k").exists()
+
+
+def test_a_digest_preference_holds_back_even_what_needs_action_and_sends_it_once_in_the_digest(
+    staff, django_capture_on_commit_callbacks
+):
+    tenant = build("northwind", staff)
+    operator = staff["operator"]
+    operator.email = "operator@thesmios.example"
+    operator.save()
+    NotificationPreference.objects.create(user=operator, email_mode="digest")
+    Notification.objects.filter(recipient=operator).update(delivery=Delivery.DIGESTED)  # an empty digest so far
+    assert NotificationKind.READY_FOR_REVIEW in ACTION_KINDS
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        notify(
+            recipients=User.objects.filter(pk=operator.pk),
+            kind=NotificationKind.READY_FOR_REVIEW,
+            tenant=tenant,
+            event_key="review:digest-test",
+            subject="Northwind Traders: gate 1 is ready for your review",
+            body="Every requirement of gate 1 is met.",
+        )
+    row = Notification.objects.get(recipient=operator, event_key="review:digest-test")
+    assert row.delivery == Delivery.DIGEST_PENDING and row.email is None
+    assert [m for m in mail.outbox if m.to == [operator.email]] == [], "not e-mailed at once, although it needs action"
+    with django_capture_on_commit_callbacks(execute=True):
+        assert send_digests(now=timezone.now()) >= 1
+    mine = [m for m in mail.outbox if m.to == [operator.email]]
+    assert len(mine) == 1 and "gate 1 is ready for your review" in mine[0].body
+    row.refresh_from_db()
+    assert row.delivery == Delivery.DIGESTED
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        send_digests(now=timezone.now())
+    assert [m for m in mail.outbox if m.to == [operator.email]] == [], "in one digest only"
 
 
 def test_the_admin_shows_the_inbox_link_with_the_unread_count(client, staff):
