@@ -10,14 +10,17 @@ request id is added to every line by the logging filter (django-guid), not here.
 from __future__ import annotations
 
 import functools
+import json
 import logging
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any, ParamSpec, TypeVar
 
 from django.contrib.auth.signals import user_login_failed
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.dispatch import receiver
+from django.http import Http404, HttpRequest, HttpResponse
 from django_guid.context import guid
 
 from core.errors import NotPermitted, Refused
@@ -60,8 +63,19 @@ def event_fields(name: str, fields: dict[str, Any]) -> dict[str, Any]:
     return extra
 
 
+# The names of the events logged while a view wrapped by ``refusals_logged`` runs.
+_logged_in_view: ContextVar[set[str] | None] = ContextVar("thesmios_events_in_view", default=None)
+
+
+def _noted(name: str) -> None:
+    names = _logged_in_view.get()
+    if names is not None:
+        names.add(name)
+
+
 def log_event(name: str, **fields: Any) -> None:
     """Log event ``name`` now (refusals, failed logins: they happen whether or not anything commits)."""
+    _noted(name)
     logger.info(name, extra=event_fields(name, fields))
 
 
@@ -69,6 +83,7 @@ def log_event_on_commit(name: str, **fields: Any) -> None:
     """Log event ``name`` once the current transaction commits (decisions: never one rolled back).
 
     The request id is taken now: the commit may come after the request's id is cleared."""
+    _noted(name)
     extra = {**event_fields(name, fields), "request_id": guid.get()}
     transaction.on_commit(lambda: logger.info(name, extra=extra))
 
@@ -151,6 +166,90 @@ def audited(name: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
         return logged
 
     return decorate
+
+
+# A write request's refusal, by its status, in the words ``audited`` uses.
+REFUSAL_OUTCOMES = {400: "invalid", 401: "unauthenticated", 403: "not_permitted", 404: "not_found"}
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+View = Callable[..., HttpResponse]
+
+
+def _answer_fields(response: HttpResponse) -> dict[str, Any]:
+    """What a JSON refusal says, without what the caller sent: its error, reasons and the
+    names of the fields in error (never their values)."""
+    if not response.get("Content-Type", "").startswith("application/json"):
+        return {}
+    try:
+        body = json.loads(response.content)
+    except ValueError:
+        return {}
+    if not isinstance(body, dict):
+        return {}
+    fields: dict[str, Any] = {"error": body.get("error")}
+    if isinstance(body.get("reasons"), list):
+        fields["reasons"] = body["reasons"]
+    if isinstance(body.get("errors"), dict):
+        fields["invalid_fields"] = sorted(body["errors"])
+    return fields
+
+
+def refusals_logged(
+    name: str, *, tenant_of: Callable[[HttpRequest], str | None] | None = None
+) -> Callable[[View], View]:
+    """Log every refusal of a write request to the view as event ``name``.
+
+    ``audited`` logs what its service refuses; a view also refuses before it calls the
+    service (not signed in, CSRF, a malformed body, a role check, a missing tenant). Any
+    answer of 400 or more to a write method (or ``PermissionDenied``/``Http404`` raised) that
+    no ``name`` event was logged for during the view is logged here, once: the outcome, the
+    status, the actor, the tenant (the URL's ``slug``, or ``tenant_of(request)``), and for a
+    JSON answer its error, reasons and the names of the invalid fields.
+    """
+
+    def decorate(view: View) -> View:
+        @functools.wraps(view)
+        def logged(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if request.method in SAFE_METHODS:
+                return view(request, *args, **kwargs)
+            names: set[str] = set()
+            token = _logged_in_view.set(names)
+            try:
+                response = view(request, *args, **kwargs)
+            except (PermissionDenied, Http404) as exc:
+                status = 403 if isinstance(exc, PermissionDenied) else 404
+                if name not in names:
+                    _log_refusal(name, request, kwargs, status, {}, tenant_of)
+                raise
+            finally:
+                _logged_in_view.reset(token)
+            if response.status_code >= 400 and name not in names:
+                _log_refusal(name, request, kwargs, response.status_code, _answer_fields(response), tenant_of)
+            return response
+
+        return logged
+
+    return decorate
+
+
+def _log_refusal(
+    name: str,
+    request: HttpRequest,
+    kwargs: dict[str, Any],
+    status: int,
+    answer: dict[str, Any],
+    tenant_of: Callable[[HttpRequest], str | None] | None,
+) -> None:
+    user = getattr(request, "user", None)
+    tenant = kwargs.get("slug") or (tenant_of(request) if tenant_of else None)
+    log_event(
+        name,
+        outcome=REFUSAL_OUTCOMES.get(status, "refused"),
+        status=status,
+        tenant=tenant,
+        actor=user if user is not None and user.is_authenticated else None,
+        method=request.method,
+        **answer,
+    )
 
 
 @receiver(user_login_failed, dispatch_uid="thesmios.events.login_failed")

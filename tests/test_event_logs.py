@@ -173,3 +173,79 @@ def test_it_shows_the_fields_in_plain_text_logs_too() -> None:
     )
     RequestIdFilter().filter(record)
     assert formatter.format(record) == "INFO [None] thesmios.events: gate_decision tenant='acme'"
+
+
+# Every refusal of a write is an event, the view's own as well as the service's ---------------
+
+
+def patch(client: Any, body: Any, **headers: Any) -> Any:
+    data = body if isinstance(body, str) else json.dumps(body)
+    return client.patch("/api/platform/launch-acceptance", data, content_type="application/json", **headers)
+
+
+def test_it_logs_each_refusal_the_acceptance_api_decides_before_the_service(client, staff, logged):
+    from tests.launch_helpers import member
+
+    tenant = build("contoso", staff)
+    anonymous = patch(client, api_body(tenant))
+    client.force_login(member(tenant, "viewer-contoso"))
+    not_the_signer = patch(client, api_body(tenant))
+    client.force_login(buyer("contoso"))
+    no_tenant = patch(client, {**api_body(tenant), "tenant": "nope"})
+    bad_fields = patch(client, api_body(tenant, signer_name="", colour="s3cret-colour"))
+    broken = patch(client, '{"tenant": "contoso", ')
+    assert [r.status_code for r in (anonymous, not_the_signer, no_tenant, bad_fields, broken)] == [
+        401,
+        403,
+        404,
+        400,
+        400,
+    ]
+
+    events = logged.events("acceptance_decision")
+    assert [(e["outcome"], e["status"], e["actor"]) for e in events] == [
+        ("unauthenticated", 401, None),
+        ("not_permitted", 403, "viewer-contoso"),
+        ("not_found", 404, "buyer-contoso"),
+        ("invalid", 400, "buyer-contoso"),
+        ("invalid", 400, "buyer-contoso"),
+    ]
+    assert [e["tenant"] for e in events] == ["contoso", "contoso", "nope", "contoso", None]
+    assert events[1]["error"] == "forbidden" and events[1]["reasons"] == not_the_signer.json()["reasons"]
+    assert events[3]["invalid_fields"] == ["colour", "signer_name"]
+    assert "s3cret-colour" not in logged.text  # field names, never what was sent
+    assert all(e["method"] == "PATCH" and e["request_id"] for e in events)
+
+
+def test_it_logs_a_refusal_of_the_service_once(client, staff, logged, django_capture_on_commit_callbacks):
+    tenant = build("northwind", staff)
+    client.force_login(buyer("northwind"))
+    assert patch(client, api_body(tenant)).status_code == 409
+    [event] = logged.events("acceptance_decision")
+    assert (event["outcome"], event["service"]) == ("refused", "acceptance_sign")
+
+    contoso = build("contoso", staff)
+    client.force_login(buyer("contoso"))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert patch(client, api_body(contoso)).status_code == 201
+    assert [e["outcome"] for e in logged.events("acceptance_decision")] == ["refused", "recorded"]
+    client.get("/api/platform/launch-acceptance?tenant=nope")  # a read: no decision event
+    assert len(logged.events("acceptance_decision")) == 2
+
+
+def test_it_logs_a_refusal_of_the_launch_room_forms_before_their_service(client, staff, logged):
+    from tests.launch_helpers import member, sign_form
+
+    tenant = build("contoso", staff)
+    client.force_login(member(tenant, "viewer-contoso"))
+    assert client.post("/launch-room/contoso/sign", sign_form(tenant)).status_code == 403
+    assert client.post("/launch-room/contoso/billing-fallback", {"name": "Vic"}).status_code == 403
+    client.force_login(buyer("contoso"))
+    assert client.post("/launch-room/contoso/sign", {**sign_form(tenant), "decision": ""}).status_code == 400
+    signed = logged.events("acceptance_decision")
+    assert [(e["outcome"], e["actor"], e["tenant"]) for e in signed] == [
+        ("not_permitted", "viewer-contoso", "contoso"),
+        ("invalid", "buyer-contoso", "contoso"),
+    ]
+    [fallback] = logged.events("billing_fallback_accept")
+    assert (fallback["outcome"], fallback["actor"], fallback["status"]) == ("not_permitted", "viewer-contoso", 403)

@@ -22,6 +22,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 
 from core.errors import NotPermitted, Refused
+from core.events import refusals_logged
 from core.types import signed_in_user
 from core.validation import field_limit, parse_json, slug_problem, text_errors
 from evidence.models import EvidenceAttachment
@@ -71,9 +72,22 @@ def _csrf_refusal(request: HttpRequest) -> str | None:
     return reason if isinstance(reason, str) else None
 
 
+def _body_tenant(request: HttpRequest) -> str | None:
+    """The tenant a refused PATCH named, for its event (the body may be anything)."""
+    try:
+        body = parse_json(request.body or b"") if request.content_type == "application/json" else None
+    except ValueError:
+        return None
+    tenant = body.get("tenant") if isinstance(body, dict) else None
+    return tenant if isinstance(tenant, str) else None
+
+
+# Every refusal of a PATCH is an event: the service's own refusals through ``audited``, and
+# those decided here first (401, CSRF, the body, the signer's role, field errors) by this.
+@refusals_logged("acceptance_decision", tenant_of=_body_tenant)
 @csrf_exempt  # checked below, after authentication, so that an anonymous caller gets a JSON 401
 @never_cache
-def launch_acceptance(request: HttpRequest) -> JsonResponse:
+def launch_acceptance(request: HttpRequest) -> HttpResponse:
     if not request.user.is_authenticated:
         response = _error(401, "authentication_required", detail="Log in, or send Authorization: Bearer <token>.")
         response["WWW-Authenticate"] = 'Bearer realm="thesmios"'

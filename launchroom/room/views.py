@@ -23,6 +23,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from billing.services import FALLBACK_ROLES, billing_fallback_accept, check_fallback_acceptor
 from core.errors import NotPermitted, Refused
+from core.events import refusals_logged
 from core.types import AuthenticatedHttpRequest
 from launchroom import catalog
 from launchroom.acceptance.changes import snapshot_changes
@@ -197,6 +198,7 @@ def room(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     return HttpResponse(html)
 
 
+@refusals_logged("acceptance_decision")  # refusals before the service too (role, form)
 @login_required
 @require_POST
 def sign(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
@@ -253,6 +255,7 @@ def sign(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     return render(request, "launchroom/room.html", context, status=status)
 
 
+@refusals_logged("billing_fallback_accept")
 @login_required
 @require_POST
 def billing_fallback(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
