@@ -1,5 +1,6 @@
 """Staff two-factor authentication in real Chromium, under the portal's strict CSP: enrol
-with the QR code's secret, keep the recovery codes, log in again with one of them."""
+with the QR code's secret, keep the recovery codes, log in again with one of them, then with
+the authenticator's code."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 
 import pytest
 from django_otp.oath import TOTP
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from tests.browser.test_launch_room_browser import log_in, shoot
 
@@ -23,7 +25,19 @@ def current_code(secret: str) -> str:
     return f"{totp.token():06d}"
 
 
-def test_staff_enrol_then_log_in_with_a_recovery_code(page: Any, staff: dict[str, Any], settings: Any, artifacts: Path):
+def device_code(username: str) -> str:
+    """The code the user's authenticator shows, from the key their confirmed device stores. The
+    next step's: the current one may have been used (to enrol), and a used step is refused;
+    the device accepts one step either side of now."""
+    device = TOTPDevice.objects.get(user__username=username, confirmed=True)
+    totp = TOTP(device.bin_key, step=device.step, t0=device.t0, digits=device.digits, drift=device.drift)
+    totp.time = time.time() + device.step
+    return f"{totp.token():0{device.digits}d}"
+
+
+def test_staff_enrol_then_log_in_with_a_recovery_code_and_with_an_app_code(
+    page: Any, staff: dict[str, Any], settings: Any, artifacts: Path
+):
     settings.STAFF_REQUIRE_2FA = True
     blocked: list[str] = []
     page.on("console", lambda msg: blocked.append(msg.text) if "Content Security Policy" in msg.text else None)
@@ -62,6 +76,17 @@ def test_staff_enrol_then_log_in_with_a_recovery_code(page: Any, staff: dict[str
     page.get_by_role("button", name="Verify").click()
     page.wait_for_url("**/launch-room/")
     assert "You used a recovery code; 9 left" in page.locator(".messages").inner_text()
+    page.goto("/admin/")
+    assert page.get_by_role("heading", name="Launch workbench").is_visible()
+
+    # And with the authenticator's code, computed from the key the device stores.
+    page.get_by_role("button", name=re.compile("Log out")).first.click()
+    log_in(page, "operator")
+    page.wait_for_url(re.compile(r"/accounts/two-factor/\?next="))
+    page.get_by_label("One-time code").fill(device_code("operator"))
+    page.get_by_role("button", name="Verify").click()
+    page.wait_for_url("**/launch-room/")
+    assert "You used a recovery code" not in page.content()
     page.goto("/admin/")
     assert page.get_by_role("heading", name="Launch workbench").is_visible()
     assert blocked == [], blocked
