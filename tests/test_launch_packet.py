@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.core.management import CommandError, call_command
 from django.core.management.base import SystemCheckError
 from django.urls import reverse
@@ -22,49 +21,20 @@ from launchroom import demo
 from launchroom.packet.keys import verification_code
 from launchroom.tenants.services import membership_add
 from tests.launch_helpers import build, buyer, prebuild
+from tests.packet_helpers import ROOT, export, member, new_key, portal_key, verify_command
 
 # Built once for the module; each test's changes are rolled back.
 _demo = prebuild("globex", "initech", "contoso")
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def new_key() -> tuple[str, bytes]:
-    key = Ed25519PrivateKey.generate()
-    private = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-    public = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-    return private.decode(), public
-
 
 @pytest.fixture
 def key(settings, tmp_path):
-    private, public = new_key()
-    settings.PACKET_SIGNING_KEY = private
-    path = tmp_path / "portal-key.pem"
-    path.write_bytes(public)
-    return path
+    return portal_key(settings, tmp_path)
 
 
 @pytest.fixture
 def globex(staff, key):
     return build("globex", staff)
-
-
-def export(tmp_path: Path, slug: str = "globex") -> Path:
-    output = tmp_path / f"{slug}.zip"
-    call_command("export_launch_packet", slug, "--output", str(output), stdout=StringIO())
-    return output
-
-
-def verify_command(path: Path, *key: str) -> tuple[str, CommandError | None]:
-    out = StringIO()
-    try:
-        call_command("verify_launch_packet", str(path), *key, stdout=out)
-    except CommandError as exc:
-        return out.getvalue(), exc
-    return out.getvalue(), None
 
 
 def verify_tool(path: Path, key: Path) -> subprocess.CompletedProcess[str]:
@@ -91,11 +61,6 @@ def rewrite(path: Path, change: dict[str, bytes]) -> None:
             new.writestr(info, change.get(info.filename, data))
 
 
-def member(path: Path, name: str) -> bytes:
-    with zipfile.ZipFile(path) as archive:
-        return archive.read(name)
-
-
 def test_it_exports_a_packet_that_both_verifiers_accept(globex, key, tmp_path):
     packet = export(tmp_path)
 
@@ -108,6 +73,8 @@ def test_it_exports_a_packet_that_both_verifiers_accept(globex, key, tmp_path):
         "order-form/order-form-v1.json",
         "decision-log.json",
         "public-key.pem",
+        "tools/verify_packet.py",
+        "README.txt",
         "manifest.json",
         "manifest.sig",
     } <= names

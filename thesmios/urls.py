@@ -17,6 +17,7 @@ guard_changelists(admin.site)
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path(".well-known/thesmios-packet-key.pem", packet_views.packet_key, name="packet_key"),
+    path("tools/verify_packet.py", packet_views.packet_verifier, name="packet_verifier"),
     path("verify/<str:code>", packet_views.verify, name="verify"),
     path("", include("launchroom.public.urls")),
     path("accounts/", include("launchroom.tenants.account_urls")),

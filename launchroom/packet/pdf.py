@@ -1,125 +1,134 @@
-"""The launch packet's printable documents, drawn with fpdf2 from the same JSON the packet holds.
+"""The launch packet's printable documents, drawn from the same data the packet's JSON holds.
 
-fpdf2 is pure Python (no system libraries), well kept, and enough for a filed document: A4,
-headings, label/value rows, lists and a monospaced hash column. Its core fonts cover
-Latin-1, so other characters are written as their nearest ASCII (``latin1``).
+Written for the reader who files them: who signed what and when (one date format, in UTC),
+what the status was when the packet was exported and where to check it today, every term of
+the order form, and for each piece of evidence where it came from.
 """
 
 from __future__ import annotations
 
-import unicodedata
+from datetime import datetime
 from typing import Any
 
-from fpdf import FPDF
-
-_REPLACE = {
-    "\u2018": "'",
-    "\u2019": "'",
-    "\u201c": '"',
-    "\u201d": '"',
-    "\u2013": "-",
-    "\u2014": "-",
-    "\u2026": "...",
-    "\u2192": "->",
-    "\u00a0": " ",
-    "\u2022": "-",
-}
+from launchroom.packet.layout import LINE, MUTED, Document, Row
+from launchroom.packet.text import human_utc
 
 
-def latin1(text: Any) -> str:
-    """Text the core fonts can draw: Latin-1 kept, the rest transliterated or replaced."""
-    value = "".join(_REPLACE.get(ch, ch) for ch in str(text if text is not None else ""))
-    if all(ord(ch) < 256 for ch in value):
-        return value
-    folded = unicodedata.normalize("NFKD", value)
-    return "".join(ch if ord(ch) < 256 else "?" for ch in folded if not unicodedata.combining(ch))
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
-class Document(FPDF):
-    """A4 portrait with a running footer that names the document and the page."""
-
-    def __init__(self, title: str, footer_text: str) -> None:
-        super().__init__(orientation="P", unit="mm", format="A4")
-        self.doc_title = latin1(title)
-        self.footer_text = latin1(footer_text)
-        self.set_margins(18, 18, 18)
-        self.set_auto_page_break(auto=True, margin=18)
-        self.set_title(self.doc_title)
-        self.set_author("Thesmios launch operations")
-        self.set_creator("Thesmios launch operations portal")
-        self.add_page()
-
-    def footer(self) -> None:
-        self.set_y(-12)
-        self.set_font("Helvetica", size=7)
-        self.set_text_color(110)
-        self.cell(0, 5, f"{self.footer_text}   Page {self.page_no()}/{{nb}}", align="C")
-        self.set_text_color(0)
-
-    def heading(self, text: str, size: int = 16) -> None:
-        self.set_font("Helvetica", "B", size)
-        self.multi_cell(0, size * 0.5, latin1(text), new_x="LMARGIN", new_y="NEXT")
-        self.ln(2)
-
-    def section(self, text: str) -> None:
-        self.ln(3)
-        self.set_font("Helvetica", "B", 11)
-        self.cell(0, 6, latin1(text), new_x="LMARGIN", new_y="NEXT")
-        self.set_draw_color(160)
-        self.line(self.l_margin, self.get_y(), self.w - self.r_margin, self.get_y())
-        self.ln(2)
-
-    def row(self, label: str, value: Any, *, mono: bool = False) -> None:
-        self.set_font("Helvetica", "B", 9)
-        y = self.get_y()
-        self.multi_cell(48, 5, latin1(label), new_x="RIGHT", new_y="TOP")
-        self.set_font("Courier" if mono else "Helvetica", size=8 if mono else 9)
-        self.multi_cell(0, 5, latin1(value) or "-", new_x="LMARGIN", new_y="NEXT")
-        self.set_y(max(self.get_y(), y + 5))
-
-    def bullets(self, items: list[Any], empty: str = "None.") -> None:
-        self.set_font("Helvetica", size=9)
-        if not items:
-            self.multi_cell(0, 5, latin1(empty), new_x="LMARGIN", new_y="NEXT")
-            return
-        for item in items:
-            self.multi_cell(0, 5, "-  " + latin1(item), new_x="LMARGIN", new_y="NEXT")
-
-    def paragraph(self, text: str) -> None:
-        self.set_font("Helvetica", size=9)
-        self.multi_cell(0, 5, latin1(text) or "-", new_x="LMARGIN", new_y="NEXT")
-
-    def output_bytes(self) -> bytes:
-        return bytes(self.output())
+def _evidence_rows(item: dict[str, Any]) -> list[Row]:
+    name = item["name"] or "(no name)"
+    where = f"in this packet as {item['path']}" if item["path"] else "not in this packet: no longer in the store"
+    rows: list[Row] = [
+        ("Item", f"{name}, {where}", ""),
+        ("Made by", item.get("provenance") or "not recorded", ""),
+        ("Captured", f"{human_utc(item.get('captured_at'))}; attached {human_utc(item.get('attached_at'))}", ""),
+    ]
+    if item.get("note"):
+        rows.append(("Note", item["note"], "B"))
+    rows.append(("SHA-256", item["sha256_at_signing"] or "not recorded", "mono"))
+    if item.get("same_file_as"):
+        others = _and([f"#{i}" for i in item["same_file_as"]])
+        rows.append(("", f"The same file as {others}: one output attached to several requirements.", ""))
+    if item["sha256"] and item["sha256"] != item["sha256_at_signing"]:
+        rows.append(("", f"The file in this packet differs from the one signed: SHA-256 {item['sha256']}.", "B"))
+    return rows
 
 
-def certificate_pdf(body: dict[str, Any], evidence: list[dict[str, Any]]) -> bytes:
-    """The acceptance certificate: what was decided, by whom, on what evidence, and how to verify it."""
-    doc = Document(
-        f"Customer acceptance certificate: {body['tenant_name']}",
-        f"Thesmios customer acceptance certificate #{body['id']} - verification code {body['verification_code']}",
+def _evidence_item(doc: Document, item: dict[str, Any]) -> None:
+    """One evidence item, kept on one page: what it is, who or what made it, when, its hash."""
+    if item["gate_number"]:
+        title = f"#{item['id']}  ·  Gate {item['gate_number']}, {item['gate_title']}: {item['requirement']}"
+    else:
+        title = f"#{item['id']}  ·  no longer in the store"
+    rows = _evidence_rows(item)
+    heights = doc.row_heights(rows, 24)
+    title_text = doc.clean(title)
+    doc.keep(doc.lines(doc.epw, title_text, "B") * LINE + 0.6 + sum(heights) + 3)
+    doc.use("B", 9)
+    doc.multi_cell(0, LINE, title_text, align="L", new_x="LMARGIN", new_y="NEXT")
+    doc.ln(0.6)
+    doc.rows(rows, label_width=24, heights=heights)
+    doc.set_draw_color(225, 225, 225)
+    doc.line(doc.l_margin, doc.get_y() + 0.6, doc.w - doc.r_margin, doc.get_y() + 0.6)
+    doc.ln(2.4)
+
+
+def _evidence_summary(evidence: list[dict[str, Any]]) -> str:
+    by_command = sum(1 for item in evidence if item.get("produced_by_command"))
+    by_hand = sum(1 for item in evidence if item.get("provenance") and not item.get("produced_by_command"))
+    noted = sum(1 for item in evidence if item.get("note"))
+    text = (
+        f"{len(evidence)} items: {by_command} output of proof commands, {by_hand} uploaded by hand"
+        f"{f', {noted} with a note' if noted else ''}. Each item's provenance is as "
+        "the portal recorded it when it was attached; the file itself is in this packet under the path shown, "
+        "and its SHA-256 is the one the buyer signed against."
     )
-    doc.set_font("Helvetica", size=9)
-    doc.set_text_color(90)
-    doc.cell(0, 5, "THESMIOS MANAGED BETA", new_x="LMARGIN", new_y="NEXT")
-    doc.set_text_color(0)
-    doc.heading("Customer acceptance certificate")
-    doc.row("Tenant", f"{body['tenant_name']} ({body['tenant']})")
-    doc.row("Stage", body["stage_label"])
-    doc.row("Decision", body["decision_label"])
-    doc.row("Status", body["status_text"])
-    doc.row("Signed by", f"{body['signer_name']}, {body['signer_role']} <{body['signer_email']}>")
+    if any(item.get("same_file_as") for item in evidence):
+        text += " Items with the same SHA-256 are one file attached to several requirements."
+    return text
+
+
+def certificate_pdf(
+    body: dict[str, Any], evidence: list[dict[str, Any]], gates: list[dict[str, Any]], *, exported_at: datetime
+) -> bytes:
+    """The acceptance certificate: what was decided, by whom, on what evidence, and how to verify it."""
+    exported = human_utc(exported_at)
+    doc = Document(
+        title=f"Acceptance certificate #{body['id']}, {body['tenant_name']}",
+        footer_text=(
+            f"Thesmios customer acceptance certificate #{body['id']}  ·  {body['tenant_name']}  ·  "
+            f"verification code {body['verification_code']}"
+        ),
+        created=exported_at,
+    )
+    doc.title_block(
+        "Customer acceptance certificate",
+        f"Acceptance record #{body['id']}  ·  {body['tenant_name']}  ·  {body['stage_label']}",
+    )
+    status, because = body["status_at_export"]["status"], body["status_at_export"]["detail"]
+    doc.boxed(
+        f"Status as of {exported}: {status}",
+        [
+            ("", f"{because} This was the status when this packet was exported; a printed copy does not change."),
+            ("", "For the status today, open the verification page:"),
+            ("B", body["verification_url"]),
+        ],
+    )
+
+    doc.section("Decision")
+    order_form = f"Version {body['order_form_version']}" if body["order_form_version"] else "none"
+    if body.get("order_form_file"):
+        order_form += f" ({body['order_form_file']} in this packet)"
+    doc.rows(
+        [
+            ("Customer", f"{body['tenant_name']} (tenant {body['tenant']})", ""),
+            ("Stage", body["stage_label"], ""),
+            ("Decision", body["decision_label"], "B"),
+            ("Approval reference", body["approval_reference"], ""),
+            ("Order form", order_form, ""),
+        ]
+    )
+
+    doc.section("Signature")
+    rows: list[Row] = [
+        ("Signed by", body["signer_name"], "B"),
+        ("Role", body["signer_role"], ""),
+        ("E-mail", body["signer_email"], ""),
+        ("Signed at", human_utc(body["signed_at"]), ""),
+    ]
     if body.get("on_written_approval"):
-        doc.row("Recorded by", f"{body['recorded_by']} (staff), on the buyer's written approval")
-    doc.row("Signed at", body["signed_at"])
-    doc.row("Approval reference", body["approval_reference"])
-    doc.row("Order form", f"version {body['order_form_version']}" if body["order_form_version"] else "-")
-    doc.row("Snapshot SHA-256", body["snapshot_sha256"], mono=True)
-    if body.get("decision_log"):
-        doc.row("Decision log link", f"#{body['decision_log']['seq']}  {body['decision_log']['entry_hash']}", mono=True)
+        rows.append(("Recorded by", f"{body['recorded_by']} (Thesmios staff), on the buyer's written approval", ""))
+    rows.append(("Client address", body.get("client_address") or "not recorded", ""))
+    if body.get("supersedes"):
+        rows.append(("Replaces", f"Acceptance record #{body['supersedes']}", ""))
+    doc.rows(rows)
     if body.get("affirmation"):
-        doc.section("Affirmation")
-        doc.paragraph(body["affirmation"])
+        doc.ln(1)
+        doc.paragraph(f"“{body['affirmation']}”", style="B")
+
     doc.section("Scoped exclusions (not claimed)")
     doc.bullets(body["exclusions"])
     doc.section("Residual risks")
@@ -127,56 +136,35 @@ def certificate_pdf(body: dict[str, Any], evidence: list[dict[str, Any]]) -> byt
     if body.get("note"):
         doc.section("Note")
         doc.paragraph(body["note"])
-    doc.section(f"Evidence the decision rests on ({len(evidence)})")
+
+    if gates:
+        doc.section("Gates as signed")
+        doc.rows([(f"Gate {g['number']}", f"{g['title']}: {g['status']}", "") for g in gates], label_width=18)
+
+    doc.section(f"Evidence the decision rests on ({len(evidence)})", keep_with=40)
     if not evidence:
-        doc.paragraph("No evidence attachments.")
+        doc.paragraph("No evidence attachments.", color=MUTED)
+    else:
+        doc.paragraph(_evidence_summary(evidence), color=MUTED, size=8.5)
+        doc.ln(2)
     for item in evidence:
-        doc.set_font("Helvetica", "B", 8.5)
-        doc.multi_cell(0, 4.5, latin1(f"{item['requirement']}: {item['name']}"), new_x="LMARGIN", new_y="NEXT")
-        doc.set_font("Courier", size=7.5)
-        doc.multi_cell(0, 4, f"#{item['id']}  sha256 {item['sha256']}", new_x="LMARGIN", new_y="NEXT")
-        doc.set_font("Helvetica", size=7.5)
-        doc.multi_cell(0, 4, latin1(f"In this packet: {item['path']}"), new_x="LMARGIN", new_y="NEXT")
-        doc.ln(1)
-    doc.section("Verification")
-    doc.row("Verification code", body["verification_code"], mono=True)
-    doc.row("Check it at", body["verification_url"])
+        _evidence_item(doc, item)
+
+    doc.section("Verification", keep_with=50)
+    rows = [
+        ("Verification code", body["verification_code"], "mono"),
+        ("Status today", body["verification_url"], ""),
+        ("Snapshot SHA-256", body["snapshot_sha256"], "mono"),
+    ]
+    if body.get("decision_log"):
+        rows.append((f"Decision log link #{body['decision_log']['seq']}", body["decision_log"]["entry_hash"], "mono"))
+    doc.rows(rows)
+    doc.ln(1)
     doc.paragraph(
-        "The page at that address says whether this acceptance is still current, superseded, or no longer "
-        "matches the readiness it was signed against. This packet's files are listed with their SHA-256 in "
-        "manifest.json, signed with the portal's Ed25519 key (manifest.sig; public key in public-key.pem and "
-        "at /.well-known/thesmios-packet-key.pem)."
+        "Every file of this packet is listed with its SHA-256 in manifest.json, signed with the portal's Ed25519 "
+        "key in manifest.sig. README.txt says how to check them with a verifier and a public key you obtain from "
+        "the portal yourself.",
+        color=MUTED,
+        size=8.5,
     )
-    return doc.output_bytes()
-
-
-ORDER_FORM_ROWS = (
-    ("Requested stage", "requested_stage_label"),
-    ("Cohort", "cohort_description"),
-    ("Cohort size", "cohort_size"),
-    ("Verifier audience", "verifier_audience"),
-    ("Data boundaries", "data_boundaries"),
-)
-
-
-def order_form_pdf(body: dict[str, Any]) -> bytes:
-    """The signed order-form version: the scope the customer bought."""
-    doc = Document(
-        f"Order form v{body['version']}: {body['tenant_name']}",
-        f"Thesmios order form - {body['tenant']} v{body['version']} - {body['approval_reference']}",
-    )
-    doc.heading(f"Order form, version {body['version']}")
-    doc.row("Tenant", f"{body['tenant_name']} ({body['tenant']})")
-    doc.row("Status", body["status"])
-    doc.row("Approval reference", body["approval_reference"])
-    doc.row("Signed at", body["signed_at"])
-    doc.row("Signed by (customer)", body["signer_name"])
-    for label, key in ORDER_FORM_ROWS:
-        doc.row(label, body.get(key) or "-")
-    doc.section("Compliance modules")
-    doc.bullets(body["compliance_modules"])
-    doc.section("Excluded claims")
-    doc.bullets(body["excluded_claims"])
-    doc.section("Acceptance language")
-    doc.paragraph(body["acceptance_language"])
-    return doc.output_bytes()
+    return doc.finish("certificate/certificate.json")

@@ -1,9 +1,10 @@
-"""The launch packet download, the published packet key, and the public verification page."""
+"""The launch packet download, the published packet key and verifier, and the public verification page."""
 
 from __future__ import annotations
 
 import tempfile
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
@@ -16,8 +17,9 @@ from core.errors import Refused
 from launchroom.gates.readiness import evaluate
 from launchroom.gates.selectors import load
 from launchroom.models import AcceptanceDecision, AcceptanceRecord, LaunchStage
-from launchroom.packet.build import write_packet
+from launchroom.packet.build import VERIFIER, write_packet
 from launchroom.packet.keys import PacketKeyMissing, public_key_pem, record_id_for_code
+from launchroom.packet.text import human_utc
 from launchroom.tenants.access import tenant_for_user
 
 SPOOL_BYTES = 4 * 1024 * 1024
@@ -34,12 +36,14 @@ def packet_zip(request: HttpRequest, slug: str) -> HttpResponseBase:
     """The signed launch packet of the tenant's current acceptance, as a ZIP download.
 
     Written into a temporary file (in memory up to a few MiB, on disk past that) and
-    streamed from there, so a large packet never sits in memory whole.
+    streamed from there, so a large packet never sits in memory whole. The documents name the
+    portal by ``PORTAL_BASE_URL``, as the export command does, not by whatever host the request
+    came in on: a filed certificate points at the portal's public address.
     """
     tenant, _role = tenant_for_user(request.user, slug)
     spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 (FileResponse closes it)
     try:
-        write_packet(tenant, spool, base_url=request.build_absolute_uri("/"))
+        write_packet(tenant, spool, base_url=settings.PORTAL_BASE_URL)
     except PacketKeyMissing as exc:
         spool.close()
         return _unavailable(str(exc))
@@ -64,6 +68,15 @@ def packet_key(request: HttpRequest) -> HttpResponse:
     except PacketKeyMissing as exc:
         return _unavailable(str(exc))
     response = HttpResponse(pem, content_type="application/x-pem-file")
+    response["Cache-Control"] = "public, max-age=3600"
+    return response
+
+
+@require_safe
+def packet_verifier(request: HttpRequest) -> HttpResponse:
+    """The standalone packet verifier (tools/verify_packet.py), for buyers to fetch themselves."""
+    response = HttpResponse(VERIFIER.read_bytes(), content_type="text/x-python; charset=utf-8")
+    response["Content-Disposition"] = 'inline; filename="verify_packet.py"'
     response["Cache-Control"] = "public, max-age=3600"
     return response
 
@@ -97,5 +110,6 @@ def verify(request: HttpRequest, code: str) -> HttpResponse:
         "stage": LaunchStage(record.stage).label,
         "decision": record.get_decision_display(),
         "signed_at": record.signed_at,
+        "signed_at_text": human_utc(record.signed_at),
     }
     return render(request, "public/verify.html", context)
