@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.conf import settings
 from django.contrib import admin
 from django.db import connection, transaction
@@ -23,9 +25,15 @@ from django.urls import reverse
 
 from launchroom import demo
 from launchroom.models import AcceptanceRecord, MembershipRole, Tenant
+from launchroom.packet.keys import verification_code
 from tests import query_counts
 
 FAST_HASHER = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+PACKET_KEY = (
+    Ed25519PrivateKey.generate()
+    .private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    .decode()
+)
 
 
 @dataclass(frozen=True)
@@ -89,6 +97,11 @@ def endpoints(tenants: dict[str, Tenant]) -> list[Endpoint]:
             reverse("launchroom:certificate_json", args=[globex.slug, record.pk]),
             "buyer-globex",
         ),
+        # The launch packet, and what anyone holding one may fetch without logging in.
+        Endpoint("launch packet zip: buyer", reverse("launchroom:packet", args=[globex.slug]), "buyer-globex"),
+        Endpoint("public: packet verification page", reverse("verify", args=[verification_code(record.pk)])),
+        Endpoint("public: packet key", reverse("packet_key")),
+        Endpoint("public: packet verifier script", reverse("packet_verifier")),
         # Platform API.
         Endpoint(
             "api readiness: staff",
@@ -130,6 +143,7 @@ def count(client: Client, endpoint: Endpoint) -> tuple[int, list[dict[str, str]]
 
 def test_it_runs_exactly_the_pinned_number_of_queries_everywhere(world, db, settings):
     settings.PASSWORD_HASHERS = FAST_HASHER
+    settings.PACKET_SIGNING_KEY = PACKET_KEY
     from django.contrib.auth import get_user_model
 
     users = {u.username: u for u in get_user_model().objects.all()}
