@@ -174,17 +174,29 @@ def test_a_failing_check_fails_the_run_and_attaches_nothing(live_server, proof_e
     # Production cookie settings against a plain-HTTP URL: the logins cannot work.
     settings.CSRF_COOKIE_SECURE = True
     output = tmp_path / "proof.json"
-    out, error = run_command("operator_launch_proof", "--seed", "--url", live_server.url, "--output", str(output))
+    out, error = run_command(
+        "operator_launch_proof", "--seed", "--include-fixtures", "--url", live_server.url, "--output", str(output)
+    )
     assert error is not None and "checks failed: nothing attached" in str(error)
     assert "FAILED  owner logs in: the login was refused by CSRF protection (the portal's cookies are Secure" in out
-    assert not EvidenceAttachment.objects.filter(gate_key="tenant-access-proof").exists()
+    # Nothing at all: no gate 5 proof, and no file the run made to test downloads with.
+    assert not EvidenceAttachment.objects.exists()
     proof = json.loads(output.read_text())
     assert proof["passed"] is False
     verified, error = run_command("verify_proof", str(output))  # a failed proof is still a signed record
     assert error is None and "FAILED" in verified
 
 
-def test_include_fixtures_adds_the_gate_6_checks_it_can_honestly_make(live_server, proof_env, tmp_path):
+def test_include_fixtures_adds_the_portal_checks_it_can_honestly_make_and_attaches_nothing_to_gate_6(
+    live_server, proof_env, tmp_path
+):
+    # A fresh fixture tenant has no evidence to download: the checks say so, and attach none to test with.
+    out, error = run_command("operator_launch_proof", "--seed", "--include-fixtures", "--url", live_server.url)
+    assert error is None, out
+    assert "SKIPPED fixture: owner downloads evidence: launch-proof-fixture has no evidence file yet" in out
+    first = set(EvidenceAttachment.objects.values_list("pk", flat=True))
+    assert len(first) == 2  # gate 5's seed run and access smoke, nothing else
+
     output = tmp_path / "proof.json"
     out, error = run_command(
         "operator_launch_proof", "--seed", "--include-fixtures", "--url", live_server.url, "--output", str(output)
@@ -198,15 +210,18 @@ def test_include_fixtures_adds_the_gate_6_checks_it_can_honestly_make(live_serve
         "PASSED  fixture: owner reads the readiness API",
         "PASSED  fixture: denied employer gets 404 from the readiness API",
         "SKIPPED fixture: issuer fixture",
+        "SKIPPED fixture: evidence fixture: the evidence job fixture runs on the platform deployment",
         "SKIPPED fixture: audit export fixture",
         "SKIPPED fixture: privacy fixture",
+        "Nothing attached to gate 6: its fixtures run on the platform deployment",
     ):
         assert line in out
     proof = json.loads(output.read_text())
-    assert proof["include_fixtures"] is True and proof["counts"]["skipped"] == 3
-    latest = EvidenceAttachment.objects.filter(requirement_key="evidence-fixture").order_by("-captured_at", "-id")[0]
-    assert latest.original_name.startswith("operator-launch-proof-")
-    assert not EvidenceAttachment.objects.filter(requirement_key="privacy-fixture").exists()
+    assert proof["include_fixtures"] is True and proof["counts"]["skipped"] == 4
+    # The second run downloaded the first run's proof, and added its own two gate-5 rows only.
+    added = EvidenceAttachment.objects.exclude(pk__in=first)
+    assert sorted(a.requirement_key for a in added) == ["access-smoke", "operator-seed-run"]
+    assert not EvidenceAttachment.objects.filter(gate_key="credential-evidence-proof").exists()
 
 
 # verify_proof ---------------------------------------------------------------------------------

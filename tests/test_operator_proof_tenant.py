@@ -11,6 +11,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 
 from evidence.models import EvidenceAttachment
+from evidence.services import evidence_attach
 from launchroom import catalog, demo
 from launchroom.gates.readiness import MISSING, evaluate
 from launchroom.models import LaunchStage, TenantMembership
@@ -46,8 +47,20 @@ def run(*args: str) -> tuple[str, CommandError | None]:
     return out.getvalue(), None
 
 
+def earlier_evidence(tenant, staff):
+    """Evidence the tenant has before the proof: what its download checks download."""
+    return evidence_attach(
+        tenant=tenant,
+        gate_key="public-deployment",
+        requirement_key="launch-smoke",
+        by=staff["security"],
+        output="launch smoke output",
+    )
+
+
 def test_it_proves_a_customer_tenant_and_attaches_all_of_gate_5(live_server, proof_env, staff, tmp_path):
     tenant = customer(staff, signed=True)
+    earlier = earlier_evidence(tenant, staff)
     output = tmp_path / "proof.json"
 
     out, error = run(
@@ -60,11 +73,16 @@ def test_it_proves_a_customer_tenant_and_attaches_all_of_gate_5(live_server, pro
         "PASSED  granted employer sees the tenant launch room",
         "PASSED  denied employer gets 404 for the tenant launch room",
         "PASSED  denied employer's launch-room list does not name the tenant",
+        "PASSED  fixture: owner downloads evidence",
+        "PASSED  fixture: granted employer downloads evidence",
         "PASSED  fixture: denied employer gets 404 for evidence",
+        "PASSED  fixture: anonymous visitor gets 404 for evidence",
+        "SKIPPED fixture: evidence fixture",
     ):
         assert line in out
     proof = json.loads(output.read_text())
     assert proof["passed"] and proof["scope"] == "customer tenant" and proof["fixture"]["tenant"] == "acme"
+    assert (proof["url"], proof["transport"]) == (live_server.url + "/", "http")
     gate5 = EvidenceAttachment.objects.filter(tenant=tenant, gate_key=GATE5)
     assert sorted(a.requirement_key for a in gate5) == ["access-smoke", "launch-room-snapshot", "operator-seed-run"]
     assert {(a.produced_by_command, a.uploaded_by_id) for a in gate5} == {("operator_launch_proof", None)}
@@ -73,8 +91,9 @@ def test_it_proves_a_customer_tenant_and_attaches_all_of_gate_5(live_server, pro
         snapshot["status"] == 200 and snapshot["path"] == "/launch-room/acme/" and "Acme Staffing" in snapshot["text"]
     )
     assert evaluate(tenant).gate(GATE5).status == "ready_for_review"
-    assert EvidenceAttachment.objects.filter(tenant=tenant, requirement_key="evidence-fixture").exists()
-    assert not EvidenceAttachment.objects.filter(tenant=tenant, requirement_key="privacy-fixture").exists()
+    # The three gate-5 rows and nothing else: the downloads probed the evidence the tenant had,
+    # and gate 6's fixtures run on the platform deployment.
+    assert set(EvidenceAttachment.objects.filter(tenant=tenant).exclude(gate_key=GATE5)) == {earlier}
 
     users = get_user_model().objects.filter(username__startswith="launch-proof-acme-")
     assert users.count() == 3
@@ -83,6 +102,22 @@ def test_it_proves_a_customer_tenant_and_attaches_all_of_gate_5(live_server, pro
     denied = users.get(username="launch-proof-acme-denied")
     assert not TenantMembership.objects.filter(user=denied).exists()
     assert not TenantMembership.objects.filter(tenant__slug__startswith="launch-proof-").exists()
+
+
+def test_a_failing_run_with_fixtures_leaves_no_row_that_counts_toward_any_requirement(
+    live_server, proof_env, staff, settings
+):
+    tenant = customer(staff, signed=True)
+    earlier = earlier_evidence(tenant, staff)  # so the download checks run, and fail
+    before = evaluate(tenant).evidence_references()
+    settings.CSRF_COOKIE_SECURE = True  # Secure cookies over plain HTTP: every login fails
+
+    out, error = run("--tenant", "acme", "--seed", "--include-fixtures", "--url", live_server.url)
+
+    assert error is not None and "checks failed: nothing attached" in str(error)
+    assert "FAILED  fixture: owner downloads evidence" in out
+    assert list(EvidenceAttachment.objects.all()) == [earlier]
+    assert evaluate(tenant).evidence_references() == before
 
 
 def test_it_refuses_a_tenant_whose_order_form_is_not_signed(live_server, proof_env, staff):
@@ -116,10 +151,18 @@ def test_the_demo_builds_gate_5_through_the_proof_and_labels_gate_6_samples(staf
     gate5 = EvidenceAttachment.objects.filter(tenant=tenant, gate_key=GATE5)
     assert {a.requirement_key for a in gate5} == {"operator-seed-run", "access-smoke", "launch-room-snapshot"}
     assert {a.produced_by_command for a in gate5} == {"operator_launch_proof"}
-    samples = EvidenceAttachment.objects.filter(
-        tenant=tenant, requirement_key__in=["issuer-fixture", "audit-export-fixture", "privacy-fixture"]
-    )
-    assert samples.count() == 3
+    proof = json.loads(gate5.get(requirement_key="access-smoke").file.read())
+    assert proof["url"] == "in-process" and proof["transport"].startswith("in-process: Django's test client")
+    # The downloads probed evidence contoso already had (gates 1 and 2), and passed.
+    assert [c["status"] for c in proof["checks"] if c["name"].endswith(" evidence")] == ["passed"] * 4
+    # Every gate-6 fixture, the evidence job's included, is a labelled sample: none is the proof's.
+    samples = EvidenceAttachment.objects.filter(tenant=tenant, gate_key="credential-evidence-proof")
+    assert sorted(s.requirement_key for s in samples) == [
+        "audit-export-fixture",
+        "evidence-fixture",
+        "issuer-fixture",
+        "privacy-fixture",
+    ]
     for sample in samples:
         assert sample.produced_by_command == "" and sample.uploaded_by == staff["security"]
         assert sample.note.startswith("Sample output for the demo")

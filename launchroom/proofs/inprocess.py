@@ -1,22 +1,30 @@
 """Run the HTTP proof checks in process, through Django's test client, when no server runs.
 
-``seed_demo`` builds gate 5's evidence through the same checks as ``operator_launch_proof``;
-with no server to call, ``ClientSession`` stands in for ``requests.Session``: every request
-still goes through the real URL routing, middleware, login view and access rules, only not
-over a socket. It implements the small part of ``requests`` the proof code uses.
+``seed_demo`` builds its command evidence (gates 1, 2 and 5) through the same checks as
+``launch_proof_bundle``, ``check_managed_beta_readiness`` and ``operator_launch_proof``; with
+no server to call, ``ClientSession`` stands in for ``requests.Session``: every request still
+goes through the real URL routing, middleware, login view and access rules, only not over a
+socket. It implements the small part of ``requests`` the proof code uses. The run is marked
+``in_process``: its report's ``url`` and ``transport`` say so, and checks of the connection
+itself (HSTS, Secure cookies) are skipped.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 from django.test import Client
 
 from core.history import acting_as, current_actor
+from launchroom.proofs.smoke import SmokeRun
 
+# Only to route the requests (HTTPS, as a deployment answers them): reports say "in-process".
 IN_PROCESS_URL = "https://testserver/"
 
 
@@ -69,3 +77,20 @@ class ClientSession:
             else:
                 response = self.client.generic(method, path, headers=sent, secure=True)
         return ClientResponse(method, url, response)
+
+
+def in_process_run(command: str) -> SmokeRun:
+    """A run of ``command``'s checks through ``ClientSession``, marked as in process."""
+    return SmokeRun(base_url=IN_PROCESS_URL, command=command, session=cast(Any, ClientSession()), in_process=True)
+
+
+@contextmanager
+def expected_refusals() -> Iterator[None]:
+    """The 401s and 404s a proof expects are it passing, not errors worth a log line."""
+    request_log = logging.getLogger("django.request")
+    level = request_log.level
+    request_log.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        request_log.setLevel(level)

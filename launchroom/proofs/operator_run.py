@@ -13,11 +13,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 import requests
 from django.conf import settings
@@ -28,7 +27,7 @@ from core.errors import Refused
 from core.hashing import canonical_json
 from evidence.services import evidence_attach
 from launchroom.models import OrderForm, Tenant
-from launchroom.proofs.inprocess import IN_PROCESS_URL, ClientSession
+from launchroom.proofs.inprocess import ClientSession, expected_refusals, in_process_run
 from launchroom.proofs.operator import (
     COMMAND,
     LOGIN_PATH,
@@ -40,7 +39,7 @@ from launchroom.proofs.operator import (
     seed_fixture,
     tenant_plan,
 )
-from launchroom.proofs.smoke import PASSED, CheckFailed, SmokeRun, expect_status
+from launchroom.proofs.smoke import PASSED, CheckFailed, SmokeRun, expect_status, report_bytes
 
 CONFIRM_VARIABLE = "CONFIRM_OPERATOR_LAUNCH_PROOF"
 CONFIRM_VALUE = "thesmios-operator-proof"
@@ -52,7 +51,9 @@ SIGNATURE_ALGORITHM = "HMAC-SHA256"
 GATE5 = "tenant-access-proof"
 ATTACH_TO = ((GATE5, "operator-seed-run"), (GATE5, "access-smoke"))
 SNAPSHOT_REQUIREMENT = (GATE5, "launch-room-snapshot")
-FIXTURE_ATTACH_TO = (("credential-evidence-proof", "evidence-fixture"),)
+# Nothing goes to gate 6: its four fixtures (issuer, evidence job, audit export, privacy) run on
+# the platform deployment. --include-fixtures adds this portal's own evidence and readiness
+# isolation checks to the gate 5 proof, which is where their results are attached.
 
 
 def operations_secret() -> str:
@@ -97,7 +98,7 @@ class Outcome:
 
     @property
     def data(self) -> bytes:
-        return json.dumps(self.report, indent=2, sort_keys=True).encode()
+        return report_bytes(self.report)
 
 
 def run_operator_proof(
@@ -118,7 +119,7 @@ def run_operator_proof(
 
     reached = run.check("portal login page answers", portal)
     if reached.status != PASSED:
-        raise Refused(f"{run.base_url} does not look like this portal: nothing seeded ({reached.detail})")
+        raise Refused(f"{run.target} does not look like this portal: nothing seeded ({reached.detail})")
     seeded = seed_fixture(plan)
     if run.out is not None:
         run.out.write(
@@ -161,7 +162,7 @@ def snapshot_file(outcome: Outcome) -> bytes:
         "command": COMMAND,
         "kind": "launch_room_snapshot",
         "tenant": outcome.seeded.tenant.slug,
-        "url": outcome.run.base_url,
+        "url": outcome.run.target,
         "captured_at": timezone.now().isoformat(),
         **outcome.proof.snapshot,
         "text": outcome.proof.snapshot_text,
@@ -170,19 +171,16 @@ def snapshot_file(outcome: Outcome) -> bytes:
     return json.dumps(body, indent=2, sort_keys=True).encode()
 
 
-def attach_outcome(outcome: Outcome, data: bytes, *, include_fixtures: bool) -> list[str]:
-    """Attach the signed proof as the command's output; refused when any check failed."""
+def attach_outcome(outcome: Outcome, data: bytes) -> list[str]:
+    """Attach the signed proof (and, for a customer tenant, the snapshot) to gate 5 as the
+    command's output; refused, with nothing attached, when any check failed."""
     run = outcome.run
-    counts = run.counts()
-    if counts["failed"]:
-        raise Refused(f"{counts['failed']} of {len(run.results)} checks failed: nothing attached")
+    run.require_passed()
     tenant = outcome.seeded.tenant
     stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
     files = [(target, f"operator-launch-proof-{stamp}.json", data) for target in ATTACH_TO]
     if outcome.seeded.plan.for_customer:
         files.append((SNAPSHOT_REQUIREMENT, f"launch-room-snapshot-{stamp}.json", snapshot_file(outcome)))
-    if include_fixtures:
-        files += [(target, f"operator-launch-proof-{stamp}.json", data) for target in FIXTURE_ATTACH_TO]
     attached = []
     # One transaction each: evidence_attach removes its own file when it fails, but an
     # enclosing rollback could not remove the files of the attachments before it.
@@ -194,7 +192,8 @@ def attach_outcome(outcome: Outcome, data: bytes, *, include_fixtures: bool) -> 
             by=None,
             file=SimpleUploadedFile(name, content, "application/json"),
             produced_by_command=COMMAND,
-            note=f"Signed ({SIGNATURE_ALGORITHM}) operator launch proof against {run.base_url}",
+            note=f"Signed ({SIGNATURE_ALGORITHM}) operator launch proof "
+            + ("run in process (no server)" if run.in_process else f"against {run.base_url}"),
         )
         attached.append(f"{gate_key}/{requirement_key}")
     return attached
@@ -203,15 +202,11 @@ def attach_outcome(outcome: Outcome, data: bytes, *, include_fixtures: bool) -> 
 def prove_in_process(tenant: Tenant, *, include_fixtures: bool, secret: str) -> Outcome:
     """The tenant run without a server: the same checks through Django's test client.
 
-    ``seed_demo`` builds gate 5 (and gate 6's evidence fixture) this way; the attachments
-    are this command's real output, run over the portal's real routing.
+    ``seed_demo`` builds gate 5 this way; the attachments are this command's real output,
+    run over the portal's real routing, and say that they ran in process.
     """
-    run = SmokeRun(base_url=IN_PROCESS_URL, command=COMMAND, session=cast(Any, ClientSession()))
-    # The denied user's expected 404s are the proof passing, not errors worth a log line.
-    request_log = logging.getLogger("django.request")
-    level = request_log.level
-    request_log.setLevel(logging.ERROR)
-    try:
+    run = in_process_run(COMMAND)
+    with expected_refusals():
         outcome = run_operator_proof(
             run=run,
             plan=tenant_plan(tenant.slug),
@@ -219,9 +214,7 @@ def prove_in_process(tenant: Tenant, *, include_fixtures: bool, secret: str) -> 
             secret=secret,
             session_factory=ClientSession,
         )
-    finally:
-        request_log.setLevel(level)
-    attach_outcome(outcome, outcome.data, include_fixtures=include_fixtures)
+    attach_outcome(outcome, outcome.data)
     return outcome
 
 
@@ -229,8 +222,8 @@ DEMO_OPERATIONS_SECRET = "thesmios-demo-operations-secret"
 
 
 def prove_if_signed(tenant: Tenant) -> bool:
-    """The demo's gate 5 (and gate 6's evidence fixture): the proof in process, once the tenant's
-    order form is signed, as the command requires; False (nothing done) otherwise."""
+    """The demo's gate 5: the proof in process, once the tenant's order form is signed, as the
+    command requires; False (nothing done) otherwise."""
     if not OrderForm.objects.filter(tenant=tenant).signed().exists():
         return False
     prove_in_process(tenant, include_fixtures=True, secret=operations_secret() or DEMO_OPERATIONS_SECRET)

@@ -3,7 +3,9 @@
 It talks to a deployment over real HTTP with ``requests``: timeouts on every call, one
 retry on a connection error, one printed line per check as it runs, and a JSON report
 that can be attached as evidence. Checks that only make sense over HTTPS are skipped,
-not failed, against a plain-HTTP URL.
+not failed, against a plain-HTTP URL, and in process (``launchroom.proofs.inprocess``:
+the demo's runs through Django's test client), where there is no connection at all; such a
+run's report says so in its ``url`` and ``transport``.
 """
 
 from __future__ import annotations
@@ -21,12 +23,19 @@ from urllib.parse import urljoin, urlsplit
 import requests
 from django.conf import settings
 
+from core.errors import Refused
 from core.events import log_event
 from core.hashing import canonical_json
 
 PASSED = "passed"
 FAILED = "failed"
 SKIPPED = "skipped"
+
+IN_PROCESS = "in-process"
+IN_PROCESS_TRANSPORT = (
+    "in-process: Django's test client through the portal's real URL routing, middleware and views; "
+    "no server, no network, no TLS"
+)
 
 
 class SmokeError(Exception):
@@ -70,6 +79,8 @@ class SmokeRun:
     results: list[CheckResult] = field(default_factory=list)
     started_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
     session: requests.Session = field(default_factory=requests.Session)
+    # True when ``session`` is ``launchroom.proofs.inprocess.ClientSession``: no server was reached.
+    in_process: bool = False
 
     def __post_init__(self) -> None:
         self.session.headers["User-Agent"] = f"thesmios-{self.command}/{settings.PORTAL_VERSION}"
@@ -77,6 +88,11 @@ class SmokeRun:
     @property
     def is_https(self) -> bool:
         return self.base_url.startswith("https://")
+
+    @property
+    def target(self) -> str:
+        """What the checks ran against, as reports and notes name it: the URL, or "in-process"."""
+        return IN_PROCESS if self.in_process else self.base_url
 
     def url(self, path: str) -> str:
         return urljoin(self.base_url, path.lstrip("/"))
@@ -104,7 +120,9 @@ class SmokeRun:
     def check(self, name: str, fn: Callable[[], str | None], *, https_only: bool = False) -> CheckResult:
         """Run one check: it passes unless it raises ``CheckFailed`` (or an assertion)."""
         started = time.monotonic()
-        if https_only and not self.is_https:
+        if https_only and self.in_process:
+            result = CheckResult(name, SKIPPED, "only meaningful over HTTPS; in process there is no connection")
+        elif https_only and not self.is_https:
             result = CheckResult(name, SKIPPED, "only meaningful over HTTPS")
         else:
             try:
@@ -131,11 +149,22 @@ class SmokeRun:
     def counts(self) -> dict[str, int]:
         return {s: sum(1 for r in self.results if r.status == s) for s in (PASSED, FAILED, SKIPPED)}
 
+    def require_passed(self) -> None:
+        """Refuse to attach the output of a run in which any check failed."""
+        if self.passed:
+            return
+        failed = [r.name for r in self.results if r.status == FAILED]
+        raise Refused(
+            f"{len(failed)} of {len(self.results)} checks failed: nothing attached"
+            + (f" (failed: {'; '.join(failed)})" if failed else "")
+        )
+
     def report(self, **extra: Any) -> dict[str, Any]:
         """The JSON report, with a SHA-256 over its own canonical content."""
         body: dict[str, Any] = {
             "command": self.command,
-            "url": self.base_url,
+            "url": self.target,
+            "transport": IN_PROCESS_TRANSPORT if self.in_process else urlsplit(self.base_url).scheme,
             "portal_version": settings.PORTAL_VERSION,
             "started_at": self.started_at,
             "finished_at": datetime.now(UTC).isoformat(),
@@ -148,15 +177,21 @@ class SmokeRun:
         log_event(
             "proof_run",
             command=self.command,
-            host=urlsplit(self.base_url).hostname,  # never the URL's user:password, if it has one
+            # Never the URL's user:password, if it has one.
+            host=IN_PROCESS if self.in_process else urlsplit(self.base_url).hostname,
             outcome=PASSED if self.passed else FAILED,
             **body["counts"],
         )
         return body
 
 
+def report_bytes(report: dict[str, Any]) -> bytes:
+    """A report as written to a file and attached as evidence."""
+    return json.dumps(report, indent=2, sort_keys=True).encode()
+
+
 def write_report(report: dict[str, Any], path: str) -> bytes:
-    data = json.dumps(report, indent=2, sort_keys=True).encode()
+    data = report_bytes(report)
     with open(path, "wb") as fh:
         fh.write(data)
     return data

@@ -87,7 +87,8 @@ PORTAL_EQUIVALENTS: dict[str, str] = {
     "and attaches it.",
     "check:issuer-fixture output when issuer keys and auth fixtures are configured": PLATFORM_FIXTURE_NOTE,
     "check:evidence-fixture output when job runner secret is configured": PLATFORM_FIXTURE_NOTE
-    + " operator_launch_proof --include-fixtures adds this portal's evidence download isolation check.",
+    + " operator_launch_proof --include-fixtures checks this portal's evidence download isolation as part of "
+    "gate 5's access proof; that is not this fixture.",
     "check:audit-export-fixture output when private storage is configured": PLATFORM_FIXTURE_NOTE,
     "check:privacy-fixture output for data-rights proof": PLATFORM_FIXTURE_NOTE,
 }

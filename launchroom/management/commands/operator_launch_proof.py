@@ -9,9 +9,11 @@ It mutates the portal's own database, so it is refused unless both
 ``--tenant`` it proves the fixture tenant ``launch-proof-fixture``. With ``--tenant SLUG``
 it proves that customer tenant: refused unless the tenant has a signed order-form version,
 and its fixture users are created only behind ``CONFIRM_LAUNCH_OPERATOR_SEED``. When
-every check passed, the signed proof is attached as this command's output to gate 5 (and
-gate 6's evidence fixture with ``--include-fixtures``); for a customer tenant, the
-authenticated launch-room snapshot too. The logic lives in ``launchroom.proofs``.
+every check passed, the signed proof is attached as this command's output to gate 5; for a
+customer tenant, the authenticated launch-room snapshot too. ``--include-fixtures`` adds
+this portal's evidence-download and readiness-API isolation checks to that proof; gate 6's
+fixtures run on the platform deployment, so nothing is attached to gate 6. A failed run
+attaches nothing at all. The logic lives in ``launchroom.proofs``.
 """
 
 from __future__ import annotations
@@ -57,7 +59,10 @@ class Command(BaseCommand):
         parser.add_argument("--tenant", metavar="SLUG", help="Prove this customer tenant (its order form signed).")
         parser.add_argument("--seed", action="store_true", help="Create or reset the fixture users.")
         parser.add_argument(
-            "--include-fixtures", action="store_true", help="Also run gate 6's evidence and readiness fixtures."
+            "--include-fixtures",
+            action="store_true",
+            help="Also check evidence downloads and the readiness API as each user (part of the gate 5 proof; "
+            "gate 6's fixtures run on the platform deployment).",
         )
         parser.add_argument("--output", metavar="FILE", help="Write the signed proof JSON to FILE.")
 
@@ -89,12 +94,12 @@ class Command(BaseCommand):
                     )
             plan = tenant_plan(tenant) if tenant is not None else FIXTURE_PLAN
             run = SmokeRun(base_url=resolve_url(url), command=COMMAND, out=self.stdout)
-            self.stdout.write(f"Proving tenant access for {plan.target_slug} against {run.base_url}")
+            self.stdout.write(f"Proving tenant access for {plan.target_slug} against {run.target}")
             outcome = run_operator_proof(
                 run=run, plan=plan, include_fixtures=include_fixtures, secret=secret, session_factory=new_session
             )
             data = finish(self, run, outcome.report, output, label="Signed proof")
-            attached = attach_outcome(outcome, data, include_fixtures=include_fixtures)
+            attached = attach_outcome(outcome, data)
         except Refused as exc:
             raise CommandError(str(exc)) from None
         except SmokeError as exc:
@@ -103,3 +108,5 @@ class Command(BaseCommand):
             first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise CommandError(f"request failed: {first[:200]}") from None
         self.stdout.write(f"Attached to {plan.target_slug}: " + ", ".join(attached))
+        if include_fixtures:
+            self.stdout.write("Nothing attached to gate 6: its fixtures run on the platform deployment")
