@@ -345,10 +345,10 @@ def test_it_still_names_evidence_that_was_replaced_after_signing(client, staff):
     tenant = build("globex", staff)
     record = AcceptanceRecord.objects.get(tenant=tenant)
     signed_ids = {ref["id"] for ref in record.evidence_references}
-    demo.attach_evidence(tenant, staff, "strict-proof-plan", age_days=0)  # newer runs replace two of them
+    demo.attach_evidence(tenant, staff, "strict-proof-plan", age_days=0)  # newer samples replace two of them
     client.force_login(buyer("globex"))
     body = client.get(reverse("launchroom:certificate", args=[tenant.slug, record.pk])).content.decode()
     assert "No longer matches" in body
-    assert "production-proof-json.json" in body  # the replaced file the buyer signed against
+    assert "launch-proof-bundle.json" in body  # the replaced file the buyer signed against (the demo's bundle)
     data = client.get(reverse("launchroom:certificate_json", args=[tenant.slug, record.pk])).json()
     assert {ref["id"] for ref in data["evidence_references"]} == signed_ids

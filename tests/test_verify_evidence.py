@@ -58,7 +58,7 @@ def test_it_detects_a_changed_file_and_the_gate_turns_stale(tenant):
     assert error is not None and "1 evidence attachment failed" in str(error)
     lines = out.strip().splitlines()
     assert len(lines) == 2
-    assert lines[0].startswith(f"MISMATCH #{attachment.pk} acme {GATE}/launch-smoke launch-smoke.json: ")
+    assert lines[0].startswith(f"MISMATCH #{attachment.pk} acme {GATE}/launch-smoke launch-proof-bundle.json: ")
     assert "hashes to" in lines[0]
     check = EvidenceCheck.objects.get(attachment=attachment)
     assert not check.ok
@@ -124,7 +124,7 @@ def test_it_detects_a_file_replaced_together_with_its_hash_column(tenant):
 
     assert error is not None and "1 evidence attachment failed" in str(error)
     line = out.strip().splitlines()[0]
-    assert line.startswith(f"MISMATCH #{attachment.pk} acme {GATE}/launch-smoke launch-smoke.json: ")
+    assert line.startswith(f"MISMATCH #{attachment.pk} acme {GATE}/launch-smoke launch-proof-bundle.json: ")
     assert "the recorded hash differs" in line
     assert evaluate(tenant).gate(GATE).status == STALE
 

@@ -12,7 +12,6 @@ advisory output for that tenant.
 from __future__ import annotations
 
 import html
-import json
 import re
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -31,11 +30,15 @@ from launchroom.proofs.smoke import (
     SmokeRun,
     expect_json,
     expect_status,
+    report_bytes,
     resolve_url,
     write_report,
 )
 from launchroom.public import copy
 
+COMMAND = "check_managed_beta_readiness"
+FILENAME = "managed-beta-readiness.json"
+ATTACH_TO = (("public-deployment", "readiness-advisory"),)
 MANAGED_BETA_PAGE = "managed-beta"
 MANAGED_BETA_JSON = "api/product/managed-beta-readiness"
 GATE_TEXT_FIELDS = ("title", "summary", "owner", "audience", "acceptance", "if_missing")
@@ -243,7 +246,7 @@ def finish(
     command.stdout.write(f"{counts['passed']} passed, {counts['failed']} failed, {counts['skipped']} skipped")
     if output:
         command.stdout.write(f"{label} written to {output} (sha256 {report['sha256']})")
-    return data if data is not None else json.dumps(report, indent=2, sort_keys=True).encode()
+    return data if data is not None else report_bytes(report)
 
 
 def run_or_fail(fn: Callable[[], None]) -> None:
@@ -254,6 +257,13 @@ def run_or_fail(fn: Callable[[], None]) -> None:
         raise CommandError(str(exc)) from None
 
 
+def readiness_report(run: SmokeRun) -> dict[str, Any]:
+    """Run the managed-beta checks and return the report (the command's output; the demo runs
+    it in process, ``launchroom.demo_evidence``)."""
+    run_managed_beta_checks(run)
+    return run.report(kind="managed_beta_readiness")
+
+
 class Command(BaseCommand):
     help = "Check that the managed-beta readiness page and its JSON are deployed and complete."
 
@@ -262,18 +272,17 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, url: str | None = None, output: str | None = None, **options: Any) -> None:
         tenant = find_tenant(options.get("attach"))
-        holder: dict[str, SmokeRun] = {}
+        holder: dict[str, Any] = {}
 
         def go() -> None:
-            run = SmokeRun(base_url=resolve_url(url), command="check_managed_beta_readiness", out=self.stdout)
+            run = SmokeRun(base_url=resolve_url(url), command=COMMAND, out=self.stdout)
             holder["run"] = run
             self.stdout.write(f"Checking {run.base_url}")
-            run_managed_beta_checks(run)
+            holder["report"] = readiness_report(run)
 
         run_or_fail(go)
-        run = holder["run"]
-        report = run.report(kind="managed_beta_readiness")
-        data = finish(self, run, report, output)
+        run: SmokeRun = holder["run"]
+        data = finish(self, run, holder["report"], output)
         failed = run.counts()["failed"]
         if failed:
             raise CommandError(
@@ -281,10 +290,6 @@ class Command(BaseCommand):
             )
         if tenant is not None:
             attached = attach_report(
-                tenant=tenant,
-                data=data,
-                filename="managed-beta-readiness.json",
-                command="check_managed_beta_readiness",
-                requirements=[("public-deployment", "readiness-advisory")],
+                tenant=tenant, data=data, filename=FILENAME, command=COMMAND, requirements=ATTACH_TO
             )
             self.stdout.write(f"Attached to {tenant.slug}: {', '.join(attached)}")

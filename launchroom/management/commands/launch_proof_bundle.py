@@ -35,6 +35,7 @@ from launchroom.management.commands.check_managed_beta_readiness import (
 from launchroom.proofs.smoke import CheckFailed, SmokeRun, expect_json, expect_status, resolve_url
 
 COMMAND = "launch_proof_bundle"
+FILENAME = "launch-proof-bundle.json"
 ATTACH_TO = (
     ("public-deployment", "launch-smoke"),
     ("public-deployment", "api-smoke"),
@@ -249,6 +250,19 @@ def run_header_checks(run: SmokeRun, home: requests.Response | None) -> None:
     run.check("cookies are Secure", secure_cookies, https_only=True)
 
 
+def bundle_report(run: SmokeRun) -> dict[str, Any]:
+    """Run every check of the bundle, in order, and return its report (the command's output;
+    the demo runs it in process, ``launchroom.demo_evidence``)."""
+    public = run_public_checks(run)
+    run_managed_beta_checks(run)
+    proof = run_production_proof_checks(run)
+    run_pack_checks(run)
+    run_route_protection_checks(run)
+    run_header_checks(run, public.values.get("home"))
+    # The fetched production proof travels in the bundle: it is gate 2's "production proof JSON".
+    return run.report(kind="launch_proof_bundle", production_proof=proof.values.get("json"))
+
+
 class Command(BaseCommand):
     help = "Run the public launch proof checks and write one attachable JSON bundle."
 
@@ -263,21 +277,11 @@ class Command(BaseCommand):
             run = SmokeRun(base_url=resolve_url(url), command=COMMAND, out=self.stdout)
             holder["run"] = run
             self.stdout.write(f"Checking {run.base_url}")
-            public = run_public_checks(run)
-            run_managed_beta_checks(run)
-            holder["proof"] = run_production_proof_checks(run)
-            run_pack_checks(run)
-            run_route_protection_checks(run)
-            run_header_checks(run, public.values.get("home"))
+            holder["report"] = bundle_report(run)
 
         run_or_fail(go)
         run: SmokeRun = holder["run"]
-        report = run.report(
-            kind="launch_proof_bundle",
-            # The fetched production proof travels in the bundle: it is gate 2's "production proof JSON".
-            production_proof=holder["proof"].values.get("json"),
-        )
-        data = finish(self, run, report, output)
+        data = finish(self, run, holder["report"], output)
         failed = run.counts()["failed"]
         if failed:
             raise CommandError(
@@ -285,6 +289,6 @@ class Command(BaseCommand):
             )
         if tenant is not None:
             attached = attach_report(
-                tenant=tenant, data=data, filename="launch-proof-bundle.json", command=COMMAND, requirements=ATTACH_TO
+                tenant=tenant, data=data, filename=FILENAME, command=COMMAND, requirements=ATTACH_TO
             )
             self.stdout.write(f"Attached to {tenant.slug}: {', '.join(attached)}")
