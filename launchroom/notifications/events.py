@@ -130,9 +130,11 @@ def evidence_expiry_reminders(*, now: datetime) -> int:
         Q(readiness_row__isnull=True) | Q(readiness_row__valid_until__lte=horizon)
     )
     told = 0
+    members: dict[Role, QuerySet[Any]] = {}  # one queryset per role, never evaluated here
     for data in load_tenants(active, lean=True):
         readiness = evaluate(data, now=now)
         tenant = data.tenant
+        link = link_to(tenant)
         for gate in readiness.gates:
             role = gate.gate.decided_by
             if role is None:
@@ -146,10 +148,12 @@ def evidence_expiry_reminders(*, now: datetime) -> int:
                 if not now < expires <= horizon:
                     continue
                 threshold = min(d for d in REMINDER_DAYS if expires <= now + timedelta(days=d))
+                if role not in members:
+                    members[role] = staff_in_role(role)
                 left = expires - now
                 when = f"in {left.days} day{'s' if left.days != 1 else ''}" if left.days else "within a day"
                 told += notify(
-                    recipients=staff_in_role(role),
+                    recipients=members[role],
                     kind=NotificationKind.EVIDENCE_EXPIRING,
                     tenant=tenant,
                     event_key=f"expiring-{threshold}d:{attachment.pk}",
@@ -159,7 +163,7 @@ def evidence_expiry_reminders(*, now: datetime) -> int:
                         f"reaches its {limit.days}-day freshness limit on {expires:%Y-%m-%d %H:%M} UTC. Attach "
                         f"fresh output before then, or {tenant} falls back to hold."
                     ),
-                    link=link_to(tenant),
+                    link=link,
                 )
     return told
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connections, router, transaction
-from django.db.models import Case, CharField, DateTimeField, Exists, F, IntegerField, OuterRef, Q, QuerySet, Value, When
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
@@ -92,16 +92,19 @@ def link_to(tenant: Tenant | None, *, room: str = "", staff: str = "") -> Text:
 # Telling ------------------------------------------------------------------------------------
 
 
-def _per_reader(text: Text, limit: int | None) -> Value | Case:
+def _per_reader(text: Text, limit: int | None) -> tuple[str, list[str]]:
+    """SQL (and its parameters) for one text column: the same for everyone, or chosen per row
+    by the recipient's ``is_staff``."""
     if isinstance(text, BySide):
-        return Case(
-            When(is_staff=True, then=Value(text.staff[:limit])),
-            default=Value(text.customer[:limit]),
-            output_field=CharField(),
-        )
+        return "CASE WHEN who.staff THEN %s ELSE %s END", [text.staff[:limit], text.customer[:limit]]
     if not isinstance(text, str):
         raise TypeError(f"Expected a str or a BySide, got {type(text).__name__}.")
-    return Value(text[:limit], output_field=CharField())
+    return "%s", [text[:limit]]
+
+
+# The columns notify() writes, in order (how a row is e-mailed is decided later by the worker,
+# from the recipient's preference, so every row starts as pending).
+WRITTEN = ("recipient", "kind", "tenant", "event_key", "subject", "body", "link", "created_at", "delivery")
 
 
 def notify(
@@ -122,34 +125,39 @@ def notify(
         raise ValueError("notify() needs an event key: it is what makes an event told once.")
     if recipients.query.is_empty():
         return 0
+    db = router.db_for_write(Notification)
+    connection = connections[db]
     fields = {f.name: f for f in Notification._meta.concrete_fields}
-    users = User.objects.filter(pk__in=recipients.values("pk"), is_active=True).order_by()
-    # Column by column, in the order of ``columns``; how each is e-mailed is decided by the
-    # worker from the recipient's preference, so the row starts as pending.
-    select = users.values_list(
-        F("pk"),
-        Value(kind, output_field=CharField()),
-        Value(tenant.pk if tenant is not None else None, output_field=IntegerField()),
-        Value(event_key[: fields["event_key"].max_length], output_field=CharField()),
+    # Only the recipients are compiled by the ORM (each active user once, with is_staff); the
+    # event's values are parameters of the outer SELECT.
+    who = recipients.filter(is_active=True).order_by().distinct().values(person=F("pk"), staff=F("is_staff"))
+    who_sql, who_params = who.query.get_compiler(using=db).as_sql()
+    texts = [
         _per_reader(subject, fields["subject"].max_length),
         _per_reader(body, None),
         _per_reader(link, fields["link"].max_length),
-        Value(timezone.now(), output_field=DateTimeField()),
-        Value(Delivery.PENDING.value, output_field=CharField()),
-    )
-    names = ["recipient", "kind", "tenant", "event_key", "subject", "body", "link", "created_at", "delivery"]
-    db = router.db_for_write(Notification)
-    connection = connections[db]
+    ]
     quote = connection.ops.quote_name
-    columns = ", ".join(quote(fields[name].column) for name in names)
-    conflict = ", ".join(quote(fields[name].column) for name in ("recipient", "event_key"))
-    sql, params = select.query.get_compiler(using=db).as_sql()
-    # The SELECT always has a WHERE clause, which SQLite needs to parse an upsert after a join.
+    table, columns = quote(Notification._meta.db_table), ", ".join(quote(fields[n].column) for n in WRITTEN)
+    unique = f"{quote(fields['recipient'].column)}, {quote(fields['event_key'].column)}"
+    # Only quoted names and the ORM's compiled SQL are put in the text; every value is a parameter.
+    # The WHERE clause is there for SQLite, which needs one to tell an upsert's ON from a join's.
+    sql = (
+        f"INSERT INTO {table} ({columns}) "  # noqa: S608
+        f"SELECT who.person, %s, %s, %s, {', '.join(t for t, _ in texts)}, %s, %s FROM ({who_sql}) who "
+        f"WHERE 1 = 1 ON CONFLICT ({unique}) DO NOTHING"
+    )
+    params = [
+        kind,
+        tenant.pk if tenant is not None else None,
+        event_key[: fields["event_key"].max_length],
+        *(p for _, text_params in texts for p in text_params),
+        connection.ops.adapt_datetimefield_value(timezone.now()),
+        Delivery.PENDING.value,
+        *who_params,
+    ]
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {quote(Notification._meta.db_table)} ({columns}) {sql} ON CONFLICT ({conflict}) DO NOTHING",
-            params,
-        )
+        cursor.execute(sql, params)
         created = max(cursor.rowcount, 0)
     if created:
         deliver_after_commit(using=db)
