@@ -128,7 +128,8 @@ def scoped_order_form(
         order_form = order_form_sign(
             order_form=order_form,
             approval_reference=reference or f"PO-{tenant.slug.upper()}-2026-{order_form.version:02d}",
-            signer_name=f"{tenant.name} procurement lead",
+            # The person who signed for the customer: the buyer sponsor, by name.
+            signer_name=" ".join(BUYER_NAMES.get(tenant.slug, ("Alex", "Morgan"))),
             by=staff["commercial"],
         )
     return order_form

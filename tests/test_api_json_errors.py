@@ -10,12 +10,14 @@ from django.test import Client
 from django.urls import path
 
 from launchroom.models import AcceptanceRecord
-from tests.launch_helpers import api_body, build, buyer
+from tests.launch_helpers import api_body, build, buyer, prebuild
 from thesmios import urls as project_urls
 
 pytestmark = pytest.mark.django_db
 
 URL = "/api/platform/launch-acceptance"
+
+_demo_tenants = prebuild("contoso")
 
 
 def assert_json(response: Any, status: int, error: str | None = None) -> dict[str, Any]:
