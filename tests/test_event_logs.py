@@ -249,3 +249,32 @@ def test_it_logs_a_refusal_of_the_launch_room_forms_before_their_service(client,
     ]
     [fallback] = logged.events("billing_fallback_accept")
     assert (fallback["outcome"], fallback["actor"], fallback["status"]) == ("not_permitted", "viewer-contoso", 403)
+
+
+def test_it_logs_the_buyers_order_form_review_and_its_refusals(
+    client, staff, logged, django_capture_on_commit_callbacks
+):
+    """The buyer's answer to an order form is a decision: recorded, refused by the service
+    (nothing under review), or refused before it (a viewer; a name too long for its field)."""
+    from launchroom.models import OrderForm
+    from launchroom.orderforms.services import order_form_revise, order_form_send
+    from tests.launch_helpers import member
+
+    tenant = build("globex", staff)
+    approve = "/launch-room/globex/order-form/approve"
+    client.force_login(member(tenant, "viewer-globex"))
+    assert client.post(approve, {"name": "Vic Viewer", "role": "Viewer"}).status_code == 403
+    client.force_login(buyer("globex"))
+    assert client.post(approve, {"name": "x" * 500, "role": "CPO"}).status_code == 400
+    assert client.post(approve, {"name": "Grace Gallagher", "role": "CPO"}).status_code == 409  # v1 is signed
+    v2 = order_form_revise(order_form=OrderForm.objects.get(tenant=tenant), by=staff["commercial"], cohort_size=200)
+    order_form_send(order_form=v2, by=staff["commercial"])
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post(approve, {"name": "Grace Gallagher", "role": "CPO"}).status_code == 302
+    outcomes = [(e["outcome"], e["actor"], e["tenant"]) for e in logged.events("order_form_review")]
+    assert outcomes == [
+        ("not_permitted", "viewer-globex", "globex"),
+        ("invalid", "buyer-globex", "globex"),
+        ("refused", "buyer-globex", "globex"),
+        ("recorded", "buyer-globex", "globex"),
+    ]

@@ -23,6 +23,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from core.errors import NotPermitted, Refused
+from core.events import refusals_logged
 from core.types import AuthenticatedHttpRequest
 from launchroom.gates.selectors import TenantData, load
 from launchroom.models import MembershipRole, OrderForm, OrderFormStatus, Tenant
@@ -175,6 +176,7 @@ REVIEWS = {
 }
 
 
+@refusals_logged("order_form_review")  # refusals before the service too (membership, form)
 @login_required
 @require_POST
 def order_form_review(request: AuthenticatedHttpRequest, slug: str, answer: str) -> HttpResponse:

@@ -230,6 +230,7 @@ def _check_buyer(order_form: OrderForm, by: User) -> None:
 
 
 @records_actor()
+@audited("order_form_review")
 def order_form_buyer_approve(*, order_form: OrderForm, by: User, name: str, role: str) -> OrderForm:
     """The buyer sponsor approves a sent version; their name, role and the time become the
     written approval reference the commercial owner signs with."""
@@ -265,6 +266,7 @@ def order_form_buyer_approve(*, order_form: OrderForm, by: User, name: str, role
 
 
 @records_actor()
+@audited("order_form_review")
 def order_form_request_changes(*, order_form: OrderForm, by: User, comment: str) -> OrderForm:
     """The buyer sponsor sends a version back with a comment; the comment is kept in the
     tenant's conversation and the version waits for a revision."""
