@@ -93,7 +93,11 @@ def test_send_approve_sign_and_the_diff_in_the_room(page, staff, artifacts):
             assert "403" not in page.title()
             checked(page)
         # (a plain screenshot: the incident page's width at 1280 px is another change's to fix)
-        page.screenshot(path=str(artifacts / f"walk-{username}-{urls[-1].strip('/').replace('/', '-')}.png"))
+        page.screenshot(
+            path=str(artifacts / f"walk-{username}-{urls[-1].strip('/').replace('/', '-')}.jpg"),
+            type="jpeg",
+            quality=85,
+        )
         log_out(page)
 
     # The launch room says what changed since the buyer signed.
