@@ -11,3 +11,5 @@ class CoreConfig(AppConfig):
         # The deploy checks register themselves; the failed-login event listens to Django's signal;
         # history rows written with no actor name the system account (simple_history's signal).
         from core import checks, events, history  # noqa: F401
+
+        history.connect_system_account(self)

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast
 
 from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand
+from django.db import DEFAULT_DB_ALIAS
 from django.dispatch import receiver
 from django.http import HttpRequest
 from django_tasks.base import Task
@@ -102,27 +103,62 @@ class SystemAccountError(Exception):
     """The system account can log in: someone made it active, staff, or gave it a password."""
 
 
-def system_user() -> User:
-    """The account history names when no person acts. Created on first use, inactive, not
-    staff, with an unusable password: nobody can log in as it, so a row naming it was
-    written by the portal's own processes. Invitations name users by e-mail, so no buyer can
-    take its name; should anyone make it able to log in, writing history with it refuses."""
+# The system account once loaded and checked, by database alias: a history row that needs
+# it costs no query. Saving or deleting the account, or a flush, forgets it (see below).
+_SYSTEM: dict[str, User] = {}
+
+
+def system_user(using: str = DEFAULT_DB_ALIAS) -> User:
+    """The account history names when no person acts. Created by ``migrate`` (and on first
+    use), inactive, not staff, with an unusable password: nobody can log in as it, so a row
+    naming it was written by the portal's own processes. Invitations name users by e-mail, so
+    no buyer can take its name; should anyone make it able to log in, writing history with it
+    refuses."""
+    if using in _SYSTEM:
+        return _SYSTEM[using]
     from django.contrib.auth import get_user_model
 
-    user, _created = get_user_model().objects.get_or_create(
-        username=SYSTEM_USERNAME,
-        defaults={
-            "is_active": False,
-            "first_name": "Thesmios",
-            "last_name": "(system)",
-            "password": make_password(None),
-        },
+    user, _created = (
+        get_user_model()
+        .objects.using(using)
+        .get_or_create(
+            username=SYSTEM_USERNAME,
+            defaults={
+                "is_active": False,
+                "first_name": "Thesmios",
+                "last_name": "(system)",
+                "password": make_password(None),
+            },
+        )
     )
     if user.is_active or user.is_staff or user.is_superuser or user.has_usable_password():
         raise SystemAccountError(
             f"The system account {SYSTEM_USERNAME!r} can log in; make it inactive, not staff, with no usable password."
         )
+    _SYSTEM[using] = user
     return user
+
+
+def _forget_the_system(sender: Any, instance: Any, using: str, **kwargs: Any) -> None:
+    if getattr(instance, "username", None) == SYSTEM_USERNAME:
+        _SYSTEM.pop(using, None)
+
+
+def _create_the_system(sender: Any, using: str = DEFAULT_DB_ALIAS, **kwargs: Any) -> None:
+    """After ``migrate`` (and a test's flush): the account exists before anything needs it."""
+    _SYSTEM.pop(using, None)
+    system_user(using)
+
+
+def connect_system_account(sender: Any) -> None:
+    """Called by the core app's ``ready``: keep the remembered account true to the database."""
+    from django.contrib.auth import get_user_model
+    from django.db.models.signals import post_delete, post_migrate, post_save
+
+    user_model = get_user_model()
+    post_save.connect(_forget_the_system, sender=user_model, dispatch_uid="core.history.forget_save")
+    post_delete.connect(_forget_the_system, sender=user_model, dispatch_uid="core.history.forget_delete")
+    post_migrate.connect(_create_the_system, sender=sender, dispatch_uid="core.history.create")
 
 
 def _os_user() -> str:
@@ -178,6 +214,6 @@ def name_the_system(sender: Any, history_instance: Any, **kwargs: Any) -> None:
     """A history row about to be written with no actor names the system account and why."""
     if history_instance.history_user_id is not None:
         return
-    history_instance.history_user = system_user()
+    history_instance.history_user = system_user(kwargs.get("using") or DEFAULT_DB_ALIAS)
     if not history_instance.history_change_reason:
         history_instance.history_change_reason = system_reason()
