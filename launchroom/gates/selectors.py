@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 from django.db.models import Count, F, OuterRef, QuerySet, Subquery, Window
@@ -85,12 +86,20 @@ LEAN_ACCEPTANCE_FIELDS = ("id", "tenant_id", "stage", "decision", "order_form_id
 
 
 def _attachment_queryset(*, with_output: bool, lean: bool = False) -> QuerySet[EvidenceAttachment]:
-    """The newest attachment of each requirement, with how many it has in all.
+    """The newest attachment of each requirement, with how many it has in all (a fresh
+    clone of the variant's template: filtering or evaluating it never touches the template).
 
     Readiness reads only the newest attachment of a requirement, so only those rows are
     built, however long a tenant's evidence history grows; ``same_requirement`` counts the
     rest for the pages that link to them.
     """
+    return _attachment_template(with_output, lean).all()
+
+
+@functools.cache
+def _attachment_template(with_output: bool, lean: bool) -> QuerySet[EvidenceAttachment]:
+    """Built once per variant: resolving the windows and subqueries cost every projection (each
+    write re-evaluates its tenant) more than a millisecond, about a sixth of the projection."""
     latest_check = EvidenceCheck.objects.filter(attachment=OuterRef("pk")).order_by("-checked_at", "-id")
     per_requirement = [F("tenant_id"), F("gate_key"), F("requirement_key")]
     qs = (
