@@ -605,6 +605,38 @@ def measure_notify_sweep() -> dict[str, Any]:
     }
 
 
+def notify_sweep_alone(size: int = 1000, runs: int = 7) -> dict[str, Any]:
+    """The reminder sweep measured on its own, without the rest of the bench: ``size`` bench
+    tenants with ten attachments each (as in the full data set, the launch room's hundred aside)
+    in a scratch database (``scratch_database_url``, dropped afterwards), then ``runs``
+    measurements: the median seconds, their range and the queries. README's figures come from::
+
+        DATABASE_URL=postgres://postgres@127.0.0.1:5432/thesmios_sweep .venv/bin/python \\
+            -c 'from bench.run import notify_sweep_alone; print(notify_sweep_alone(1000))'
+    """
+    media_root = tempfile.mkdtemp(prefix="thesmios-bench-media-")
+    database_url, drop_database = scratch_database_url()
+    os.environ.update(portal_env(database_url, media_root))
+    setup_django()
+    from django.core.management import call_command
+    from django.db import connections
+
+    try:
+        call_command("migrate", verbosity=0)
+        builder = Builder()
+        for start in range(0, size, 1000):
+            builder.tenants(start, min(start + 1000, size), attachments=ATTACHMENTS_PER_TENANT)
+        projection_bench.refresh_all()
+        analyze()
+        sweeps = [measure_notify_sweep() for _ in range(runs)]
+    finally:
+        connections.close_all()
+        drop_database()
+        shutil.rmtree(media_root, ignore_errors=True)
+    seconds = sorted(sweep["seconds"] for sweep in sweeps)
+    return {**sweeps[-1], "seconds": statistics.median(seconds), "seconds_range": [seconds[0], seconds[-1]]}
+
+
 def measure_history_save(repeats: int) -> dict[str, Any]:
     """One save of a Tenant with its history row against the same save without, interleaved,
     inside a transaction that is rolled back."""

@@ -1,6 +1,7 @@
-"""make bench's notify_sweep measurement runs, on a small bench data set: the reminder sweep
-loads only the tenants whose stored valid until falls within 7 days and costs one query per
-reminder it writes (the INSERT ... SELECT of its recipients), on top of a fixed load."""
+"""make bench's notify_sweep measurement runs, on small bench data sets: the reminder sweep
+loads only the tenants whose stored valid until falls within 7 days and writes every reminder
+of a deciding role with one query (an INSERT ... SELECT joining its members with the
+reminders), on top of a fixed load: the same count for 30 tenants as for 10."""
 
 from __future__ import annotations
 
@@ -12,13 +13,16 @@ from launchroom.models import Notification
 
 pytestmark = pytest.mark.django_db
 
-TENANTS = 10  # bench-00005 is the one tenant in ten with evidence 3-4 days from its limit
+# bench-00005, -00015, ... are the one tenant in ten with evidence 3-4 days from its limit.
+TENANTS = 10
 # The tenants due, with what readiness reads of them (load_tenants(lean=True)): the tenants,
 # their order forms, evidence, gate decisions and acceptance records.
 LOAD_QUERIES = 5
+# The bench's evidence reaching its limit is all on gates the operator decides: one insert.
+INSERTS = 1
 
 
-def test_the_notify_sweep_measurement_runs_and_costs_one_query_per_reminder():
+def test_the_notify_sweep_measurement_runs_and_costs_the_same_queries_for_more_tenants():
     builder = bench.Builder()
     builder.tenants(0, TENANTS, attachments=bench.ATTACHMENTS_PER_TENANT)
     projection_bench.refresh_all()
@@ -28,7 +32,16 @@ def test_the_notify_sweep_measurement_runs_and_costs_one_query_per_reminder():
 
     assert (sweep["tenants"], sweep["tenants_loaded"]) == (TENANTS, 1)
     assert sweep["notifications"] > 0
-    # One operator in the bench: each reminder is one row and one query.
-    assert sweep["queries"] == LOAD_QUERIES + sweep["notifications"]
+    assert sweep["queries"] == LOAD_QUERIES + INSERTS
     assert sweep["seconds"] >= 0
     assert Notification.objects.count() == kept, "measured in a transaction that is rolled back"
+
+    builder.tenants(TENANTS, 3 * TENANTS, attachments=bench.ATTACHMENTS_PER_TENANT)
+    projection_bench.refresh_all()
+
+    more = bench.measure_notify_sweep()
+
+    assert (more["tenants"], more["tenants_loaded"]) == (3 * TENANTS, 3)
+    # One operator in the bench: a row per reminder, three times as many, in as many queries.
+    assert more["notifications"] == 3 * sweep["notifications"]
+    assert more["queries"] == sweep["queries"]

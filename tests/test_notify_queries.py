@@ -13,12 +13,17 @@ The counts of two real service writes are pinned here, on SQLite and PostgreSQL 
 - acceptance_sign on contoso: ``SIGN`` = 25 for the signature + 1 event (the operators and the
   commercial owner are told of it); 28 before.
 
-However many people an event tells, the count stays the same.
+However many people an event tells, the count stays the same. So does the reminder sweep's
+however many reminders it writes: ``notify_many`` tells several events to the same recipients
+in one INSERT ... SELECT, one per deciding role in the sweep (one more per few thousand events,
+below the parameter limit).
 """
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import Group
@@ -32,8 +37,10 @@ from launchroom.acceptance.services import AFFIRMATION, acceptance_sign
 from launchroom.catalog import Role
 from launchroom.gates.readiness import evaluate
 from launchroom.gates.services import gate_decide
-from launchroom.models import MembershipRole, Notification, NotificationKind
-from launchroom.notifications.services import _enqueue_delivery, notify
+from launchroom.models import MembershipRole, Notification, NotificationKind, TenantReadiness
+from launchroom.notifications import services
+from launchroom.notifications.events import evidence_expiry_reminders
+from launchroom.notifications.services import BySide, Event, _enqueue_delivery, link_to, notify, notify_many
 from tests.launch_helpers import build, buyer, prebuild
 from tests.query_counts import describe
 
@@ -176,3 +183,98 @@ def test_a_rolled_back_write_tells_nobody_and_queues_nothing(staff, django_captu
         raise RuntimeError("refused")
     assert callbacks == [] and enqueued == []
     assert not Notification.objects.filter(event_key="gone").exists()
+
+
+def incident(key: str, tenant) -> Event:  # type: ignore[no-untyped-def]
+    return Event(
+        kind=NotificationKind.INCIDENT,
+        tenant=tenant,
+        event_key=f"many:{key}",
+        subject=BySide(staff=f"{key} for staff", customer=f"{key} for the buyer"),
+        body=f"About {key}",
+        link=link_to(tenant),
+    )
+
+
+def test_several_events_are_told_in_one_query_counting_only_the_rows_written(
+    staff, django_capture_on_commit_callbacks, enqueued
+):
+    tenant = build("contoso", staff)
+    readers = User.objects.filter(username__in=["operator", "buyer-contoso"])
+    plain = Event(kind=NotificationKind.INCIDENT, tenant=None, event_key="many:c", subject="c", body="About c")
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        with CaptureQueriesContext(connection) as captured:
+            assert notify_many(recipients=readers, events=[incident("a", tenant), incident("b", tenant), plain]) == 6
+        assert len(captured.captured_queries) == len(inserts(captured)) == 1
+        # Told again with one new event: only its rows are written, and counted.
+        assert notify_many(recipients=readers, events=[incident("b", tenant), incident("d", tenant)]) == 2
+        assert notify_many(recipients=readers, events=[incident("a", tenant)]) == 0
+    assert enqueued.count("deliver_notifications") == 1
+    rows = {
+        (n.recipient.username, n.event_key): (n.tenant_id, n.subject, n.body, n.link)
+        for n in Notification.objects.filter(event_key__startswith="many:")
+    }
+    assert len(rows) == 8
+    admin_page = f"/admin/launchroom/tenant/{tenant.pk}/change/"
+    assert rows["operator", "many:a"] == (tenant.pk, "a for staff", "About a", admin_page)
+    assert rows["buyer-contoso", "many:d"] == (tenant.pk, "d for the buyer", "About d", "/launch-room/contoso/")
+    assert rows["buyer-contoso", "many:c"] == (None, "c", "About c", "")
+
+
+def test_events_beyond_the_parameter_limit_take_one_more_insert_each_batch(
+    staff, monkeypatch, django_capture_on_commit_callbacks, enqueued
+):
+    tenant = build("contoso", staff)
+    readers = User.objects.filter(username__in=["operator", "commercial"])
+    # Room for ten events an insert: nine parameters each, beside created_at, delivery and the
+    # recipients' few.
+    monkeypatch.setattr(services, "MAX_PARAMETERS", 100)
+    events = [incident(str(i), tenant) for i in range(25)]
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        with CaptureQueriesContext(connection) as captured:
+            assert notify_many(recipients=readers, events=events) == 50
+        assert len(inserts(captured)) == 3
+        assert notify_many(recipients=readers, events=events) == 0
+    assert enqueued.count("deliver_notifications") == 1
+    assert Notification.objects.filter(event_key__startswith="many:").count() == 50
+
+
+def test_an_insert_stays_within_sqlites_parameter_limit(staff):
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite's limit on a statement's parameters")
+    tenant = build("contoso", staff)
+    connection.ensure_connection()
+    limit = sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER
+    # This build allows more; SQLite's default since 3.32 is what the batches are sized for.
+    was = connection.connection.setlimit(limit, services.MAX_PARAMETERS)
+    try:
+        events = [
+            Event(kind=NotificationKind.INCIDENT, tenant=tenant, event_key=f"limit:{i}", subject="S", body="B")
+            for i in range(3641)
+        ]
+        with CaptureQueriesContext(connection) as captured:
+            assert notify_many(recipients=User.objects.filter(username="operator"), events=events) == 3641
+        assert len(inserts(captured)) == 2, "3,640 events fill an insert"
+    finally:
+        connection.connection.setlimit(limit, was)
+
+
+def test_the_reminder_sweep_writes_each_roles_reminders_in_one_insert_however_many_tenants(staff):
+    """The sweep costs its fixed load and one insert per deciding role with reminders (here the
+    operators' and the support owners'): the same for two tenants as for one."""
+    contoso, globex = build("contoso", staff), build("globex", staff)
+    now = TenantReadiness.objects.get(tenant=globex).valid_until - timedelta(days=4)
+    waits = TenantReadiness.objects.filter(tenant=contoso)
+    kept = waits.get().valid_until
+    waits.update(valid_until=now + timedelta(days=60))  # contoso's evidence far off: only globex is swept
+    with CaptureQueriesContext(connection) as one:
+        told = evidence_expiry_reminders(now=now)
+    reminders = Notification.objects.filter(kind=NotificationKind.EVIDENCE_EXPIRING)
+    assert told == reminders.filter(tenant=globex).count() > 0
+    waits.update(valid_until=kept)
+    with CaptureQueriesContext(connection) as two:
+        told = evidence_expiry_reminders(now=now)
+    assert told == reminders.filter(tenant=contoso).count() > 0, "globex's reminders were told already"
+    assert set(reminders.values_list("recipient__username", flat=True)) == {"operator", "support"}
+    assert len(inserts(one)) == len(inserts(two)) == 2
+    assert len(one.captured_queries) == len(two.captured_queries)

@@ -28,10 +28,12 @@ from launchroom.models import (
 )
 from launchroom.notifications.services import (
     BySide,
+    Event,
     anyone_of,
     buyer_sponsors,
     link_to,
     notify,
+    notify_many,
     staff_in_role,
     tenant_members,
     user_with_pk,
@@ -117,7 +119,8 @@ def reminder_sweep() -> int:
 
 def evidence_expiry_reminders(*, now: datetime) -> int:
     """Evidence that reaches its freshness limit within 7 days and within 1 day, told once per
-    evidence and threshold to the members of the gate's deciding role."""
+    evidence and threshold to the members of the gate's deciding role: every reminder of a role
+    in one insert, whatever the number of tenants."""
     from evidence.freshness import freshness_limit
     from launchroom.gates.readiness import evaluate
     from launchroom.gates.selectors import load_tenants
@@ -129,8 +132,7 @@ def evidence_expiry_reminders(*, now: datetime) -> int:
     active = Tenant.objects.exclude(stage=Stage.ENDED).filter(
         Q(readiness_row__isnull=True) | Q(readiness_row__valid_until__lte=horizon)
     )
-    told = 0
-    members: dict[Role, QuerySet[Any]] = {}  # one queryset per role, never evaluated here
+    reminders: dict[Role, list[Event]] = {}
     for data in load_tenants(active, lean=True):
         readiness = evaluate(data, now=now)
         tenant = data.tenant
@@ -148,24 +150,24 @@ def evidence_expiry_reminders(*, now: datetime) -> int:
                 if not now < expires <= horizon:
                     continue
                 threshold = min(d for d in REMINDER_DAYS if expires <= now + timedelta(days=d))
-                if role not in members:
-                    members[role] = staff_in_role(role)
                 left = expires - now
                 when = f"in {left.days} day{'s' if left.days != 1 else ''}" if left.days else "within a day"
-                told += notify(
-                    recipients=members[role],
-                    kind=NotificationKind.EVIDENCE_EXPIRING,
-                    tenant=tenant,
-                    event_key=f"expiring-{threshold}d:{attachment.pk}",
-                    subject=f"{tenant}: gate {gate.gate.number} evidence goes stale {when}",
-                    body=(
-                        f"The {result.requirement.label} evidence of gate {gate.gate.number} ({gate.gate.title}) "
-                        f"reaches its {limit.days}-day freshness limit on {expires:%Y-%m-%d %H:%M} UTC. Attach "
-                        f"fresh output before then, or {tenant} falls back to hold."
-                    ),
-                    link=link,
+                reminders.setdefault(role, []).append(
+                    Event(
+                        kind=NotificationKind.EVIDENCE_EXPIRING,
+                        tenant=tenant,
+                        event_key=f"expiring-{threshold}d:{attachment.pk}",
+                        subject=f"{tenant}: gate {gate.gate.number} evidence goes stale {when}",
+                        body=(
+                            f"The {result.requirement.label} evidence of gate {gate.gate.number} "
+                            f"({gate.gate.title}) reaches its {limit.days}-day freshness limit on "
+                            f"{expires:%Y-%m-%d %H:%M} UTC. Attach fresh output before then, or {tenant} "
+                            "falls back to hold."
+                        ),
+                        link=link,
+                    )
                 )
-    return told
+    return sum(notify_many(recipients=staff_in_role(role), events=events) for role, events in reminders.items())
 
 
 def _gate_words(changed: list[dict[str, Any]]) -> str:

@@ -1,17 +1,20 @@
 """Telling people: one in-app notification per recipient and event, e-mailed by preference.
 
-``notify`` is the only writer of notifications. It runs inside the caller's transaction
-(so a rolled-back change tells nobody) and costs that change one query per event: the
-recipients arrive as a queryset, never evaluated here, and every recipient's row is written
-by one ``INSERT ... SELECT ... ON CONFLICT DO NOTHING``. ``event_key`` is unique per
-recipient, so an event is told once however often the code that noticed it runs. E-mail is
-left to background work, queued once per transaction when it commits.
+``notify_many`` is the only writer of notifications; ``notify`` calls it for one event. It
+runs inside the caller's transaction (so a rolled-back change tells nobody) and costs one query
+however many recipients it tells, for up to 3,640 events: the recipients arrive as a queryset,
+never evaluated here, and every row is written by one ``INSERT ... SELECT ... ON CONFLICT DO
+NOTHING`` that joins the recipients with a VALUES list of the events (a change telling one event
+pays one query; the reminder sweep, one per deciding role). ``event_key`` is unique per
+recipient, so an event is told once however often the code that noticed it runs. E-mail is left
+to background work, queued once per transaction when it commits.
 """
 
 from __future__ import annotations
 
 import functools
 import operator
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,7 +48,7 @@ class BySide:
 Text = str | BySide
 
 
-# Recipients: querysets of users, evaluated only inside notify()'s insert ------------------
+# Recipients: querysets of users, evaluated only inside the insert ---------------------------
 
 
 def staff_in_role(role: Role) -> QuerySet[Any]:
@@ -92,19 +95,44 @@ def link_to(tenant: Tenant | None, *, room: str = "", staff: str = "") -> Text:
 # Telling ------------------------------------------------------------------------------------
 
 
-def _per_reader(text: Text, limit: int | None) -> tuple[str, list[str]]:
-    """SQL (and its parameters) for one text column: the same for everyone, or chosen per row
-    by the recipient's ``is_staff``."""
-    if isinstance(text, BySide):
-        return "CASE WHEN who.staff THEN %s ELSE %s END", [text.staff[:limit], text.customer[:limit]]
-    if not isinstance(text, str):
-        raise TypeError(f"Expected a str or a BySide, got {type(text).__name__}.")
-    return "%s", [text[:limit]]
+@dataclass(frozen=True)
+class Event:
+    """One event to tell: its kind and tenant, the key that makes it told once per recipient,
+    and its words and link (the same for everyone, or ``BySide``)."""
+
+    kind: str
+    tenant: Tenant | None
+    event_key: str
+    subject: Text
+    body: Text
+    link: Text = ""
+
+    def __post_init__(self) -> None:
+        if not self.event_key:
+            raise ValueError("An event needs an event key: it is what makes an event told once.")
 
 
-# The columns notify() writes, in order (how a row is e-mailed is decided later by the worker,
+# The columns the insert writes, in order (how a row is e-mailed is decided later by the worker,
 # from the recipient's preference, so every row starts as pending).
 WRITTEN = ("recipient", "kind", "tenant", "event_key", "subject", "body", "link", "created_at", "delivery")
+# What each event gives the insert: one row of the events' VALUES list, each text for staff and
+# for customers (the insert picks one per recipient from their is_staff).
+EVENT_COLUMNS = (
+    *("kind", "tenant", "event_key"),
+    *("subject_staff", "subject_customer", "body_staff", "body_customer", "link_staff", "link_customer"),
+)
+# SQLite's limit on a statement's parameters (32766 since 3.32; PostgreSQL's protocol allows
+# 65535). Nine parameters an event: an insert tells up to 3,640 events, more take more inserts.
+MAX_PARAMETERS = 32766
+
+
+def _for_each_side(text: Text, limit: int | None) -> tuple[str, str]:
+    """A text as staff and as customers read it."""
+    if isinstance(text, BySide):
+        return text.staff[:limit], text.customer[:limit]
+    if not isinstance(text, str):
+        raise TypeError(f"Expected a str or a BySide, got {type(text).__name__}.")
+    return text[:limit], text[:limit]
 
 
 def notify(
@@ -119,49 +147,68 @@ def notify(
 ) -> int:
     """Tell each active recipient of one event, once, in one query. Returns how many rows were
     written: 0 when everyone was already told (or nobody qualifies)."""
+    event = Event(kind=kind, tenant=tenant, event_key=event_key, subject=subject, body=body, link=link)
+    return notify_many(recipients=recipients, events=[event])
+
+
+def notify_many(*, recipients: QuerySet[Any], events: Sequence[Event]) -> int:
+    """Tell each active recipient of each event, once, in one query: an ``INSERT ... SELECT``
+    that joins the recipients with the events (one more for each further 3,640 events, see
+    ``MAX_PARAMETERS``). Returns how many rows were written: 0 when everyone was already told
+    (or nobody qualifies)."""
     if not isinstance(recipients, QuerySet) or recipients.model is not User:
-        raise TypeError("notify() takes its recipients as a queryset of users (it is evaluated in the insert).")
-    if not event_key:
-        raise ValueError("notify() needs an event key: it is what makes an event told once.")
-    if recipients.query.is_empty():
+        raise TypeError("Telling takes its recipients as a queryset of users (it is evaluated in the insert).")
+    if recipients.query.is_empty() or not events:
         return 0
     db = router.db_for_write(Notification)
     connection = connections[db]
     fields = {f.name: f for f in Notification._meta.concrete_fields}
     # Only the recipients are compiled by the ORM (each active user once, with is_staff); the
-    # event's values are parameters of the outer SELECT.
+    # events' values and the rest are parameters.
     who = recipients.filter(is_active=True).order_by().distinct().values(person=F("pk"), staff=F("is_staff"))
     who_sql, who_params = who.query.get_compiler(using=db).as_sql()
-    texts = [
-        _per_reader(subject, fields["subject"].max_length),
-        _per_reader(body, None),
-        _per_reader(link, fields["link"].max_length),
-    ]
     quote = connection.ops.quote_name
     table, columns = quote(Notification._meta.db_table), ", ".join(quote(fields[n].column) for n in WRITTEN)
     unique = f"{quote(fields['recipient'].column)}, {quote(fields['event_key'].column)}"
-    # Only quoted names and the ORM's compiled SQL are put in the text; every value is a parameter.
-    # The WHERE clause is there for SQLite, which needs one to tell an upsert's ON from a join's.
-    sql = (
-        f"INSERT INTO {table} ({columns}) "  # noqa: S608
-        f"SELECT who.person, %s, %s, %s, {', '.join(t for t, _ in texts)}, %s, %s FROM ({who_sql}) who "
-        f"WHERE 1 = 1 ON CONFLICT ({unique}) DO NOTHING"
+    # The tenant is cast so that PostgreSQL types a column of NULLs as the key, not as text.
+    key_type = fields["tenant"].db_type(connection)
+    row = "(" + ", ".join(f"CAST(%s AS {key_type})" if c == "tenant" else "%s" for c in EVENT_COLUMNS) + ")"
+    texts = ", ".join(
+        f"CASE WHEN who.staff THEN ev.{t}_staff ELSE ev.{t}_customer END" for t in ("subject", "body", "link")
     )
-    params = [
-        kind,
-        tenant.pk if tenant is not None else None,
-        event_key[: fields["event_key"].max_length],
-        *(p for _, text_params in texts for p in text_params),
-        connection.ops.adapt_datetimefield_value(timezone.now()),
-        Delivery.PENDING.value,
-        *who_params,
-    ]
+    outer = [connection.ops.adapt_datetimefield_value(timezone.now()), Delivery.PENDING.value]
+    per_insert = max(1, (MAX_PARAMETERS - len(outer) - len(who_params)) // len(EVENT_COLUMNS))
+    created = 0
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        created = max(cursor.rowcount, 0)
+        for start in range(0, len(events), per_insert):
+            batch = events[start : start + per_insert]
+            # Only quoted names, placeholders and the ORM's compiled SQL are put in the text; every
+            # value is a parameter. The WHERE clause is there for SQLite, which needs one to tell
+            # an upsert's ON from a join's.
+            sql = (
+                f"INSERT INTO {table} ({columns}) "  # noqa: S608
+                f"WITH ev ({', '.join(EVENT_COLUMNS)}) AS (VALUES {', '.join([row] * len(batch))}) "
+                f"SELECT who.person, ev.kind, ev.tenant, ev.event_key, {texts}, %s, %s FROM ({who_sql}) who "
+                f"CROSS JOIN ev WHERE 1 = 1 ON CONFLICT ({unique}) DO NOTHING"
+            )
+            values = [value for event in batch for value in _values(event, fields)]
+            cursor.execute(sql, [*values, *outer, *who_params])
+            created += max(cursor.rowcount, 0)
     if created:
         deliver_after_commit(using=db)
     return created
+
+
+def _values(event: Event, fields: dict[str, Any]) -> list[Any]:
+    """One event's row of the VALUES list, in the order of ``EVENT_COLUMNS``."""
+    return [
+        event.kind,
+        event.tenant.pk if event.tenant is not None else None,
+        event.event_key[: fields["event_key"].max_length],
+        *_for_each_side(event.subject, fields["subject"].max_length),
+        *_for_each_side(event.body, None),
+        *_for_each_side(event.link, fields["link"].max_length),
+    ]
 
 
 def deliver_after_commit(*, using: str | None = None) -> None:
