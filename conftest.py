@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,10 +20,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     from django.db import connection
 
     on_postgres = connection.vendor == "postgresql"
-    # The browser modules first (make test passes --no-loadscope-reorder so that pytest-xdist
-    # hands modules out in this order): they are the longest, and a long module handed out
-    # last keeps one worker busy while the other idles. A stable sort: the rest keep their order.
-    items.sort(key=lambda item: item.get_closest_marker("browser") is None)
+    # The longest modules first (make test passes --no-loadscope-reorder so that pytest-xdist
+    # hands modules out in this order): a long module handed out last keeps one worker busy
+    # while the other idles. A stable sort: a module's tests keep their order.
+    items.sort(key=lambda item: -module_seconds(item.nodeid))
     for item in items:
         if item.get_closest_marker("postgres") and not on_postgres:
             # With REQUIRE_POSTGRES=1 off PostgreSQL the session has already failed to start.
@@ -29,6 +31,32 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         # With REQUIRE_BROWSER=1 and no Chromium the session has already failed to start.
         if item.get_closest_marker("browser") and not CHROMIUM:
             item.add_marker(pytest.mark.skip(reason="needs Chromium: apt-get install -y chromium"))
+
+
+# How long each module took, measured (tests/module_seconds.json): the order pytest-xdist hands
+# modules out in. `UPDATE_MODULE_SECONDS=1 make test` measures them again. A module the file
+# does not know yet goes first (it may be long); a stale figure costs only balance.
+MODULE_SECONDS = Path(__file__).parent / "tests" / "module_seconds.json"
+UPDATE_MODULE_SECONDS = os.environ.get("UPDATE_MODULE_SECONDS") == "1"
+_KNOWN_SECONDS: dict[str, float] = json.loads(MODULE_SECONDS.read_text()) if MODULE_SECONDS.exists() else {}
+_MEASURED: dict[str, float] = {}
+
+
+def module_seconds(nodeid: str) -> float:
+    return _KNOWN_SECONDS.get(nodeid.split("::")[0], float("inf"))
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    # On the controller too: xdist workers send it every report.
+    if UPDATE_MODULE_SECONDS:
+        module = report.nodeid.split("::")[0]
+        _MEASURED[module] = _MEASURED.get(module, 0.0) + report.duration
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if UPDATE_MODULE_SECONDS and _MEASURED and not os.environ.get("PYTEST_XDIST_WORKER"):
+        figures = {module: round(seconds, 1) for module, seconds in sorted(_MEASURED.items())}
+        MODULE_SECONDS.write_text(json.dumps(figures, indent=1) + "\n")
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

@@ -13,3 +13,4 @@ class CoreConfig(AppConfig):
         from core import checks, events, history  # noqa: F401
 
         history.connect_system_account(self)
+        history.build_history_managers_once()

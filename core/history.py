@@ -32,6 +32,7 @@ from django.db import DEFAULT_DB_ALIAS
 from django.dispatch import receiver
 from django.http import HttpRequest
 from django_tasks.base import Task
+from simple_history.manager import HistoryDescriptor
 from simple_history.models import HistoricalRecords
 from simple_history.signals import pre_create_historical_record
 
@@ -159,6 +160,31 @@ def connect_system_account(sender: Any) -> None:
     post_save.connect(_forget_the_system, sender=user_model, dispatch_uid="core.history.forget_save")
     post_delete.connect(_forget_the_system, sender=user_model, dispatch_uid="core.history.forget_delete")
     post_migrate.connect(_create_the_system, sender=sender, dispatch_uid="core.history.create")
+
+
+class _ManagerClassOnce(HistoryDescriptor):
+    """simple_history's ``Model.history`` descriptor builds a new manager class on every
+    access (``from_queryset``), and every save of a tracked model reads it to write its
+    history row: about a tenth of a millisecond a save. This one builds the class once."""
+
+    _manager_class: Any = None
+
+    def __get__(self, instance: Any, owner: Any) -> Any:
+        if self._manager_class is None:
+            self._manager_class = self.manager_class.from_queryset(self.queryset_class)
+        return self._manager_class(self.model, instance)
+
+
+def build_history_managers_once() -> None:
+    """Called by the core app's ``ready``, once every model (and its history) is registered."""
+    from django.apps import apps
+
+    for model in apps.get_models():
+        name = getattr(model._meta, "simple_history_manager_attribute", None)
+        descriptor = model.__dict__.get(name) if name else None
+        if name and type(descriptor) is HistoryDescriptor:
+            once = _ManagerClassOnce(descriptor.model, descriptor.manager_class, descriptor.queryset_class)
+            setattr(model, name, once)
 
 
 def _os_user() -> str:

@@ -69,22 +69,33 @@ def _set_password(user: User, created: bool, password: str | None) -> None:
 
 
 def ensure_staff(password: str | None = None) -> dict[str, Any]:
-    """The five staff users, each in their role's group (``operator`` is also superuser)."""
-    if Group.objects.filter(name__in=[r.value for r in Role]).count() != len(Role):
+    """The five staff users, each in their role's group (``operator`` is also superuser).
+
+    Writes only what is missing or different: run again (every test asks for the staff, and
+    ``make run`` seeds on every start) it reads the users and their groups and saves nothing."""
+    groups = {g.name: g for g in Group.objects.filter(name__in=[r.value for r in Role])}
+    if len(groups) != len(Role):
         # The groups come from a data migration; a flushed test database has lost them.
         sync_groups()
+        groups = {g.name: g for g in Group.objects.filter(name__in=[r.value for r in Role])}
+    existing: dict[str, User] = {u.username: u for u in User.objects.filter(username__in=list(STAFF))}
+    in_groups = set(User.groups.through.objects.filter(user__in=existing.values()).values_list("user_id", "group_id"))
     users = {}
     for username, role in STAFF.items():
         first, last = STAFF_NAMES[username]
-        user, created = User.objects.get_or_create(
-            username=username,
-            defaults={"email": f"{username}@thesmios.example", "first_name": first, "last_name": last},
+        created = username not in existing
+        user = existing.get(username) or User(
+            username=username, email=f"{username}@thesmios.example", first_name=first, last_name=last
         )
+        before = (user.is_staff, user.is_superuser, user.password)
         user.is_staff = True
         user.is_superuser = username == "operator"
         _set_password(user, created, password)
-        user.save()
-        user.groups.add(Group.objects.get(name=role.value))
+        if created or before != (user.is_staff, user.is_superuser, user.password):
+            user.save()
+        group = groups[role.value]
+        if (user.pk, group.pk) not in in_groups:
+            user.groups.add(group)
         users[username] = user
     return users
 

@@ -63,11 +63,11 @@ def run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str
     )
 
 
+# The settings module alone, as a fresh process reads it: its values are what the process
+# would run with (django.setup(), a second of importing every app, would change none of them).
 SETTINGS_DUMP = """
 import json, os
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "thesmios.settings")
-import django
-django.setup()
 from django.conf import settings as s
 names = json.loads(os.environ["DUMP"])
 print(json.dumps({name: getattr(s, name, None) for name in names}, default=str))

@@ -224,3 +224,14 @@ def test_it_keeps_a_web_request_in_place_after_a_service(client: Any, staff: dic
     assert response.status_code == 302
     assert Tenant.history.filter(id=tenant.pk).latest().history_user == staff["operator"]
     assert StageChange.objects.get(tenant=tenant).history.get().history_user == staff["operator"]
+
+
+@pytest.mark.django_db
+def test_each_tracked_model_builds_its_history_manager_class_once() -> None:
+    tracked = [m for m in apps.get_models() if getattr(m._meta, "simple_history_manager_attribute", None)]
+    assert Tenant in tracked and OrderForm in tracked
+    for model in tracked:
+        assert type(model.history) is type(model.history), model
+    # The manager still answers for one instance or the whole model.
+    tenant = demo.new_tenant("acme", "Acme Health", demo.ensure_staff())
+    assert tenant.history.count() == 1 and Tenant.history.filter(id=tenant.pk).count() == 1

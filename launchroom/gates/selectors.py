@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db.models import Count, F, OuterRef, QuerySet, Subquery, Window
 from django.db.models.functions import RowNumber
@@ -122,6 +123,10 @@ def _attachment_template(with_output: bool, lean: bool) -> QuerySet[EvidenceAtta
     return qs.order_by("-captured_at", "-id")
 
 
+# Up to this many tenants, the queries below name them by id (see ``load_tenants``).
+IDS_INLINE = 500
+
+
 def load_tenants(tenants: QuerySet[Tenant], *, with_output: bool = False, lean: bool = False) -> list[TenantData]:
     """Load every tenant of ``tenants`` with what readiness needs, in five queries.
 
@@ -139,7 +144,10 @@ def load_tenants(tenants: QuerySet[Tenant], *, with_output: bool = False, lean: 
         )
     if not by_id:
         return []
-    ids = tenants.values("pk")
+    # The ids themselves when there are few (a projection loads one tenant): compiling the
+    # tenants' query again as a subquery, once for each of the four queries below, cost more
+    # than running them. A whole portfolio is selected by subquery, not by a list of 100,000.
+    ids: Any = list(by_id) if len(by_id) <= IDS_INLINE else tenants.values("pk")
     for order_form in OrderForm.objects.filter(tenant__in=ids).order_by("tenant_id", "-version"):
         by_id[order_form.tenant_id].order_forms.append(order_form)
     for attachment in _attachment_queryset(with_output=with_output, lean=lean).filter(tenant__in=ids):
