@@ -67,6 +67,9 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
         if connection.vendor != "postgresql":
             raise pytest.UsageError("REQUIRE_POSTGRES=1 but DATABASE_URL does not point at PostgreSQL")
+    from tests import migrated_once
+
+    migrated_once.install()
 
 
 @pytest.fixture(scope="session")

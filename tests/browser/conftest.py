@@ -20,6 +20,9 @@ from tests.browser.axe import axe_violations, describe
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+# Screenshots are for people to look at, not assertions: the browser run in .ci/run writes them
+# (SCREENSHOTS=1), a plain `make test` only where a test is about them (a third of a second each).
+WRITE_SCREENSHOTS = os.environ.get("SCREENSHOTS") == "1"
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or shutil.which("chromium-browser")
 # Run as root, without network: no sandbox, no GPU, nothing that phones home.
 CHROMIUM_ARGS = [

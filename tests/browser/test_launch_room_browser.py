@@ -12,7 +12,7 @@ from django.core import mail
 
 from launchroom.models import AcceptanceRecord
 from launchroom.tenants.accounts import invite_buyer
-from tests.browser.conftest import PHONE
+from tests.browser.conftest import PHONE, WRITE_SCREENSHOTS
 from tests.launch_helpers import build
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -38,12 +38,15 @@ def fill_signature(page: Any, decision: str) -> None:
     page.get_by_label(re.compile("I am authorised to sign")).check()
 
 
-def shoot(page: Any, artifacts: Path, name: str, *, phone: bool = False) -> Path:
+def shoot(page: Any, artifacts: Path, name: str, *, phone: bool = False, keep: bool = False) -> Path:
+    """Check that nothing is wider than the window; write the screenshot with SCREENSHOTS=1
+    (or ``keep``)."""
     if phone:
         page.set_viewport_size(PHONE)
     # JPEG: a whole page encodes in half the time PNG takes, and reads as well for a person.
     path = artifacts / f"{name}.jpg"
-    page.screenshot(path=str(path), full_page=True, type="jpeg", quality=85)
+    if keep or WRITE_SCREENSHOTS:
+        page.screenshot(path=str(path), full_page=True, type="jpeg", quality=85)
     # Nothing is wider than the window: no sideways scrolling, at desktop or phone width.
     overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
     assert overflow <= 0, f"{name}: the page is {overflow}px wider than the window"
@@ -171,10 +174,10 @@ def test_the_screenshots_are_written(staff, page, artifacts):
     build("globex", staff)
     log_in(page, "buyer-globex")
     page.wait_for_url("**/launch-room/globex/")
-    room = shoot(page, artifacts, "launch-room-globex")
+    room = shoot(page, artifacts, "launch-room-globex", keep=True)
     page.get_by_role("link", name="View the certificate").click()
-    certificate = shoot(page, artifacts, "certificate-globex")
-    phone = shoot(page, artifacts, "certificate-globex-phone", phone=True)
+    certificate = shoot(page, artifacts, "certificate-globex", keep=True)
+    phone = shoot(page, artifacts, "certificate-globex-phone", phone=True, keep=True)
     for path in (room, certificate, phone):
         assert path.exists()
         assert path.stat().st_size > 10_000

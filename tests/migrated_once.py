@@ -1,0 +1,83 @@
+"""The SQLite test database, migrated once for each set of migrations, not once per worker and run.
+
+Migrating a fresh database takes about six seconds (74 migrations, most of it Django rendering
+model states), and every pytest-xdist worker does it before its first test. After a worker has
+migrated, the database is copied to ``var/test-db/`` under a key made of every migration file
+of every installed app, the Django version and the SQLite version. While the key is the same,
+a worker copies that database into its in-memory one (SQLite's backup API, milliseconds)
+instead of migrating, and then sends ``post_migrate`` as ``migrate`` would: what the code, not
+the migrations, puts in the database (permissions, the role groups, the system account) is
+brought up to date as after a real migrate. A changed migration changes the key: the next run
+migrates again. PostgreSQL, and a SQLite database on disk, migrate as usual.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+CACHE = Path(__file__).resolve().parents[1] / "var" / "test-db"
+
+
+def migrations_key() -> str:
+    import django
+    from django.apps import apps
+    from django.conf import settings
+
+    digest = hashlib.sha256(f"django {django.get_version()} sqlite {sqlite3.sqlite_version}\n".encode())
+    digest.update(repr(sorted(getattr(settings, "MIGRATION_MODULES", {}).items())).encode())
+    for config in sorted(apps.get_app_configs(), key=lambda c: c.label):
+        for path in sorted((Path(config.path) / "migrations").glob("*.py")):
+            digest.update(f"\n{config.label}/{path.name}\n".encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:20]
+
+
+def install() -> None:
+    """Make the test database's ``migrate`` copy the migrated database when it can (see above)."""
+    from django.core import management
+    from django.core.management.sql import emit_post_migrate_signal
+    from django.db import DEFAULT_DB_ALIAS, connections
+
+    connection = connections[DEFAULT_DB_ALIAS]
+    creation = connection.creation
+    if connection.vendor != "sqlite" or not creation.is_in_memory_db(creation._get_test_db_name()):
+        return
+    migrate_for_real = management.call_command
+    snapshot = CACHE / f"migrated-{migrations_key()}.sqlite3"
+
+    def call_command(name: str, *args: Any, **options: Any) -> Any:
+        if name != "migrate" or options.get("database", DEFAULT_DB_ALIAS) != DEFAULT_DB_ALIAS:
+            return migrate_for_real(name, *args, **options)
+        connection.ensure_connection()
+        if snapshot.exists():
+            source = sqlite3.connect(snapshot)
+            try:
+                source.backup(connection.connection)
+            finally:
+                source.close()
+            emit_post_migrate_signal(verbosity=0, interactive=False, db=DEFAULT_DB_ALIAS)
+            return None
+        result = migrate_for_real(name, *args, **options)
+        CACHE.mkdir(parents=True, exist_ok=True)
+        partial = snapshot.with_name(f"{snapshot.name}.{os.getpid()}.partial")
+        target = sqlite3.connect(partial)
+        connection.connection.backup(target)
+        target.close()
+        os.replace(partial, snapshot)  # two workers may both write it: either copy is whole
+        return result
+
+    create_for_real = creation.create_test_db
+
+    def create_test_db(*args: Any, **kwargs: Any) -> Any:
+        # Django's create_test_db imports call_command when it runs: replaced only meanwhile.
+        management.call_command = call_command
+        try:
+            return create_for_real(*args, **kwargs)
+        finally:
+            management.call_command = migrate_for_real
+
+    creation.create_test_db = create_test_db  # type: ignore[method-assign]
