@@ -199,12 +199,13 @@ def project(*, tenant_id: int, cause: str, actor: User | None = None, now: datet
     Runs inside the caller's transaction, under its tenant lock (see ``core.hooks``).
     """
     now = now or timezone.now()
-    loaded = load_tenants(Tenant.objects.filter(pk=tenant_id), lean=True)
+    # The stored row comes with the tenant (one query fewer on every write).
+    loaded = load_tenants(Tenant.objects.filter(pk=tenant_id).select_related("readiness_row"), lean=True)
     if not loaded:
         raise Tenant.DoesNotExist(f"No tenant {tenant_id}.")
     fields = evaluated_fields(loaded[0], now)
     fields["tenant_id"] = tenant_id
-    previous = TenantReadiness.objects.filter(tenant_id=tenant_id).first()
+    previous: TenantReadiness | None = getattr(loaded[0].tenant, "readiness_row", None)
     transition = _transition(previous, fields, cause=cause, actor=actor, now=now)
     row = _apply(previous, fields, now)
     row.save()

@@ -91,10 +91,14 @@ def sync_groups(apps: Apps | None = None) -> None:
         create_permissions(app_config, apps=registry, verbosity=0)
     Group = registry.get_model("auth", "Group")
     Permission = registry.get_model("auth", "Permission")
+    named = {name for names in GROUP_PERMISSIONS.values() for name in names}
+    by_name = {
+        f"{p.content_type.app_label}.{p.codename}": p
+        for p in Permission.objects.filter(codename__in={n.split(".")[1] for n in named}).select_related("content_type")
+    }
+    missing = sorted(named - set(by_name))
+    if missing:
+        raise Permission.DoesNotExist(f"No such permission: {', '.join(missing)}")
     for role, names in GROUP_PERMISSIONS.items():
         group, _ = Group.objects.get_or_create(name=role.value)
-        permissions = []
-        for name in names:
-            app_label, codename = name.split(".")
-            permissions.append(Permission.objects.get(content_type__app_label=app_label, codename=codename))
-        group.permissions.set(permissions)
+        group.permissions.set([by_name[name] for name in names])
