@@ -8,7 +8,6 @@ synchronous code, so that guard is switched off here.
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from typing import Any
 import pytest
 
 from tests.browser.axe import axe_violations, describe
+from tests.browser.chromium import chromium_path
 
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
@@ -23,7 +23,7 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 # Screenshots are for people to look at, not assertions: the browser run in .ci/run writes them
 # (SCREENSHOTS=1), a plain `make test` only where a test is about them (a third of a second each).
 WRITE_SCREENSHOTS = os.environ.get("SCREENSHOTS") == "1"
-CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM = chromium_path()
 # Run as root, without network: no sandbox, no GPU, nothing that phones home.
 CHROMIUM_ARGS = [
     "--no-sandbox",
