@@ -88,4 +88,4 @@ ci:
 	bash .ci/run
 
 clean:
-	rm -rf $(VENV) node_modules db.sqlite3 staticfiles
+	rm -rf $(VENV) node_modules db.sqlite3 staticfiles var/test-db
