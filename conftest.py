@@ -43,21 +43,27 @@ _KNOWN_SECONDS: dict[str, float] = json.loads(MODULE_SECONDS.read_text()) if MOD
 _MEASURED: dict[str, float] = {}
 
 
+def _module(nodeid: str) -> str:
+    return nodeid.split("::")[0]
+
+
 def module_seconds(nodeid: str) -> float:
-    return _KNOWN_SECONDS.get(nodeid.split("::")[0], float("inf"))
+    return _KNOWN_SECONDS.get(_module(nodeid), float("inf"))
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     # On the controller too: xdist workers send it every report.
     if UPDATE_MODULE_SECONDS:
-        module = report.nodeid.split("::")[0]
-        _MEASURED[module] = _MEASURED.get(module, 0.0) + report.duration
+        _MEASURED[_module(report.nodeid)] = _MEASURED.get(_module(report.nodeid), 0.0) + report.duration
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     if UPDATE_MODULE_SECONDS and _MEASURED and not os.environ.get("PYTEST_XDIST_WORKER"):
-        figures = {module: round(seconds, 1) for module, seconds in sorted(_MEASURED.items())}
-        MODULE_SECONDS.write_text(json.dumps(figures, indent=1) + "\n")
+        # A run of some modules updates theirs and keeps the rest; a module since deleted goes.
+        root = MODULE_SECONDS.parent.parent
+        figures = {m: s for m, s in _KNOWN_SECONDS.items() if (root / m).exists()}
+        figures.update((m, round(s, 1)) for m, s in _MEASURED.items())
+        MODULE_SECONDS.write_text(json.dumps(dict(sorted(figures.items())), indent=1) + "\n")
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

@@ -73,11 +73,15 @@ def ensure_staff(password: str | None = None) -> dict[str, Any]:
 
     Writes only what is missing or different: run again (every test asks for the staff, and
     ``make run`` seeds on every start) it reads the users and their groups and saves nothing."""
-    groups = {g.name: g for g in Group.objects.filter(name__in=[r.value for r in Role])}
+
+    def role_groups() -> dict[str, Group]:
+        return {g.name: g for g in Group.objects.filter(name__in=[r.value for r in Role])}
+
+    groups = role_groups()
     if len(groups) != len(Role):
         # The groups come from a data migration; a flushed test database has lost them.
         sync_groups()
-        groups = {g.name: g for g in Group.objects.filter(name__in=[r.value for r in Role])}
+        groups = role_groups()
     existing: dict[str, User] = {u.username: u for u in User.objects.filter(username__in=list(STAFF))}
     in_groups = set(User.groups.through.objects.filter(user__in=existing.values()).values_list("user_id", "group_id"))
     users = {}

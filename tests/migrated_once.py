@@ -46,12 +46,12 @@ def install() -> None:
     creation = connection.creation
     if connection.vendor != "sqlite" or not creation.is_in_memory_db(creation._get_test_db_name()):
         return
-    migrate_for_real = management.call_command
+    real_call_command = management.call_command
     snapshot = CACHE / f"migrated-{migrations_key()}.sqlite3"
 
     def call_command(name: str, *args: Any, **options: Any) -> Any:
         if name != "migrate" or options.get("database", DEFAULT_DB_ALIAS) != DEFAULT_DB_ALIAS:
-            return migrate_for_real(name, *args, **options)
+            return real_call_command(name, *args, **options)
         connection.ensure_connection()
         if snapshot.exists():
             source = sqlite3.connect(snapshot)
@@ -61,7 +61,7 @@ def install() -> None:
                 source.close()
             emit_post_migrate_signal(verbosity=0, interactive=False, db=DEFAULT_DB_ALIAS)
             return None
-        result = migrate_for_real(name, *args, **options)
+        result = real_call_command(name, *args, **options)
         CACHE.mkdir(parents=True, exist_ok=True)
         partial = snapshot.with_name(f"{snapshot.name}.{os.getpid()}.partial")
         target = sqlite3.connect(partial)
@@ -78,6 +78,6 @@ def install() -> None:
         try:
             return create_for_real(*args, **kwargs)
         finally:
-            management.call_command = migrate_for_real
+            management.call_command = real_call_command
 
     creation.create_test_db = create_test_db  # type: ignore[method-assign]

@@ -131,3 +131,19 @@ def test_it_lets_the_commercial_owner_create_a_tenant_with_history(client, staff
     tenant = Tenant.objects.get(slug="umbrella")
     assert tenant.stage == "setup"
     assert tenant.history.get().history_user == staff["commercial"]
+
+
+def test_ensure_staff_again_reads_and_writes_nothing_and_repairs_what_is_missing(django_assert_num_queries):
+    staff = demo.ensure_staff()
+    # Run again: the groups, the users and their memberships are read; nothing is written.
+    with django_assert_num_queries(3):
+        again = demo.ensure_staff()
+    assert {u: user.pk for u, user in again.items()} == {u: user.pk for u, user in staff.items()}
+    # A lost membership and a demoted operator are put back.
+    operator = staff["operator"]
+    operator.groups.clear()
+    get_user_model().objects.filter(pk=operator.pk).update(is_staff=False, is_superuser=False)
+    demo.ensure_staff()
+    operator.refresh_from_db()
+    assert operator.is_staff and operator.is_superuser
+    assert list(operator.groups.values_list("name", flat=True)) == ["Operator"]

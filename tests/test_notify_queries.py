@@ -7,8 +7,8 @@ The counts of two real service writes are pinned here, on SQLite and PostgreSQL 
 - gate_decide reopening a gate on globex: ``REOPEN`` = 17 for the decision itself (role check,
   savepoint, tenant lock, the decision and its history, the decision-log link and its history,
   five loads for readiness (the stored row comes with the tenant), the row's update, the
-  transition and its history, release) + 2 events (globex fell from go to hold; gate 5 is ready for review again), one
-  INSERT ... SELECT each. Before telling cost one query per event the same write ran 25
+  transition and its history, release) + 2 events (globex fell from go to hold; gate 5 is
+  ready for review again), one INSERT ... SELECT each. Before telling cost one query per event the same write ran 25
   (each audience read first, the commercial owner fetched, one insert per audience).
 - acceptance_sign on contoso: ``SIGN`` = 24 for the signature + 1 event (the operators and the
   commercial owner are told of it); 28 before.
