@@ -28,7 +28,7 @@ from evidence.models import EvidenceAttachment
 from launchroom import catalog
 from launchroom.gates import projection
 from launchroom.gates.readiness import Readiness, _next_action, evaluate
-from launchroom.gates.selectors import TenantData, load_tenants
+from launchroom.gates.selectors import TenantData, load_one
 from launchroom.gates.states import GO, STATUS_LABELS
 from launchroom.models import Tenant
 
@@ -187,7 +187,10 @@ def compare(before: Before, after: Readiness, *, result: Any = None) -> Impact:
 
 def _load(tenant: Tenant) -> TenantData:
     """What ``evaluate`` reads, and no more (the columns it reads, no related users)."""
-    return load_tenants(Tenant.objects.filter(pk=tenant.pk), lean=True)[0]
+    data = load_one(tenant.pk, lean=True)
+    if data is None:
+        raise Tenant.DoesNotExist(f"No tenant {tenant.pk}.")
+    return data
 
 
 def preview(tenant: Tenant, run: Callable[[], Any]) -> Impact:

@@ -23,7 +23,7 @@ from core.types import User
 from evidence.freshness import freshness_limit
 from launchroom import catalog
 from launchroom.gates.readiness import STALE, Readiness, evaluate
-from launchroom.gates.selectors import TenantData, load_tenants
+from launchroom.gates.selectors import TenantData, load_one, load_tenants
 from launchroom.models import GATE_COLUMNS, LaunchStage, ReadinessTransition, Tenant, TenantReadiness
 
 BATCH_SIZE = 500
@@ -200,12 +200,12 @@ def project(*, tenant_id: int, cause: str, actor: User | None = None, now: datet
     """
     now = now or timezone.now()
     # The stored row comes with the tenant (one query fewer on every write).
-    loaded = load_tenants(Tenant.objects.filter(pk=tenant_id).select_related("readiness_row"), lean=True)
-    if not loaded:
+    loaded = load_one(tenant_id, lean=True, with_row=True)
+    if loaded is None:
         raise Tenant.DoesNotExist(f"No tenant {tenant_id}.")
-    fields = evaluated_fields(loaded[0], now)
+    fields = evaluated_fields(loaded, now)
     fields["tenant_id"] = tenant_id
-    previous: TenantReadiness | None = getattr(loaded[0].tenant, "readiness_row", None)
+    previous: TenantReadiness | None = getattr(loaded.tenant, "readiness_row", None)
     transition = _transition(previous, fields, cause=cause, actor=actor, now=now)
     row = _apply(previous, fields, now)
     row.save()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,6 +11,7 @@ from django.db.models import Count, F, OuterRef, QuerySet, Subquery, Window
 from django.db.models.functions import RowNumber
 
 from billing.models import BillingProfile
+from core.prepared import Prepared
 from evidence.models import EvidenceAttachment, EvidenceCheck
 from launchroom.models import (
     AcceptanceRecord,
@@ -133,36 +135,114 @@ def load_tenants(tenants: QuerySet[Tenant], *, with_output: bool = False, lean: 
     ``lean`` (portfolios) builds only the columns ``evaluate`` reads and no related users;
     otherwise the rows are whole, for pages that also show who decided what.
     """
-    related = ["billing_profile", "support_plan"] if lean else ["billing_profile", "support_plan", "commercial_owner"]
-    rows = list(tenants.select_related(*related))
-    by_id: dict[int, TenantData] = {}
-    for tenant in rows:
-        by_id[tenant.pk] = TenantData(
+    rows = list(tenants.select_related(*_tenant_related(lean)))
+    if not rows:
+        return []
+    # The ids themselves when there are few: compiling the tenants' query again as a subquery,
+    # once for each of the four queries below, cost more than running them. A whole portfolio
+    # is selected by subquery, not by a list of 100,000.
+    ids: Any = [t.pk for t in rows] if len(rows) <= IDS_INLINE else tenants.values("pk")
+    decisions = GateDecision.objects.filter(tenant__in=ids)
+    acceptances = AcceptanceRecord.objects.filter(tenant__in=ids).order_by("-signed_at", "-id")
+    return _assemble(
+        rows,
+        order_forms=OrderForm.objects.filter(tenant__in=ids).order_by("tenant_id", "-version"),
+        attachments=_attachment_queryset(with_output=with_output, lean=lean).filter(tenant__in=ids),
+        decisions=decisions.only(*LEAN_DECISION_FIELDS) if lean else decisions.select_related("decided_by"),
+        acceptances=acceptances.only(*LEAN_ACCEPTANCE_FIELDS) if lean else acceptances.defer("snapshot"),
+    )
+
+
+def load_one(
+    tenant_id: int, *, with_output: bool = False, lean: bool = False, with_row: bool = False
+) -> TenantData | None:
+    """One tenant, as ``load_tenants`` loads it, in the same five queries compiled once
+    (``core.prepared``): every write loads its tenant again. ``with_row`` brings the stored
+    readiness row along. None when there is no such tenant."""
+    using = Tenant.objects.db
+    rows = _prepared_tenant(lean, with_row).run(tenant_id, using)
+    if not rows:
+        return None
+    return _assemble(
+        rows,
+        order_forms=_prepared_order_forms().run(tenant_id, using),
+        attachments=_prepared_attachments(with_output, lean).run(tenant_id, using),
+        decisions=_prepared_decisions(lean).run(tenant_id, using),
+        acceptances=_prepared_acceptances(lean).run(tenant_id, using),
+    )[0]
+
+
+def load(tenant: Tenant, *, with_output: bool = True) -> TenantData:
+    """Load one tenant (five queries)."""
+    data = load_one(tenant.pk, with_output=with_output)
+    if data is None:
+        raise Tenant.DoesNotExist(f"No tenant {tenant.pk}.")
+    return data
+
+
+def _tenant_related(lean: bool) -> list[str]:
+    return ["billing_profile", "support_plan"] if lean else ["billing_profile", "support_plan", "commercial_owner"]
+
+
+def _assemble(
+    rows: list[Tenant],
+    *,
+    order_forms: Iterable[OrderForm],
+    attachments: Iterable[EvidenceAttachment],
+    decisions: Iterable[GateDecision],
+    acceptances: Iterable[AcceptanceRecord],
+) -> list[TenantData]:
+    by_id = {
+        tenant.pk: TenantData(
             tenant=tenant,
             billing=getattr(tenant, "billing_profile", None),
             support=getattr(tenant, "support_plan", None),
         )
-    if not by_id:
-        return []
-    # The ids themselves when there are few (a projection loads one tenant): compiling the
-    # tenants' query again as a subquery, once for each of the four queries below, cost more
-    # than running them. A whole portfolio is selected by subquery, not by a list of 100,000.
-    ids: Any = list(by_id) if len(by_id) <= IDS_INLINE else tenants.values("pk")
-    for order_form in OrderForm.objects.filter(tenant__in=ids).order_by("tenant_id", "-version"):
+        for tenant in rows
+    }
+    for order_form in order_forms:
         by_id[order_form.tenant_id].order_forms.append(order_form)
-    for attachment in _attachment_queryset(with_output=with_output, lean=lean).filter(tenant__in=ids):
+    for attachment in attachments:
         by_id[attachment.tenant_id].attachments.append(attachment)
-    decisions = GateDecision.objects.filter(tenant__in=ids)
-    decisions = decisions.only(*LEAN_DECISION_FIELDS) if lean else decisions.select_related("decided_by")
     for decision in decisions:
         by_id[decision.tenant_id].decisions.append(decision)
-    acceptances = AcceptanceRecord.objects.filter(tenant__in=ids).order_by("-signed_at", "-id")
-    acceptances = acceptances.only(*LEAN_ACCEPTANCE_FIELDS) if lean else acceptances.defer("snapshot")
     for record in acceptances:
         by_id[record.tenant_id].acceptances.append(record)
     return [by_id[t.pk] for t in rows]
 
 
-def load(tenant: Tenant, *, with_output: bool = True) -> TenantData:
-    """Load one tenant (five queries)."""
-    return load_tenants(Tenant.objects.filter(pk=tenant.pk), with_output=with_output)[0]
+# The one-tenant queries, each the same queryset ``load_tenants`` runs for one id.
+
+
+@functools.cache
+def _prepared_tenant(lean: bool, with_row: bool) -> Prepared[Tenant]:
+    related = _tenant_related(lean) + (["readiness_row"] if with_row else [])
+    return Prepared(lambda pk: Tenant.objects.filter(pk=pk).select_related(*related))
+
+
+@functools.cache
+def _prepared_order_forms() -> Prepared[OrderForm]:
+    return Prepared(lambda pk: OrderForm.objects.filter(tenant__in=[pk]).order_by("tenant_id", "-version"))
+
+
+@functools.cache
+def _prepared_attachments(with_output: bool, lean: bool) -> Prepared[EvidenceAttachment]:
+    return Prepared(lambda pk: _attachment_queryset(with_output=with_output, lean=lean).filter(tenant__in=[pk]))
+
+
+@functools.cache
+def _prepared_decisions(lean: bool) -> Prepared[GateDecision]:
+    def build(pk: int) -> QuerySet[GateDecision]:
+        decisions = GateDecision.objects.filter(tenant__in=[pk])
+        return decisions.only(*LEAN_DECISION_FIELDS) if lean else decisions.select_related("decided_by")
+
+    return Prepared(build)
+
+
+@functools.cache
+def _prepared_acceptances(lean: bool) -> Prepared[AcceptanceRecord]:
+    def build(pk: int) -> QuerySet[AcceptanceRecord]:
+        records = AcceptanceRecord.objects.filter(tenant__in=[pk]).order_by("-signed_at", "-id")
+        return records.only(*LEAN_ACCEPTANCE_FIELDS) if lean else records.defer("snapshot")
+
+    return Prepared(build)
