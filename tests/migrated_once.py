@@ -9,6 +9,11 @@ instead of migrating, and then sends ``post_migrate`` as ``migrate`` would: what
 the migrations, puts in the database (permissions, the role groups, the system account) is
 brought up to date as after a real migrate. A changed migration changes the key: the next run
 migrates again. PostgreSQL, and a SQLite database on disk, migrate as usual.
+
+The same copy, kept in memory as the database stood when it was ready, replaces the flush
+after a transactional test: a flush deletes every table and sends ``post_migrate``, which
+makes the content types, permissions and role groups again (about 70 ms, some 140 times a
+run); copying the ready database back gives the same empty database in a millisecond.
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ from pathlib import Path
 from typing import Any
 
 CACHE = Path(__file__).resolve().parents[1] / "var" / "test-db"
+# The test database as it stood once created (migrated, post_migrate sent), in this worker.
+_READY: list[sqlite3.Connection] = []
 
 
 def migrations_key() -> str:
@@ -76,8 +83,54 @@ def install() -> None:
         # Django's create_test_db imports call_command when it runs: replaced only meanwhile.
         management.call_command = call_command
         try:
-            return create_for_real(*args, **kwargs)
+            name = create_for_real(*args, **kwargs)
         finally:
             management.call_command = real_call_command
+        _keep_ready_copy()
+        return name
 
     creation.create_test_db = create_test_db  # type: ignore[method-assign]
+    _restore_instead_of_flush()
+
+
+def _keep_ready_copy() -> None:
+    from django.db import DEFAULT_DB_ALIAS, connections
+
+    ready = sqlite3.connect(":memory:")
+    connections[DEFAULT_DB_ALIAS].connection.backup(ready)
+    _READY[:] = [ready]
+
+
+def restore_ready() -> bool:
+    """Put the test database back as it stood when created; False where there is no copy."""
+    from django.contrib.contenttypes.models import ContentType
+    from django.db import DEFAULT_DB_ALIAS, connections
+
+    connection = connections[DEFAULT_DB_ALIAS]
+    if not _READY or connection.in_atomic_block:
+        return False
+    connection.ensure_connection()
+    _READY[0].backup(connection.connection)
+    ContentType.objects.clear_cache()
+    return True
+
+
+def _restore_instead_of_flush() -> None:
+    """After a transactional test, Django flushes the database (``TransactionTestCase``):
+    on this in-memory database, the ready copy is put back instead."""
+    from django.db import DEFAULT_DB_ALIAS
+    from django.test import testcases
+
+    real_call_command = testcases.call_command
+
+    def call_command(name: str, *args: Any, **options: Any) -> Any:
+        if (
+            name == "flush"
+            and options.get("database", DEFAULT_DB_ALIAS) == DEFAULT_DB_ALIAS
+            and not options.get("inhibit_post_migrate")
+            and restore_ready()
+        ):
+            return None
+        return real_call_command(name, *args, **options)
+
+    testcases.call_command = call_command  # type: ignore[attr-defined]
