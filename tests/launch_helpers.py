@@ -5,14 +5,21 @@ tests keep rebuilding the same tenants builds them once instead, with ``prebuild
 
     _demo_tenants = prebuild("northwind", "contoso")
 
-The tenants are built in a transaction that stays open for the module and is rolled back
-after it; each test runs inside it (pytest-django's per-test transaction becomes a savepoint),
-so whatever a test changes is undone before the next, as before. ``build`` then returns the
-module's tenant instead of building it again. Not for modules with transactional tests.
+Each test runs in pytest-django's per-test transaction, rolled back after it, so whatever a
+test changes is undone before the next, as before; ``build`` then returns the module's tenant
+instead of building it again. Not for modules with transactional tests.
+
+On the in-memory SQLite test database (``make test``) the tenants are built and committed,
+the database is copied, and after the module the ready database is put back
+(``tests.migrated_once``). Another module of the same worker asking for the same tenants gets
+the copy back instead of building them again: five modules ask for globex alone, five for all
+four. Elsewhere (PostgreSQL) they are built in a transaction that stays open for the module
+and is rolled back after it.
 """
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -26,11 +33,14 @@ from launchroom import demo
 from launchroom.acceptance.services import AFFIRMATION
 from launchroom.gates.readiness import evaluate
 from launchroom.models import MembershipRole, Tenant
+from tests import migrated_once
 
 User = get_user_model()
 FAST_HASHER = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # slug -> pk of the tenants the running module built once (see ``prebuild``).
 _PREBUILT: dict[str, int] = {}
+# The tenants asked for -> the database once they were built, and their pks (this worker's).
+_COPIES: dict[tuple[str, ...], tuple[sqlite3.Connection, dict[str, int]]] = {}
 
 
 def build(slug: str, staff: dict[str, Any]) -> Tenant:
@@ -49,12 +59,15 @@ def prebuild(*slugs: str) -> Callable[..., Iterator[None]]:
         staff = demo.ensure_staff()
         _PREBUILT.update({slug: build(slug, staff).pk for slug in slugs})
 
-    return module_state(build_them)
+    return module_state(build_them, copy_as=slugs)
 
 
-def module_state(set_up: Callable[[], object]) -> Callable[..., Iterator[None]]:
+def module_state(set_up: Callable[[], object], copy_as: tuple[str, ...] = ()) -> Callable[..., Iterator[None]]:
     """A module-scoped, autouse fixture that runs ``set_up`` once for the module, in a
-    transaction every test of the module runs inside and that is rolled back after it."""
+    transaction every test of the module runs inside and that is rolled back after it.
+
+    With ``copy_as`` (the tenants ``set_up`` builds), on the in-memory SQLite database: see
+    the module's docstring."""
 
     @pytest.fixture(scope="module", autouse=True)
     def _module_state(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
@@ -65,6 +78,9 @@ def module_state(set_up: Callable[[], object]) -> Callable[..., Iterator[None]]:
             "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
         }
         with django_db_blocker.unblock(), override_settings(PASSWORD_HASHERS=FAST_HASHER, STORAGES=storages):
+            if copy_as and migrated_once.can_copy():
+                yield from _built_once_per_worker(copy_as, set_up)
+                return
             atomic = transaction.atomic()
             atomic.__enter__()
             try:
@@ -76,6 +92,21 @@ def module_state(set_up: Callable[[], object]) -> Callable[..., Iterator[None]]:
                 atomic.__exit__(None, None, None)
 
     return _module_state
+
+
+def _built_once_per_worker(slugs: tuple[str, ...], set_up: Callable[[], object]) -> Iterator[None]:
+    try:
+        if slugs in _COPIES:
+            copy, pks = _COPIES[slugs]
+            migrated_once.restore(copy)
+            _PREBUILT.update(pks)
+        else:
+            set_up()
+            _COPIES[slugs] = (migrated_once.copy_database(), dict(_PREBUILT))
+        yield
+    finally:
+        _PREBUILT.clear()
+        migrated_once.restore_ready()
 
 
 def buyer(slug: str) -> Any:

@@ -93,25 +93,42 @@ def install() -> None:
     _restore_instead_of_flush()
 
 
-def _keep_ready_copy() -> None:
+def copy_database() -> sqlite3.Connection:
+    """The in-memory test database as it stands now (committed rows), copied into memory."""
     from django.db import DEFAULT_DB_ALIAS, connections
 
-    ready = sqlite3.connect(":memory:")
-    connections[DEFAULT_DB_ALIAS].connection.backup(ready)
-    _READY[:] = [ready]
+    copy = sqlite3.connect(":memory:")
+    connections[DEFAULT_DB_ALIAS].connection.backup(copy)
+    return copy
 
 
-def restore_ready() -> bool:
-    """Put the test database back as it stood when created; False where there is no copy."""
+def restore(copy: sqlite3.Connection) -> None:
+    """Make the in-memory test database the copy again (outside any transaction)."""
     from django.contrib.contenttypes.models import ContentType
     from django.db import DEFAULT_DB_ALIAS, connections
 
     connection = connections[DEFAULT_DB_ALIAS]
-    if not _READY or connection.in_atomic_block:
-        return False
     connection.ensure_connection()
-    _READY[0].backup(connection.connection)
+    copy.backup(connection.connection)
     ContentType.objects.clear_cache()
+
+
+def can_copy() -> bool:
+    """True on the in-memory SQLite test database, once it is ready."""
+    return bool(_READY)
+
+
+def _keep_ready_copy() -> None:
+    _READY[:] = [copy_database()]
+
+
+def restore_ready() -> bool:
+    """Put the test database back as it stood when created; False where there is no copy."""
+    from django.db import DEFAULT_DB_ALIAS, connections
+
+    if not _READY or connections[DEFAULT_DB_ALIAS].in_atomic_block:
+        return False
+    restore(_READY[0])
     return True
 
 
