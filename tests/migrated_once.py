@@ -118,6 +118,19 @@ def can_copy() -> bool:
     return bool(_READY)
 
 
+def write_ready_copy(path: Path) -> bool:
+    """Write the ready test database (migrated, post_migrate sent) to a file; False where
+    there is no copy (PostgreSQL, a database on disk)."""
+    if not _READY:
+        return False
+    target = sqlite3.connect(path)
+    try:
+        _READY[0].backup(target)
+    finally:
+        target.close()
+    return True
+
+
 def _keep_ready_copy() -> None:
     _READY[:] = [copy_database()]
 
