@@ -672,6 +672,43 @@ def measure_history_save(repeats: int) -> dict[str, Any]:
     }
 
 
+def measure_one_tenant_load(tenant: Any, repeats: int) -> dict[str, Any]:
+    """A write's re-evaluation of its tenant: the one-tenant load compiled once (``load_one``,
+    core/prepared.py) against the same five querysets built and compiled by the ORM each time
+    (``load_tenants`` of one tenant), interleaved, and a whole projection, in a transaction
+    rolled back. The tenant is the launch room's, with its hundred attachments."""
+    from django.db import transaction
+
+    from launchroom.gates.projection import project
+    from launchroom.gates.selectors import load_one, load_tenants
+    from launchroom.models import Tenant
+
+    loads = {
+        "prepared": lambda: load_one(tenant.pk, lean=True, with_row=True),
+        "orm": lambda: load_tenants(Tenant.objects.filter(pk=tenant.pk).select_related("readiness_row"), lean=True),
+    }
+    times: dict[str, list[float]] = {"prepared": [], "orm": [], "project": []}
+    for i in range(repeats * 20 + 2):
+        kind = "orm" if i % 2 else "prepared"
+        start = time.perf_counter()
+        loads[kind]()
+        if i >= 2:  # the first pair warms up (and compiles)
+            times[kind].append(time.perf_counter() - start)
+    with transaction.atomic():
+        for _ in range(repeats * 10):
+            start = time.perf_counter()
+            project(tenant_id=tenant.pk, cause="bench")
+            times["project"].append(time.perf_counter() - start)
+        transaction.set_rollback(True)
+    prepared, orm = statistics.median(times["prepared"]), statistics.median(times["orm"])
+    return {
+        "one_tenant_load_ms": round(prepared * 1000, 3),
+        "one_tenant_load_orm_ms": round(orm * 1000, 3),
+        "one_tenant_load_ratio": round(prepared / orm, 2),
+        "projection_ms": round(statistics.median(times["project"]) * 1000, 3),
+    }
+
+
 # The upload through a live server ---------------------------------------------------------
 
 
@@ -1067,6 +1104,12 @@ def table(results: dict[str, Any], checks: list[dict[str, Any]]) -> str:
         f"history: save with history {results['history_save_ratio']}x the save without, "
         f"{results['history_extra_queries']} extra query",
     ]
+    if "one_tenant_load_ms" in results:
+        lines.append(
+            f"one tenant's load: {results['one_tenant_load_ms']} ms compiled once, "
+            f"{results['one_tenant_load_orm_ms']} ms through the ORM ({results['one_tenant_load_ratio']}x); "
+            f"a projection {results['projection_ms']} ms"
+        )
     lines += projection_bench.lines(results)
     if results.get("upload_error"):
         lines.append(f"upload: FAILED: {results['upload_error']}")
@@ -1222,6 +1265,8 @@ def run(args: argparse.Namespace, env: dict[str, str], began: float) -> int:
     results["portfolio"].update(measure_portfolio())
     say("history save")
     results.update(measure_history_save(args.repeats))
+    say("one tenant's load and projection")
+    results.update(measure_one_tenant_load(room, args.repeats))
     say(f"25 MiB upload through the {'live server' if args.server == 'live' else 'gunicorn server'}")
     session_key = client.cookies[_session_cookie()].value
     results.update(measure_upload(env, session_key, room, args.upload_repeats, args.server))
