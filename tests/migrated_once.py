@@ -71,9 +71,7 @@ def install() -> None:
         result = real_call_command(name, *args, **options)
         CACHE.mkdir(parents=True, exist_ok=True)
         partial = snapshot.with_name(f"{snapshot.name}.{os.getpid()}.partial")
-        target = sqlite3.connect(partial)
-        connection.connection.backup(target)
-        target.close()
+        _write(connection.connection, partial)
         os.replace(partial, snapshot)  # two workers may both write it: either copy is whole
         return result
 
@@ -123,12 +121,16 @@ def write_ready_copy(path: Path) -> bool:
     there is no copy (PostgreSQL, a database on disk)."""
     if not _READY:
         return False
+    _write(_READY[0], path)
+    return True
+
+
+def _write(source: sqlite3.Connection, path: Path) -> None:
     target = sqlite3.connect(path)
     try:
-        _READY[0].backup(target)
+        source.backup(target)
     finally:
         target.close()
-    return True
 
 
 def _keep_ready_copy() -> None:

@@ -17,6 +17,7 @@ from django.db.models import Model
 from django.test.utils import CaptureQueriesContext
 
 from core.prepared import Prepared
+from launchroom.gates.projection import project
 from launchroom.gates.selectors import TenantData, load, load_one, load_tenants
 from launchroom.models import Tenant
 from tests.launch_helpers import build, prebuild
@@ -58,7 +59,6 @@ def test_it_loads_one_tenant_as_the_orm_does(slug, lean, with_output, staff):
     tenant = build(slug, staff)
     by_orm = load_tenants(Tenant.objects.filter(pk=tenant.pk), lean=lean, with_output=with_output)[0]
     prepared = load_one(tenant.pk, lean=lean, with_output=with_output)
-    assert prepared is not None
     assert described(prepared) == described(by_orm)
     assert prepared.attachments and prepared.decisions and prepared.order_forms
 
@@ -67,7 +67,6 @@ def test_it_brings_the_related_rows_without_another_query(staff):
     tenant = build("globex", staff)
     with CaptureQueriesContext(connection) as queries:
         data = load_one(tenant.pk, with_row=True)
-        assert data is not None
         assert data.tenant.readiness_row.decision
         assert data.tenant.commercial_owner.username == "commercial"
         assert data.billing is not None and data.support is not None
@@ -75,10 +74,13 @@ def test_it_brings_the_related_rows_without_another_query(staff):
     assert len(queries) == 5, [q["sql"] for q in queries.captured_queries]
 
 
-def test_it_gives_none_for_a_tenant_that_does_not_exist(staff):
-    assert load_one(10**9) is None
+def test_it_refuses_a_tenant_that_does_not_exist(staff):
+    with pytest.raises(Tenant.DoesNotExist):
+        load_one(10**9)
     with pytest.raises(Tenant.DoesNotExist):
         load(Tenant(pk=10**9))
+    with pytest.raises(Tenant.DoesNotExist):
+        project(tenant_id=10**9, cause="test")
 
 
 def test_it_sees_a_change_made_after_it_was_compiled(staff):
@@ -86,7 +88,7 @@ def test_it_sees_a_change_made_after_it_was_compiled(staff):
     load_one(tenant.pk)  # compiled, if no test before did
     Tenant.objects.filter(pk=tenant.pk).update(name="Contoso Renamed")
     data = load_one(tenant.pk)
-    assert data is not None and data.tenant.name == "Contoso Renamed"
+    assert data.tenant.name == "Contoso Renamed"
 
 
 @pytest.mark.parametrize(

@@ -187,10 +187,7 @@ def compare(before: Before, after: Readiness, *, result: Any = None) -> Impact:
 
 def _load(tenant: Tenant) -> TenantData:
     """What ``evaluate`` reads, and no more (the columns it reads, no related users)."""
-    data = load_one(tenant.pk, lean=True)
-    if data is None:
-        raise Tenant.DoesNotExist(f"No tenant {tenant.pk}.")
-    return data
+    return load_one(tenant.pk, lean=True)
 
 
 def preview(tenant: Tenant, run: Callable[[], Any]) -> Impact:

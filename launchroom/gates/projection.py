@@ -201,8 +201,6 @@ def project(*, tenant_id: int, cause: str, actor: User | None = None, now: datet
     now = now or timezone.now()
     # The stored row comes with the tenant (one query fewer on every write).
     loaded = load_one(tenant_id, lean=True, with_row=True)
-    if loaded is None:
-        raise Tenant.DoesNotExist(f"No tenant {tenant_id}.")
     fields = evaluated_fields(loaded, now)
     fields["tenant_id"] = tenant_id
     previous: TenantReadiness | None = getattr(loaded.tenant, "readiness_row", None)

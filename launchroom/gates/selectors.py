@@ -142,27 +142,23 @@ def load_tenants(tenants: QuerySet[Tenant], *, with_output: bool = False, lean: 
     # once for each of the four queries below, cost more than running them. A whole portfolio
     # is selected by subquery, not by a list of 100,000.
     ids: Any = [t.pk for t in rows] if len(rows) <= IDS_INLINE else tenants.values("pk")
-    decisions = GateDecision.objects.filter(tenant__in=ids)
-    acceptances = AcceptanceRecord.objects.filter(tenant__in=ids).order_by("-signed_at", "-id")
     return _assemble(
         rows,
-        order_forms=OrderForm.objects.filter(tenant__in=ids).order_by("tenant_id", "-version"),
+        order_forms=_order_forms(ids),
         attachments=_attachment_queryset(with_output=with_output, lean=lean).filter(tenant__in=ids),
-        decisions=decisions.only(*LEAN_DECISION_FIELDS) if lean else decisions.select_related("decided_by"),
-        acceptances=acceptances.only(*LEAN_ACCEPTANCE_FIELDS) if lean else acceptances.defer("snapshot"),
+        decisions=_decisions(ids, lean),
+        acceptances=_acceptances(ids, lean),
     )
 
 
-def load_one(
-    tenant_id: int, *, with_output: bool = False, lean: bool = False, with_row: bool = False
-) -> TenantData | None:
+def load_one(tenant_id: int, *, with_output: bool = False, lean: bool = False, with_row: bool = False) -> TenantData:
     """One tenant, as ``load_tenants`` loads it, in the same five queries compiled once
     (``core.prepared``): every write loads its tenant again. ``with_row`` brings the stored
-    readiness row along. None when there is no such tenant."""
+    readiness row along. Raises ``Tenant.DoesNotExist`` when there is no such tenant."""
     using = Tenant.objects.db
     rows = _prepared_tenant(lean, with_row).run(tenant_id, using)
     if not rows:
-        return None
+        raise Tenant.DoesNotExist(f"No tenant {tenant_id}.")
     return _assemble(
         rows,
         order_forms=_prepared_order_forms().run(tenant_id, using),
@@ -174,14 +170,28 @@ def load_one(
 
 def load(tenant: Tenant, *, with_output: bool = True) -> TenantData:
     """Load one tenant (five queries)."""
-    data = load_one(tenant.pk, with_output=with_output)
-    if data is None:
-        raise Tenant.DoesNotExist(f"No tenant {tenant.pk}.")
-    return data
+    return load_one(tenant.pk, with_output=with_output)
+
+
+# The querysets of ``load_tenants``, for any ids; ``load_one`` compiles each once for one id.
 
 
 def _tenant_related(lean: bool) -> list[str]:
     return ["billing_profile", "support_plan"] if lean else ["billing_profile", "support_plan", "commercial_owner"]
+
+
+def _order_forms(ids: Any) -> QuerySet[OrderForm]:
+    return OrderForm.objects.filter(tenant__in=ids).order_by("tenant_id", "-version")
+
+
+def _decisions(ids: Any, lean: bool) -> QuerySet[GateDecision]:
+    decisions = GateDecision.objects.filter(tenant__in=ids)
+    return decisions.only(*LEAN_DECISION_FIELDS) if lean else decisions.select_related("decided_by")
+
+
+def _acceptances(ids: Any, lean: bool) -> QuerySet[AcceptanceRecord]:
+    records = AcceptanceRecord.objects.filter(tenant__in=ids).order_by("-signed_at", "-id")
+    return records.only(*LEAN_ACCEPTANCE_FIELDS) if lean else records.defer("snapshot")
 
 
 def _assemble(
@@ -211,9 +221,6 @@ def _assemble(
     return [by_id[t.pk] for t in rows]
 
 
-# The one-tenant queries, each the same queryset ``load_tenants`` runs for one id.
-
-
 @functools.cache
 def _prepared_tenant(lean: bool, with_row: bool) -> Prepared[Tenant]:
     related = _tenant_related(lean) + (["readiness_row"] if with_row else [])
@@ -222,7 +229,7 @@ def _prepared_tenant(lean: bool, with_row: bool) -> Prepared[Tenant]:
 
 @functools.cache
 def _prepared_order_forms() -> Prepared[OrderForm]:
-    return Prepared(lambda pk: OrderForm.objects.filter(tenant__in=[pk]).order_by("tenant_id", "-version"))
+    return Prepared(lambda pk: _order_forms([pk]))
 
 
 @functools.cache
@@ -232,17 +239,9 @@ def _prepared_attachments(with_output: bool, lean: bool) -> Prepared[EvidenceAtt
 
 @functools.cache
 def _prepared_decisions(lean: bool) -> Prepared[GateDecision]:
-    def build(pk: int) -> QuerySet[GateDecision]:
-        decisions = GateDecision.objects.filter(tenant__in=[pk])
-        return decisions.only(*LEAN_DECISION_FIELDS) if lean else decisions.select_related("decided_by")
-
-    return Prepared(build)
+    return Prepared(lambda pk: _decisions([pk], lean))
 
 
 @functools.cache
 def _prepared_acceptances(lean: bool) -> Prepared[AcceptanceRecord]:
-    def build(pk: int) -> QuerySet[AcceptanceRecord]:
-        records = AcceptanceRecord.objects.filter(tenant__in=[pk]).order_by("-signed_at", "-id")
-        return records.only(*LEAN_ACCEPTANCE_FIELDS) if lean else records.defer("snapshot")
-
-    return Prepared(build)
+    return Prepared(lambda pk: _acceptances([pk], lean))
