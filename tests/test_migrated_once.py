@@ -54,3 +54,28 @@ def test_the_next_test_starts_from_the_ready_database_again() -> None:
         assert migrated_once._READY, "the in-memory database keeps a ready copy to put back"
     # The content type cache agrees with the rows (ids are the ready copy's).
     assert ContentType.objects.get_for_model(Group).pk == ContentType.objects.get(model="group").pk
+
+
+@pytest.mark.django_db(transaction=True)
+def test_prebuilt_tenants_are_built_once_per_worker_and_gone_after_each_module() -> None:
+    from launchroom import demo
+    from launchroom.models import Tenant
+    from tests import launch_helpers, migrated_once
+
+    if not migrated_once.can_copy():
+        pytest.skip("copies are made on the in-memory SQLite test database only")
+    builds = []
+
+    def set_up() -> None:
+        builds.append(1)
+        launch_helpers._PREBUILT["northwind"] = demo.build_northwind(demo.ensure_staff()).pk
+
+    for _module in range(2):
+        steps = launch_helpers._built_once_per_worker(("northwind", "this test's key"), set_up)
+        next(steps)  # the module's tests run here
+        assert Tenant.objects.get(slug="northwind").pk == launch_helpers._PREBUILT["northwind"]
+        with pytest.raises(StopIteration):
+            next(steps)
+        assert not Tenant.objects.exists()
+        assert not launch_helpers._PREBUILT
+    assert builds == [1]
