@@ -53,13 +53,19 @@ def build(slug: str, staff: dict[str, Any]) -> Tenant:
 
 
 def prebuild(*slugs: str) -> Callable[..., Iterator[None]]:
-    """A module-scoped, autouse fixture that builds the demo tenants ``slugs`` once for the module."""
+    """A module-scoped, autouse fixture that builds the demo tenants ``slugs`` once for the module.
+
+    They are built in one order whatever order they are named in (the order of
+    ``demo.BUILDERS``), so modules naming the same tenants share one copy."""
+    ordered = tuple(slug for slug in demo.BUILDERS if slug in slugs)
+    if len(ordered) != len(set(slugs)):
+        raise ValueError(f"Unknown demo tenants: {sorted(set(slugs) - set(ordered))}")
 
     def build_them() -> None:
         staff = demo.ensure_staff()
-        _PREBUILT.update({slug: build(slug, staff).pk for slug in slugs})
+        _PREBUILT.update({slug: build(slug, staff).pk for slug in ordered})
 
-    return module_state(build_them, copy_as=slugs)
+    return module_state(build_them, copy_as=ordered)
 
 
 def module_state(set_up: Callable[[], object], copy_as: tuple[str, ...] = ()) -> Callable[..., Iterator[None]]:
