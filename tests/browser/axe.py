@@ -41,20 +41,20 @@ def axe_violations(page: Any) -> list[dict[str, Any]]:
     return _CHECKED[key]
 
 
+# axe's whole result is some 60 KB of JSON for a page; only what a failure message needs of the
+# critical and serious violations comes back over the DevTools protocol.
+_RUN = """async (blocking) => {
+  const result = await window.axe.run(document, {resultTypes: ['violations']});
+  return result.violations
+    .filter((v) => blocking.includes(v.impact))
+    .map((v) => ({id: v.id, impact: v.impact, help: v.help, targets: v.nodes.slice(0, 5).map((n) => n.target)}));
+}"""
+
+
 def _run_axe(page: Any) -> list[dict[str, Any]]:
     if not page.evaluate("() => typeof window.axe !== 'undefined'"):
         page.evaluate(axe_source() + "\n;undefined")
-    result = page.evaluate("async () => await window.axe.run(document, {resultTypes: ['violations']})")
-    return [
-        {
-            "id": v["id"],
-            "impact": v["impact"],
-            "help": v["help"],
-            "targets": [node["target"] for node in v["nodes"]][:5],
-        }
-        for v in result["violations"]
-        if v["impact"] in BLOCKING
-    ]
+    return list(page.evaluate(_RUN, list(BLOCKING)))
 
 
 def describe(url: str, violations: list[dict[str, Any]]) -> str:
