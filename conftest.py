@@ -26,6 +26,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     # hands modules out in this order): a long module handed out last keeps one worker busy
     # while the other idles. A stable sort: a module's tests keep their order.
     items.sort(key=lambda item: -module_seconds(item.nodeid))
+    # The browser tests go out as one unit (``pytest_xdist_make_scheduler`` below), so first.
+    items.sort(key=lambda item: not item.nodeid.startswith(BROWSER_TESTS))
     for item in items:
         if item.get_closest_marker("postgres") and not on_postgres:
             # With REQUIRE_POSTGRES=1 off PostgreSQL the session has already failed to start.
@@ -33,6 +35,26 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         # With REQUIRE_BROWSER=1 and no Chromium the session has already failed to start.
         if item.get_closest_marker("browser") and not CHROMIUM:
             item.add_marker(pytest.mark.skip(reason="needs Chromium: apt-get install -y chromium"))
+
+
+BROWSER_TESTS = "tests/browser/"
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """``--dist loadfile``, with every browser test in one unit, handed out first: one worker
+    drives Chromium while the other runs the rest. A browser test mostly waits for Chromium,
+    which takes about a core of its own; two workers in browser tests at once left the cores
+    partly idle at the start of a run and fought over them after."""
+    if config.getoption("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class BrowserTestsTogether(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return BROWSER_TESTS if nodeid.startswith(BROWSER_TESTS) else super()._split_scope(nodeid)
+
+    return BrowserTestsTogether(config, log)
 
 
 # How long each module took, measured (tests/module_seconds.json): the order pytest-xdist hands
@@ -102,15 +124,36 @@ def live_server(request: pytest.FixtureRequest) -> Iterator[Any]:
     serve none. The setting is overridden only while the server starts, which happens when
     the first test that asks for the server runs (a transactional test, as every test that
     uses the server is), never inside another module's transaction.
+
+    Its sockets send at once (TCP_NODELAY). Django's server writes a response's headers and
+    its body in separate small writes; with Nagle's algorithm on, the body waited for the
+    client's delayed acknowledgement of the headers, 40 ms on Linux, on every response: a
+    page and its style sheets in the browser tests, every request of the proof commands.
     """
+    from unittest import mock
+
+    from django.test.testcases import LiveServerThread
     from django.test.utils import override_settings
     from pytest_django.live_server_helper import LiveServer
 
     address = request.config.getvalue("liveserver") or os.getenv("DJANGO_LIVE_TEST_SERVER_ADDRESS") or "localhost"
-    with override_settings(MEDIA_URL="https://media.invalid/"):
+    server_class = _sending_at_once(LiveServerThread.server_class)
+    with (
+        override_settings(MEDIA_URL="https://media.invalid/"),
+        mock.patch.object(LiveServerThread, "server_class", server_class),
+    ):
         server = LiveServer(address)
     yield server
     server.stop()
+
+
+def _sending_at_once(server_class: type) -> type:
+    class SendingAtOnce(server_class):  # type: ignore[misc, valid-type]
+        def __init__(self, address: Any, handler_class: type, *args: Any, **kwargs: Any) -> None:
+            handler = type(handler_class.__name__, (handler_class,), {"disable_nagle_algorithm": True})
+            super().__init__(address, handler, *args, **kwargs)
+
+    return SendingAtOnce
 
 
 @pytest.fixture(scope="session", autouse=True)
