@@ -91,7 +91,7 @@ def evaluated_fields(data: TenantData, now: datetime) -> dict[str, Any]:
         "running_decision": running.decision if running else "",
         "fallen_to_hold": running is not None and not running.is_go,
         "gates": _gates_json(requested),
-        "running_gates": _gates_json(running) if running else {},
+        "running_gates": {},
         "hold_reasons": requested.hold_reasons,
         "running_hold_reasons": running.hold_reasons if running else [],
         "do_not_claim": requested.do_not_claim,
@@ -99,9 +99,13 @@ def evaluated_fields(data: TenantData, now: datetime) -> dict[str, Any]:
         "next_action": f"{first[0]}: {first[1][0]}"[:500] if first else "",
         "waiting_on": ("," + ",".join(owners) + ",")[:200] if owners else "",
         "snapshot_sha256": requested.snapshot_sha256(),
-        "running_snapshot_sha256": running.snapshot_sha256() if running else "",
+        "running_snapshot_sha256": "",
         "valid_until": valid_until(data, now),
     }
+    if running is requested:  # running at the stage it asks for: the same result, hashed once
+        fields["running_gates"], fields["running_snapshot_sha256"] = fields["gates"], fields["snapshot_sha256"]
+    elif running is not None:
+        fields["running_gates"], fields["running_snapshot_sha256"] = _gates_json(running), running.snapshot_sha256()
     for column, result in zip(GATE_COLUMNS, requested.gates, strict=True):
         fields[column] = result.status
     fields["_readiness"] = requested
