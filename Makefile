@@ -2,7 +2,7 @@
 #   make run    set up, load the demo data (only what is missing: data and passwords are kept
 #               across restarts) and serve on 127.0.0.1:$(PORT) (SQLite, DEBUG on)
 #   make demo-reset   wipe the local database and load the demo data afresh (every password: demo)
-#   make test   set up and run the tests (in parallel; about 2 minutes on 2 cores)
+#   make test   set up and run the tests (in parallel; under 2 minutes on 2 cores)
 #   make lint / make typecheck / make migrations-check   the checks CI runs too
 #   make requirements   recompile requirements*.txt (pinned, with hashes) from requirements*.in
 PYTHON ?= python3
