@@ -25,9 +25,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     # The longest modules first (make test passes --no-loadscope-reorder so that pytest-xdist
     # hands modules out in this order): a long module handed out last keeps one worker busy
     # while the other idles. A stable sort: a module's tests keep their order.
-    items.sort(key=lambda item: -module_seconds(item.nodeid))
     # The browser tests go out as one unit (``pytest_xdist_make_scheduler`` below), so first.
-    items.sort(key=lambda item: not item.nodeid.startswith(BROWSER_TESTS))
+    items.sort(key=lambda item: (not item.nodeid.startswith(BROWSER_TESTS), -module_seconds(item.nodeid)))
     for item in items:
         if item.get_closest_marker("postgres") and not on_postgres:
             # With REQUIRE_POSTGRES=1 off PostgreSQL the session has already failed to start.

@@ -58,16 +58,16 @@ def build(name: str, run: Callable[[], Any]) -> Any:
     connection.ensure_connection()
     raw = connection.connection
     before = read(raw)
-    key = (name, fingerprint(before, raw))
+    key = (name, fingerprint(before, _sequences(raw)))
     change = _RECORDED.get(key)
     if change is None:
         result = run()
-        after = read(raw)
-        _RECORDED[key] = _diff(before, after, _sequences(raw), fingerprint(after, raw), result)
+        after, sequences = read(raw), _sequences(raw)
+        _RECORDED[key] = _diff(before, after, sequences, fingerprint(after, sequences), result)
         STATS["built"] += 1
         return result
     _write(raw, change)
-    now = fingerprint(read(raw), raw)
+    now = fingerprint(read(raw), _sequences(raw))
     if now != change.after:
         raise AssertionError(f"Writing back the recorded build of {name} did not give the database it left.")
     STATS["replayed"] += 1
@@ -90,7 +90,7 @@ def read(raw: Any) -> State:
     return state
 
 
-def fingerprint(state: State, raw: Any) -> str:
+def fingerprint(state: State, sequences: dict[str, int]) -> str:
     """A digest of ``state`` without its date and time columns and password hashes, and of the
     autoincrement counters."""
     digest = hashlib.sha256()
@@ -101,7 +101,7 @@ def fingerprint(state: State, raw: Any) -> str:
         for rowid in sorted(rows):
             row = rows[rowid]
             digest.update(repr((rowid, [row[i] for i in keep])).encode())
-    digest.update(repr(sorted(_sequences(raw).items())).encode())
+    digest.update(repr(sorted(sequences.items())).encode())
     return digest.hexdigest()
 
 

@@ -84,28 +84,31 @@ def evaluated_fields(data: TenantData, now: datetime) -> dict[str, Any]:
         running = requested if requested.stage == stage else evaluate(data, stage, now=now)
     owners = list(requested.next_actions)
     first = next(iter(requested.next_actions.items()), None)
+    gates, snapshot = _gates_json(requested), requested.snapshot_sha256()
+    if running is requested:  # running at the stage it asks for: the same result, hashed once
+        running_gates, running_snapshot = gates, snapshot
+    elif running is not None:
+        running_gates, running_snapshot = _gates_json(running), running.snapshot_sha256()
+    else:
+        running_gates, running_snapshot = {}, ""
     fields: dict[str, Any] = {
         "stage": requested.stage,
         "decision": requested.decision,
         "running_stage": running.stage if running else "",
         "running_decision": running.decision if running else "",
         "fallen_to_hold": running is not None and not running.is_go,
-        "gates": _gates_json(requested),
-        "running_gates": {},
+        "gates": gates,
+        "running_gates": running_gates,
         "hold_reasons": requested.hold_reasons,
         "running_hold_reasons": running.hold_reasons if running else [],
         "do_not_claim": requested.do_not_claim,
         "next_actions": requested.next_actions,
         "next_action": f"{first[0]}: {first[1][0]}"[:500] if first else "",
         "waiting_on": ("," + ",".join(owners) + ",")[:200] if owners else "",
-        "snapshot_sha256": requested.snapshot_sha256(),
-        "running_snapshot_sha256": "",
+        "snapshot_sha256": snapshot,
+        "running_snapshot_sha256": running_snapshot,
         "valid_until": valid_until(data, now),
     }
-    if running is requested:  # running at the stage it asks for: the same result, hashed once
-        fields["running_gates"], fields["running_snapshot_sha256"] = fields["gates"], fields["snapshot_sha256"]
-    elif running is not None:
-        fields["running_gates"], fields["running_snapshot_sha256"] = _gates_json(running), running.snapshot_sha256()
     for column, result in zip(GATE_COLUMNS, requested.gates, strict=True):
         fields[column] = result.status
     fields["_readiness"] = requested
