@@ -81,22 +81,22 @@ def imports_in(source: str, package: str) -> set[str]:
 
 
 def test_it_parses_every_module_and_finds_imports():
-    assert "launchroom.gates.readiness" in MODULES
+    assert "launchroom.readiness.evaluation" in MODULES
     assert "core.hooks" in MODULES
-    assert "launchroom.catalog" in imports_of(MODULES["launchroom.gates.readiness"])
+    assert "launchroom.catalog" in imports_of(MODULES["launchroom.readiness.evaluation"])
 
 
 def test_it_counts_imports_inside_functions_and_relative_ones():
     source = (
         "from typing import TYPE_CHECKING\n"
         "if TYPE_CHECKING:\n    from launchroom.room import views\n"
-        "def f():\n    from launchroom.gates.services import gate_decide\n    import launchroom.public.copy\n"
+        "def f():\n    from launchroom.readiness.services import gate_decide\n    import launchroom.public.copy\n"
         "from . import models\nfrom .validation import x\nfrom ..core import errors\n"
     )
     found = imports_in(source, "evidence")
     assert {
         "launchroom.room.views",
-        "launchroom.gates.services",
+        "launchroom.readiness.services",
         "launchroom.public.copy",
         "evidence.models",
         "evidence.validation",
