@@ -41,7 +41,7 @@ def _status_kib(field: str) -> int:
 
 
 def refresh_all() -> dict[str, Any]:
-    from launchroom.gates import projection
+    from launchroom.readiness import projection
 
     start = time.perf_counter()
     result = projection.refresh(everything=True)

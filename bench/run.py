@@ -411,8 +411,8 @@ class Builder:
 
     def log(self, rows: list[Any]) -> None:
         """Each tenant's decision-log chain over ``rows``, in time order."""
-        from launchroom.gates import ledger
         from launchroom.models import DecisionLogEntry
+        from launchroom.readiness import ledger
 
         def when(row: Any) -> datetime:
             for name in ("decided_at", "signed_at", "accepted_at"):
@@ -558,9 +558,9 @@ def measure_portfolio() -> dict[str, Any]:
     from django.test.utils import CaptureQueriesContext
     from django.utils import timezone
 
-    from launchroom.gates.readiness import evaluate
-    from launchroom.gates.selectors import load_tenants
     from launchroom.models import Tenant
+    from launchroom.readiness.evaluation import evaluate
+    from launchroom.readiness.selectors import load_tenants
 
     runs = []
     queries = 0
@@ -679,9 +679,9 @@ def measure_one_tenant_load(tenant: Any, repeats: int) -> dict[str, Any]:
     rolled back. The tenant is the launch room's, with its hundred attachments."""
     from django.db import transaction
 
-    from launchroom.gates.projection import project
-    from launchroom.gates.selectors import load_one, load_tenants
     from launchroom.models import Tenant
+    from launchroom.readiness.projection import project
+    from launchroom.readiness.selectors import load_one, load_tenants
 
     loads = {
         "prepared": lambda: load_one(tenant.pk, lean=True, with_row=True),

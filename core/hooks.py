@@ -54,7 +54,25 @@ def decision_recorded(row: Any) -> None:
         listener(row)
 
 
-# Impact before saving: launchroom registers the one previewer (``launchroom.gates.impact.preview``).
+TransitionListener = Callable[[Any, Any], object]
+_transition_listeners: list[TransitionListener] = []
+
+
+def on_transition(listener: TransitionListener) -> TransitionListener:
+    """Register ``listener(transition, readiness)`` for every readiness transition written."""
+    if listener not in _transition_listeners:
+        _transition_listeners.append(listener)
+    return listener
+
+
+def transition_recorded(transition: Any, readiness: Any) -> None:
+    """The stored readiness wrote a transition (the decision or a gate's status changed):
+    whoever tells people of it does so in the caller's transaction."""
+    for listener in list(_transition_listeners):
+        listener(transition, readiness)
+
+
+# Impact before saving: launchroom registers the one previewer (``launchroom.impact.preview.preview``).
 ImpactPreviewer = Callable[[Any, Callable[[], Any]], Any]
 _impact_previewers: list[ImpactPreviewer] = []
 

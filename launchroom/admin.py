@@ -23,28 +23,28 @@ from core.admin import HistoryAdmin, ReadOnlyInline, tone_badge
 from core.confirm import ImpactConfirmAdmin, confirm_impact
 from core.errors import Refused
 from launchroom import catalog
-from launchroom.gates.readiness import evaluate
-from launchroom.gates.selectors import load
-from launchroom.gates.services import gate_decide, stage_move
 from launchroom.models import (
     OrderForm,
     Stage,
     Tenant,
     TenantMembership,
 )
+from launchroom.readiness.evaluation import evaluate
+from launchroom.readiness.selectors import load
+from launchroom.readiness.services import gate_decide, stage_move
 
 # Each seam's screens live in its own admin module; importing them registers them.
 from launchroom.acceptance import admin as acceptance_admin  # noqa: F401  isort: skip
 from launchroom.conversation.admin import CommentInline  # isort: skip
-from launchroom.gates import admin as gates_admin  # noqa: F401  isort: skip
+from launchroom.readiness_admin import decisions as readiness_admin  # noqa: F401  isort: skip
 from launchroom.orderforms import admin as orderforms_admin  # noqa: F401  isort: skip
 from launchroom.support import admin as support_admin  # noqa: F401  isort: skip
 from launchroom.tenants import admin as tenants_admin  # noqa: F401  isort: skip
 from core.admin import add_service_errors, refusal_list
 from core.types import AuthenticatedHttpRequest, RequestUser, signed_in_user
-from launchroom.gates.admin import StageMoveForm
-from launchroom.gates.decide_admin import decidable_gates, decide_form_class, decide_previews, evidence_in_view
-from launchroom.gates.transitions_admin import TransitionInline
+from launchroom.readiness_admin.decide import decidable_gates, decide_form_class, decide_previews, evidence_in_view
+from launchroom.readiness_admin.decisions import StageMoveForm
+from launchroom.readiness_admin.transitions import TransitionInline
 from launchroom.tenants.admin import InviteForm, MembershipInline, save_memberships
 from launchroom.tenants.filters import ActiveStageFilter
 from launchroom.tenants.services import TENANT_FIELDS, tenant_create, tenant_update

@@ -2,8 +2,8 @@
 
 from django.urls import path
 
+from launchroom import readiness_api as api_readiness
 from launchroom.acceptance import api
-from launchroom.gates import api as api_readiness
 
 urlpatterns = [
     path("tenants/<slug:slug>/readiness", api_readiness.readiness, name="api_readiness"),

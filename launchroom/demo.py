@@ -22,8 +22,6 @@ from launchroom.demo_evidence import (
     all_evidence_accepted,
     attach_evidence,
 )
-from launchroom.gates.readiness import evaluate
-from launchroom.gates.services import stage_move
 from launchroom.models import (
     AcceptanceDecision,
     AcceptanceRecord,
@@ -36,6 +34,8 @@ from launchroom.models import (
     TenantMembership,
 )
 from launchroom.orderforms.services import order_form_create, order_form_sign
+from launchroom.readiness.evaluation import evaluate
+from launchroom.readiness.services import stage_move
 from launchroom.support.services import incident_open, support_plan_save
 from launchroom.tenants.roles import sync_groups
 from launchroom.tenants.services import tenant_create

@@ -27,13 +27,12 @@ from core.history import acting_as
 from evidence.services import evidence_attach
 from launchroom import catalog
 from launchroom.catalog import Requirement, Role
-from launchroom.gates.services import gate_decide
-from launchroom.management.commands import check_managed_beta_readiness as advisory
-from launchroom.management.commands import launch_proof_bundle as bundle
 from launchroom.models import Tenant
+from launchroom.proofs import advisory, bundle
 from launchroom.proofs.inprocess import expected_refusals, in_process_run
 from launchroom.proofs.operator_run import prove_if_signed
 from launchroom.proofs.smoke import SmokeRun, report_bytes
+from launchroom.readiness.services import gate_decide
 from launchroom.support.services import DRY_RUN_REQUIREMENT, status_broadcast_dry_run
 
 GATE5 = "tenant-access-proof"

@@ -8,7 +8,9 @@ from __future__ import annotations
 from typing import Any
 
 from core import hooks
-from launchroom.gates import impact, ledger, projection
+from launchroom.impact import preview as impact
+from launchroom.notifications.events import transition_happened
+from launchroom.readiness import ledger, projection
 
 
 @hooks.on_decision
@@ -21,6 +23,9 @@ def append_to_decision_log(row: Any) -> None:
 
 # The stored readiness row and its transitions, rewritten in the caller's transaction.
 hooks.on_readiness_change(projection.on_readiness_change)
+
+# Whom a readiness transition concerns is told in the same transaction.
+hooks.on_transition(transition_happened)
 
 # Impact before saving: the real service run and rolled back, for the admins below launchroom too.
 hooks.on_impact_preview(impact.preview)

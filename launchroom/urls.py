@@ -4,9 +4,9 @@ from django.urls import path
 
 from launchroom.acceptance import views as acceptance_views
 from launchroom.conversation import views as conversation_views
-from launchroom.gates import dashboard
 from launchroom.orderforms import room as order_form_views
 from launchroom.packet import views as packet_views
+from launchroom.portfolio import views as dashboard
 from launchroom.room import evidence, views
 
 app_name = "launchroom"

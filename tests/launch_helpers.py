@@ -35,8 +35,8 @@ from django.test.utils import override_settings
 
 from launchroom import demo
 from launchroom.acceptance.services import AFFIRMATION
-from launchroom.gates.readiness import evaluate
 from launchroom.models import MembershipRole, Tenant
+from launchroom.readiness.evaluation import evaluate
 from tests import build_replay, migrated_once
 
 User = get_user_model()

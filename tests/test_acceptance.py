@@ -8,9 +8,9 @@ from django.test import Client
 from django.urls import reverse
 
 from launchroom.acceptance.services import AFFIRMATION
-from launchroom.gates import ledger
-from launchroom.gates.readiness import evaluate
 from launchroom.models import AcceptanceRecord, DecisionLogEntry
+from launchroom.readiness import ledger
+from launchroom.readiness.evaluation import evaluate
 from tests.launch_helpers import build, buyer, prebuild, sign_form
 
 pytestmark = pytest.mark.django_db
@@ -149,7 +149,7 @@ def test_it_asks_to_sign_again_when_the_readiness_changed_while_the_page_was_ope
     client.force_login(buyer("contoso"))
     data = sign_form(tenant, "accepted")
     # The operator reopens gate 1 after the buyer opened the page.
-    from launchroom.gates.services import gate_decide
+    from launchroom.readiness.services import gate_decide
 
     gate_decide(
         tenant=tenant, gate_key="public-deployment", decision="reopened", note="Re-checking.", by=staff["operator"]

@@ -9,8 +9,8 @@ from django.test import Client
 
 from evidence.models import EvidenceAttachment
 from evidence.services import evidence_attach
-from launchroom.gates.readiness import evaluate
 from launchroom.models import AcceptanceRecord, ApiToken, DecisionLogEntry, MembershipRole
+from launchroom.readiness.evaluation import evaluate
 from tests.launch_helpers import api_body, build, buyer, member, prebuild
 
 pytestmark = pytest.mark.django_db

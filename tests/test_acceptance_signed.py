@@ -11,9 +11,9 @@ from django.forms.models import model_to_dict
 from django.urls import reverse
 
 from core.append_only import AppendOnlyError
-from launchroom.gates.readiness import evaluate
 from launchroom.models import AcceptanceRecord, OrderForm
 from launchroom.orderforms.services import order_form_create, order_form_sign
+from launchroom.readiness.evaluation import evaluate
 from tests.launch_helpers import build, buyer, prebuild
 
 pytestmark = pytest.mark.django_db
@@ -72,7 +72,7 @@ def test_it_cannot_change_an_acceptance_record_through_the_admin(client, staff):
 
 
 def test_it_says_when_a_certificate_no_longer_matches_and_what_changed(client, staff):
-    from launchroom.gates.services import gate_decide
+    from launchroom.readiness.services import gate_decide
 
     tenant = build("globex", staff)
     record = AcceptanceRecord.objects.get(tenant=tenant)

@@ -25,9 +25,9 @@ from django.urls import reverse
 
 from core.errors import Refused
 from launchroom.acceptance.services import acceptance_sign
-from launchroom.gates import ledger
-from launchroom.gates.readiness import evaluate
 from launchroom.models import AcceptanceRecord
+from launchroom.readiness import ledger
+from launchroom.readiness.evaluation import evaluate
 from launchroom.tenants.roles import sync_groups
 from tests.launch_helpers import build, buyer, sign_form
 

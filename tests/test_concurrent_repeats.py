@@ -8,8 +8,8 @@ import json
 import pytest
 from django.test import Client
 
-from launchroom.gates import ledger
 from launchroom.models import AcceptanceRecord
+from launchroom.readiness import ledger
 from tests.launch_helpers import api_body, build, buyer
 from tests.test_concurrency import groups, run_together  # noqa: F401  (fixture)
 

@@ -12,8 +12,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from launchroom import catalog, demo
-from launchroom.gates import portfolio, projection
 from launchroom.models import AcceptanceDecision, LaunchStage, Stage
+from launchroom.portfolio import selectors as portfolio
+from launchroom.readiness import projection
 from tests.launch_helpers import build, prebuild
 from tests.readiness_builders import acceptance_row, ready_tenant
 

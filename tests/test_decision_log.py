@@ -16,7 +16,6 @@ from django.db import connection, models
 from django.utils import timezone
 
 from launchroom import demo
-from launchroom.gates import ledger
 from launchroom.models import (
     AcceptanceRecord,
     DecisionLogEntry,
@@ -26,6 +25,7 @@ from launchroom.models import (
     StageChange,
     Tenant,
 )
+from launchroom.readiness import ledger
 from tests.launch_helpers import build, prebuild
 from tests.tamper import raw
 

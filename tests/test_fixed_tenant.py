@@ -16,10 +16,10 @@ from billing.models import BillingProfile
 from core.append_only import AppendOnlyError, AppendOnlyModel
 from core.fixed import FixedOwnerError, FixedTenantMixin, owner_fields
 from launchroom.conversation.services import comment_add
-from launchroom.gates.readiness import evaluate
 from launchroom.mail.services import email_enqueue
 from launchroom.models import Incident, IncidentNotice, Tenant
 from launchroom.orderforms.services import order_form_create
+from launchroom.readiness.evaluation import evaluate
 from tests.launch_helpers import build, prebuild
 
 # Built once for the module; each test's changes are rolled back.

@@ -6,8 +6,8 @@ import pytest
 from django.urls import reverse
 
 from launchroom import demo, demo_evidence
-from launchroom.gates.readiness import ACCEPTED, HOLD, STALE, evaluate
 from launchroom.models import LaunchStage, Tenant
+from launchroom.readiness.evaluation import ACCEPTED, HOLD, STALE, evaluate
 
 GATE = "public-deployment"
 

@@ -42,13 +42,13 @@ from hypothesis import strategies as st
 from billing.models import BillingProfile
 from launchroom import catalog
 from launchroom.conversation.views import CommentForm
-from launchroom.gates.admin import GateDecisionForm, StageMoveForm
-from launchroom.gates.portfolio import SORTS, PortfolioFilter
 from launchroom.models import AcceptanceRecord, DecisionLogEntry, LaunchStage, OrderForm, Stage, Tenant
 from launchroom.notifications.views import PreferenceForm
 from launchroom.orderforms.admin import SignOrderFormForm
 from launchroom.orderforms.room import ApproveOrderFormForm, RequestChangesForm
 from launchroom.orderforms.services import order_form_create, order_form_send
+from launchroom.portfolio.selectors import SORTS, PortfolioFilter
+from launchroom.readiness_admin.decisions import GateDecisionForm, StageMoveForm
 from launchroom.tenants.accounts import LoginForm, PasswordResetForm
 from launchroom.tenants.admin import InviteForm
 from launchroom.tenants.two_factor import CodeForm
@@ -383,14 +383,14 @@ PAGES = [
         "api_readiness",
         "/api/platform/tenants/contoso/readiness",
         "buyer-contoso",
-        "launchroom/gates/api.py",
+        "launchroom/readiness_api.py",
         ("stage",),
     ),
     Page(
         "api_transitions",
         "/api/platform/tenants/contoso/transitions",
         "buyer-contoso",
-        "launchroom/gates/api.py",
+        "launchroom/readiness_api.py",
         ("since",),
         # Offsets PostgreSQL refuses, and UTC years no database holds.
         known=(
@@ -399,9 +399,9 @@ PAGES = [
             "since=9999-12-31T23:59:59-14:00",
         ),
     ),
-    Page("launchroom:index", "/launch-room/", "operator", "launchroom/gates/dashboard.py", PORTFOLIO),
+    Page("launchroom:index", "/launch-room/", "operator", "launchroom/portfolio/views.py", PORTFOLIO),
     Page(
-        "launchroom:portfolio_csv", "/launch-room/portfolio.csv", "operator", "launchroom/gates/dashboard.py", PORTFOLIO
+        "launchroom:portfolio_csv", "/launch-room/portfolio.csv", "operator", "launchroom/portfolio/views.py", PORTFOLIO
     ),
     Page("notifications:inbox", "/notifications/", "buyer-contoso", "launchroom/notifications/views.py", ("page",)),
     Page(
@@ -664,7 +664,7 @@ def query_parameters_read() -> set[tuple[str, str]]:
 
 def test_it_reaches_every_query_parameter_a_view_reads() -> None:
     read = query_parameters_read()
-    assert ("launchroom/gates/api.py", "since") in read  # the scan finds what it should
+    assert ("launchroom/readiness_api.py", "since") in read  # the scan finds what it should
     covered = {(p.source, name) for p in PAGES for name in p.params} | {(CHANGELISTS, "*")}
     # A page that reads its whole query string (a filter form) is fuzzed with every field of the form.
     covered |= {(p.source, "*") for p in PAGES if p.params == PORTFOLIO}

@@ -10,9 +10,9 @@ from core.append_only import AppendOnlyError
 from core.errors import NotPermitted, Refused
 from launchroom import demo
 from launchroom.catalog import Role
-from launchroom.gates.readiness import ACCEPTED, READY_FOR_REVIEW, REJECTED, evaluate
-from launchroom.gates.services import gate_decide
 from launchroom.models import GateDecision, Tenant
+from launchroom.readiness.evaluation import ACCEPTED, READY_FOR_REVIEW, REJECTED, evaluate
+from launchroom.readiness.services import gate_decide
 from tests.readiness_builders import attachment_row
 
 

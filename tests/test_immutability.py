@@ -19,7 +19,6 @@ from core.append_only import AppendOnlyError, AppendOnlyQuerySet
 from evidence.models import EvidenceAttachment, EvidenceCheck
 from evidence.services import evidence_verify
 from launchroom import demo
-from launchroom.gates import ledger
 from launchroom.models import (
     AcceptanceRecord,
     DecisionLogEntry,
@@ -30,6 +29,7 @@ from launchroom.models import (
     Tenant,
 )
 from launchroom.orderforms.services import order_form_create, order_form_revise
+from launchroom.readiness import ledger
 from tests.launch_helpers import build, prebuild
 from tests.tamper import protected_tables, raw
 

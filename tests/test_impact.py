@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 
 from billing.models import BillingProfile
-from launchroom.gates.impact import preview
-from launchroom.gates.readiness import evaluate
-from launchroom.gates.selectors import load
+from launchroom.impact.preview import preview
 from launchroom.models import TenantReadiness
+from launchroom.readiness.evaluation import evaluate
+from launchroom.readiness.selectors import load
 from tests.launch_helpers import build, prebuild, stale_proof_plan
 
 pytestmark = pytest.mark.django_db
@@ -88,7 +88,7 @@ def test_it_starts_from_the_stored_row_while_valid_and_from_a_fresh_evaluation_a
 
     from django.utils import timezone
 
-    from launchroom.gates.impact import Before, before_change
+    from launchroom.impact.preview import Before, before_change
 
     for slug in ("globex", "contoso", "initech"):
         tenant = build(slug, staff)

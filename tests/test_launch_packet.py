@@ -18,7 +18,7 @@ from django.core.management.base import SystemCheckError
 from django.urls import reverse
 
 from launchroom import demo
-from launchroom.packet.keys import verification_code
+from launchroom.acceptance.certificate import verification_code
 from launchroom.tenants.services import membership_add
 from tests.launch_helpers import build, buyer, prebuild
 from tests.packet_helpers import ROOT, export, member, new_key, portal_key, verify_command

@@ -23,10 +23,10 @@ from pypdf import PdfReader
 from evidence.models import EvidenceAttachment
 from evidence.services import evidence_attach
 from launchroom import demo
+from launchroom.acceptance.certificate import verification_code
 from launchroom.acceptance.services import acceptance_sign
-from launchroom.gates.readiness import evaluate
-from launchroom.gates.services import gate_decide
-from launchroom.packet.keys import verification_code
+from launchroom.readiness.evaluation import evaluate
+from launchroom.readiness.services import gate_decide
 from tests.launch_helpers import build, buyer, prebuild
 from tests.packet_helpers import ROOT, export, member, portal_key, verify_command
 

@@ -15,8 +15,8 @@ from billing.models import BillingProfile
 from evidence.models import EvidenceAttachment
 from evidence.services import evidence_attach
 from launchroom import catalog
-from launchroom.gates.readiness import evaluate
 from launchroom.models import AcceptanceRecord, Incident, MembershipRole, Severity, Tenant, TenantMembership
+from launchroom.readiness.evaluation import evaluate
 from launchroom.tenants.access import client_address
 from tests.launch_helpers import build, buyer, member, prebuild
 from tests.query_counts import assert_pinned_queries

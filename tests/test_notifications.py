@@ -121,7 +121,7 @@ def expiring_evidence(tenant) -> list[tuple[str, int, datetime]]:
     """(username of the deciding role's one demo member, attachment id, when it goes stale) for
     every piece of evidence the tenant's readiness rests on that has a freshness limit."""
     from evidence.freshness import freshness_limit
-    from launchroom.gates.readiness import evaluate
+    from launchroom.readiness.evaluation import evaluate
 
     member_of = {role: username for username, role in demo.STAFF.items()}
     found = []
@@ -316,7 +316,7 @@ def test_the_buyer_sponsor_is_told_once_when_the_tenant_is_ready_to_sign(staff):
 
 
 def test_a_fall_from_go_to_hold_tells_operators_the_commercial_owner_and_the_buyer_in_their_words(staff):
-    from launchroom.gates.services import gate_decide
+    from launchroom.readiness.services import gate_decide
 
     tenant = build("globex", staff)
     gate_decide(tenant=tenant, gate_key="tenant-access-proof", decision="reopened", note="Re-run", by=staff["operator"])

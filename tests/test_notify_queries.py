@@ -35,12 +35,12 @@ from core.types import User
 from launchroom import demo
 from launchroom.acceptance.services import AFFIRMATION, acceptance_sign
 from launchroom.catalog import Role
-from launchroom.gates.readiness import evaluate
-from launchroom.gates.services import gate_decide
 from launchroom.models import MembershipRole, Notification, NotificationKind, TenantReadiness
 from launchroom.notifications import services
 from launchroom.notifications.events import evidence_expiry_reminders
 from launchroom.notifications.services import BySide, Event, _enqueue_delivery, link_to, notify, notify_many
+from launchroom.readiness.evaluation import evaluate
+from launchroom.readiness.services import gate_decide
 from tests.launch_helpers import build, buyer, prebuild
 from tests.query_counts import describe
 

@@ -13,9 +13,9 @@ from django.core.management import CommandError, call_command
 from evidence.models import EvidenceAttachment
 from evidence.services import evidence_attach
 from launchroom import catalog, demo
-from launchroom.gates.readiness import MISSING, evaluate
 from launchroom.models import LaunchStage, TenantMembership
 from launchroom.public import copy
+from launchroom.readiness.evaluation import MISSING, evaluate
 from launchroom.support.services import support_plan_save
 
 SECRET = "test-launch-operations-secret"

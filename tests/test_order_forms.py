@@ -6,9 +6,9 @@ from django.core.exceptions import ValidationError
 from core.append_only import AppendOnlyError
 from core.errors import NotPermitted, Refused
 from launchroom import catalog, demo
-from launchroom.gates.readiness import evaluate
 from launchroom.models import LaunchStage, OrderForm
 from launchroom.orderforms.services import order_form_create, order_form_revise, order_form_sign
+from launchroom.readiness.evaluation import evaluate
 
 pytestmark = pytest.mark.django_db
 

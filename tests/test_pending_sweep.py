@@ -19,7 +19,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 
 from evidence import pending
-from launchroom.mail.schedule import jobs
+from launchroom.scheduler import jobs
 from tests.launch_helpers import stale_proof_plan
 
 DAY = 24 * 60 * 60

@@ -17,9 +17,9 @@ from django.db.models import Model
 from django.test.utils import CaptureQueriesContext
 
 from core.prepared import Prepared
-from launchroom.gates.projection import project
-from launchroom.gates.selectors import TenantData, load, load_one, load_tenants
 from launchroom.models import Tenant
+from launchroom.readiness.projection import project
+from launchroom.readiness.selectors import TenantData, load, load_one, load_tenants
 from tests.launch_helpers import build, prebuild
 
 # Every kind of row: contoso has billing, support, evidence with checks, decisions; globex a

@@ -24,8 +24,8 @@ from django.test.utils import CaptureQueriesContext, override_settings
 from django.urls import reverse
 
 from launchroom import demo
+from launchroom.acceptance.certificate import verification_code
 from launchroom.models import AcceptanceRecord, MembershipRole, Tenant
-from launchroom.packet.keys import verification_code
 from tests import query_counts
 
 FAST_HASHER = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -11,7 +11,8 @@ from django.utils import timezone
 
 from evidence.models import EvidenceAttachment, EvidenceCheck
 from launchroom import catalog, demo
-from launchroom.gates.readiness import (
+from launchroom.models import AcceptanceDecision, LaunchStage, Tenant
+from launchroom.readiness.evaluation import (
     ACCEPTED,
     GO,
     HOLD,
@@ -21,8 +22,7 @@ from launchroom.gates.readiness import (
     STALE,
     evaluate,
 )
-from launchroom.gates.selectors import load, load_tenants
-from launchroom.models import AcceptanceDecision, LaunchStage, Tenant
+from launchroom.readiness.selectors import load, load_tenants
 from tests.readiness_builders import (
     acceptance_row,
     attachment_row,

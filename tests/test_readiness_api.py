@@ -6,8 +6,8 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from launchroom import demo
-from launchroom.gates.readiness import evaluate
 from launchroom.models import ApiToken, LaunchStage
+from launchroom.readiness.evaluation import evaluate
 from tests.launch_helpers import build, prebuild
 from tests.readiness_builders import ready_tenant, tenant_row
 

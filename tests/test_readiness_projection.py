@@ -14,10 +14,10 @@ from django.utils import timezone
 
 from core.errors import Refused
 from launchroom import demo
-from launchroom.gates import projection
-from launchroom.gates.readiness import evaluate
-from launchroom.gates.services import gate_decide
 from launchroom.models import AcceptanceDecision, LaunchStage, ReadinessTransition, Stage, TenantReadiness
+from launchroom.readiness import projection
+from launchroom.readiness.evaluation import evaluate
+from launchroom.readiness.services import gate_decide
 from tests.launch_helpers import build, prebuild
 from tests.readiness_builders import acceptance_row, ready_tenant
 

@@ -24,10 +24,10 @@ from evidence.models import EvidenceAttachment
 from evidence.services import evidence_attach, evidence_verify
 from launchroom import catalog, demo, demo_evidence
 from launchroom.acceptance.services import acceptance_sign
-from launchroom.gates import projection
-from launchroom.gates.readiness import evaluate
-from launchroom.gates.services import gate_decide, stage_move
 from launchroom.models import AcceptanceDecision, LaunchStage, Stage, Tenant, TenantReadiness
+from launchroom.readiness import projection
+from launchroom.readiness.evaluation import evaluate
+from launchroom.readiness.services import gate_decide, stage_move
 from tests.readiness_builders import ATTACHMENT_REQUIREMENTS, EVIDENCE_GATES, ready_tenant
 
 PROPERTY = settings(

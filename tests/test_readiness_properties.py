@@ -15,9 +15,9 @@ from hypothesis import strategies as st
 
 from launchroom import catalog
 from launchroom.catalog import Effect
-from launchroom.gates.readiness import GO, HOLD, evaluate
-from launchroom.gates.selectors import load
 from launchroom.models import AcceptanceDecision, LaunchStage, Tenant
+from launchroom.readiness.evaluation import GO, HOLD, evaluate
+from launchroom.readiness.selectors import load
 from tests.readiness_builders import (
     ATTACHMENT_REQUIREMENTS,
     CONFIG_FLAGS,

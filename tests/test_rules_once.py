@@ -13,8 +13,8 @@ from core.admin import add_service_errors
 from core.errors import NotPermitted, Refused
 from evidence.views import can_download
 from launchroom.acceptance.services import SnapshotChanged, acceptance_sign
-from launchroom.gates.readiness import evaluate
 from launchroom.models import AcceptanceRecord, MembershipRole
+from launchroom.readiness.evaluation import evaluate
 from launchroom.tenants.access import can_see_tenant, tenant_for_user
 from tests.launch_helpers import api_body, build, buyer, member, prebuild, sign_form
 

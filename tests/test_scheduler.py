@@ -15,9 +15,9 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from launchroom.mail.schedule import Job, jobs, tick
 from launchroom.models import ScheduledRun
 from launchroom.notifications.tasks import daily_digest
+from launchroom.scheduler import Job, jobs, tick
 from tests.test_concurrency import run_together
 
 DATABASE_BACKEND = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}

@@ -14,11 +14,11 @@ from django.test.utils import override_settings
 from core.hashing import canonical_json
 from evidence.models import EvidenceAttachment
 from launchroom import catalog, demo_evidence
-from launchroom.gates.readiness import evaluate
 from launchroom.models import AcceptanceRecord, GateDecision, StageChange, SupportPlan, Tenant
 from launchroom.proofs.inprocess import expected_refusals, in_process_run
 from launchroom.proofs.operator_run import DEMO_OPERATIONS_SECRET, operations_secret, sign
 from launchroom.proofs.smoke import IN_PROCESS_TRANSPORT
+from launchroom.readiness.evaluation import evaluate
 from launchroom.support.services import render_broadcast
 from launchroom.tenants.services import has_role
 from tests.launch_helpers import module_state

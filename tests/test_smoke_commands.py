@@ -23,9 +23,9 @@ from django.urls import include, path
 from core.hashing import canonical_json
 from evidence.models import EvidenceAttachment
 from launchroom import catalog
-from launchroom.gates.readiness import MET, evaluate
 from launchroom.models import Tenant
 from launchroom.public import views as public
+from launchroom.readiness.evaluation import MET, evaluate
 
 LIVE = pytest.mark.django_db(transaction=True)
 DEAD_URL = "http://127.0.0.1:9"

@@ -10,9 +10,9 @@ from django.core.exceptions import ValidationError
 
 from core.append_only import AppendOnlyError
 from core.errors import NotPermitted, Refused
-from launchroom.gates.readiness import evaluate
-from launchroom.gates.services import stage_move
 from launchroom.models import LaunchStage, Stage, StageChange, Tenant
+from launchroom.readiness.evaluation import evaluate
+from launchroom.readiness.services import stage_move
 from tests.launch_helpers import build, prebuild
 from tests.readiness_builders import acceptance_row, ready_tenant
 

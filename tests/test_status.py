@@ -11,8 +11,8 @@ from django.urls import reverse
 from core import status
 from launchroom import catalog
 from launchroom.acceptance.services import acceptance_sign
-from launchroom.gates.readiness import STATUS_LABELS
 from launchroom.models import AcceptanceDecision, GateDecisionKind, OrderFormStatus
+from launchroom.readiness.evaluation import STATUS_LABELS
 from tests.launch_helpers import build, buyer
 
 STATUS_CSS = Path(__file__).resolve().parents[1] / "static" / "css" / "status.css"

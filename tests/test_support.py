@@ -15,8 +15,6 @@ from django.utils import timezone
 from core.errors import NotPermitted, Refused
 from evidence.models import EvidenceAttachment
 from launchroom import demo
-from launchroom.gates.readiness import READY_FOR_REVIEW, evaluate
-from launchroom.gates.services import gate_decide
 from launchroom.models import (
     EmailKind,
     Incident,
@@ -27,6 +25,8 @@ from launchroom.models import (
     SupportPlan,
     Tenant,
 )
+from launchroom.readiness.evaluation import READY_FOR_REVIEW, evaluate
+from launchroom.readiness.services import gate_decide
 from launchroom.support import services as support
 
 OTHER_ROLES = ["operator", "commercial", "finance", "security"]

@@ -11,8 +11,8 @@ from django.core.management import CommandError, call_command
 
 from evidence.models import EvidenceAttachment, EvidenceCheck
 from launchroom import demo, demo_evidence
-from launchroom.gates.readiness import ACCEPTED, STALE, evaluate
 from launchroom.models import Tenant
+from launchroom.readiness.evaluation import ACCEPTED, STALE, evaluate
 from tests.tamper import model_table, raw
 
 GATE = "public-deployment"

@@ -16,8 +16,6 @@ from core.events import audited
 from core.history import records_actor
 from core.types import User
 from core.validation import check_text
-from launchroom.gates.readiness import Readiness, evaluate
-from launchroom.gates.selectors import load
 from launchroom.models import (
     AcceptanceDecision,
     AcceptanceRecord,
@@ -26,6 +24,8 @@ from launchroom.models import (
     Tenant,
 )
 from launchroom.notifications.events import acceptance_decided
+from launchroom.readiness.evaluation import Readiness, evaluate
+from launchroom.readiness.selectors import load
 from launchroom.tenants.services import _locked, membership_role
 
 AFFIRMATION = (

@@ -15,7 +15,7 @@ GATE_COLUMNS = tuple(f"gate_{n}" for n in range(1, 11))
 
 
 class TenantReadiness(FixedTenantMixin, models.Model):
-    """A tenant's readiness as last evaluated: derived data, rewritten by ``launchroom.gates.projection``.
+    """A tenant's readiness as last evaluated: derived data, rewritten by ``launchroom.readiness.projection``.
 
     Written in the same transaction as every change that can move it (``core.hooks.readiness_may_change``)
     and by ``refresh_readiness`` once ``valid_until`` has passed. Until then it equals a fresh

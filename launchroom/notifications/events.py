@@ -38,7 +38,6 @@ from launchroom.notifications.services import (
     tenant_members,
     user_with_pk,
 )
-from launchroom.support.notices import tell_status_subscribers
 
 REMINDER_DAYS = (7, 1)
 
@@ -92,9 +91,8 @@ def order_form_sent(order_form: OrderForm) -> int:
 
 def incident_changed(incident: Incident, *, resolved: bool) -> int:
     """An incident opened or was resolved: tell the tenant's members and the support owners in
-    their inbox, and queue the status notice to the support plan's status subscribers (e-mail
-    addresses, told by e-mail only). Returns the inbox rows written."""
-    tell_status_subscribers(incident)
+    their inbox (the support service queues the status notice to the plan's status subscribers
+    itself). Returns the inbox rows written."""
     tenant = incident.tenant
     state = "resolved" if resolved else "opened"
     body = f"Incident #{incident.pk} ({incident.get_severity_display()}) was {state}: {incident.summary}." + (
@@ -122,8 +120,8 @@ def evidence_expiry_reminders(*, now: datetime) -> int:
     evidence and threshold to the members of the gate's deciding role: every reminder of a role
     in one insert, whatever the number of tenants."""
     from evidence.freshness import freshness_limit
-    from launchroom.gates.readiness import evaluate
-    from launchroom.gates.selectors import load_tenants
+    from launchroom.readiness.evaluation import evaluate
+    from launchroom.readiness.selectors import load_tenants
 
     horizon = now + timedelta(days=max(REMINDER_DAYS))
     # Only tenants with evidence reaching its limit by the horizon: the stored row's valid

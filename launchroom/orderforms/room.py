@@ -25,10 +25,10 @@ from django.views.decorators.http import require_GET, require_POST
 from core.errors import NotPermitted, Refused
 from core.events import refusals_logged
 from core.types import AuthenticatedHttpRequest
-from launchroom.gates.selectors import TenantData, load
 from launchroom.models import MembershipRole, OrderForm, OrderFormStatus, Tenant
 from launchroom.orderforms.diff import OrderFormDiff, diff_order_forms
 from launchroom.orderforms.services import order_form_buyer_approve, order_form_request_changes
+from launchroom.readiness.selectors import TenantData, load
 from launchroom.tenants.access import tenant_for_user
 
 

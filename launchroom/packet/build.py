@@ -31,10 +31,8 @@ from django.utils import timezone
 from billing.models import BillingProfile
 from core.errors import Refused
 from evidence.models import EvidenceAttachment
+from launchroom.acceptance.certificate import certificate_body, certificate_data
 from launchroom.acceptance.serializers import utc_iso
-from launchroom.acceptance.views import certificate_body, certificate_data
-from launchroom.gates.readiness import STATUS_LABELS
-from launchroom.gates.selectors import load
 from launchroom.models import (
     AcceptanceDecision,
     AcceptanceRecord,
@@ -47,6 +45,8 @@ from launchroom.models import (
 )
 from launchroom.packet.content import evidence_item, mark_shared_files, order_form_json, status_words
 from launchroom.packet.keys import public_key_fingerprint, public_key_pem, signing_key
+from launchroom.readiness.evaluation import STATUS_LABELS
+from launchroom.readiness.selectors import load
 
 User = get_user_model()
 

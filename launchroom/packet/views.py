@@ -14,12 +14,13 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
 from core.errors import Refused
-from launchroom.gates.readiness import evaluate
-from launchroom.gates.selectors import load
+from launchroom.acceptance.certificate import record_id_for_code
 from launchroom.models import AcceptanceDecision, AcceptanceRecord, LaunchStage
 from launchroom.packet.build import VERIFIER, write_packet
-from launchroom.packet.keys import PacketKeyMissing, public_key_pem, record_id_for_code
+from launchroom.packet.keys import PacketKeyMissing, public_key_pem
 from launchroom.packet.text import human_utc
+from launchroom.readiness.evaluation import evaluate
+from launchroom.readiness.selectors import load
 from launchroom.tenants.access import tenant_for_user
 
 SPOOL_BYTES = 4 * 1024 * 1024

@@ -15,9 +15,9 @@ from core.types import User
 from evidence.models import EvidenceAttachment
 from launchroom import catalog
 from launchroom.catalog import Effect
-from launchroom.gates.readiness import MET, NOT_APPLICABLE, GateResult, Readiness, RequirementResult
-from launchroom.gates.selectors import TenantData
 from launchroom.models import LaunchStage, Stage, StageChange
+from launchroom.readiness.evaluation import MET, NOT_APPLICABLE, GateResult, Readiness, RequirementResult
+from launchroom.readiness.selectors import TenantData
 
 REQUIREMENT_LABELS = {
     MET: "Met",

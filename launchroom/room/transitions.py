@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from launchroom.gates.readiness import STATUS_LABELS
 from launchroom.models import LaunchStage, ReadinessTransition, Tenant
+from launchroom.readiness.evaluation import STATUS_LABELS
 
 SHOWN = 50
 

@@ -36,10 +36,6 @@ from launchroom.acceptance.services import (
     check_signer,
     may_sign,
 )
-from launchroom.gates import dashboard
-from launchroom.gates.projection import valid_until
-from launchroom.gates.readiness import evaluate
-from launchroom.gates.selectors import TenantData, load, load_tenants
 from launchroom.models import (
     AcceptanceDecision,
     Incident,
@@ -50,6 +46,10 @@ from launchroom.models import (
     TenantMembership,
 )
 from launchroom.notifications.services import visible_to
+from launchroom.portfolio import views as dashboard
+from launchroom.readiness.evaluation import evaluate
+from launchroom.readiness.projection import valid_until
+from launchroom.readiness.selectors import TenantData, load, load_tenants
 from launchroom.room import cache as room_cache
 from launchroom.room import transitions
 from launchroom.room.forms import AcceptanceForm, BillingFallbackForm

@@ -34,7 +34,7 @@ from launchroom.catalog import Role
 from launchroom.mail.services import email_enqueue_many
 from launchroom.models import EmailKind, Incident, IncidentNotice, Severity, SupportPlan, Tenant
 from launchroom.notifications.events import incident_changed
-from launchroom.support.notices import render_broadcast
+from launchroom.support.notices import render_broadcast, tell_status_subscribers
 from launchroom.tenants.services import has_role
 
 GATE = "support-fallback"
@@ -147,6 +147,7 @@ def incident_open(*, tenant: Tenant, severity: str, summary: str, customer_impac
     incident.full_clean()
     with transaction.atomic():
         incident.save()
+        tell_status_subscribers(incident)
         incident_changed(incident, resolved=False)
     return incident
 
@@ -204,6 +205,7 @@ def incident_resolve(*, incident: Incident, resolution: str, by: User) -> Incide
         locked.resolution = resolution.strip()
         locked.full_clean()
         locked.save()
+        tell_status_subscribers(locked)
         incident_changed(locked, resolved=True)
         return locked
 

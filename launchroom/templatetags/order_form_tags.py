@@ -10,8 +10,8 @@ from typing import Any
 from django import template
 
 from launchroom.conversation.views import conversation_context
-from launchroom.gates.selectors import TenantData
 from launchroom.orderforms.room import changes_since_signed as _changes_since_signed
+from launchroom.readiness.selectors import TenantData
 
 register = template.Library()
 

@@ -11,9 +11,9 @@ import pytest
 
 from billing.models import BillingProfile
 from evidence.services import evidence_attach
-from launchroom.gates.readiness import evaluate
-from launchroom.gates.selectors import load
 from launchroom.models import GateDecision
+from launchroom.readiness.evaluation import evaluate
+from launchroom.readiness.selectors import load
 from tests.browser.test_launch_room_browser import log_in, shoot
 from tests.launch_helpers import build
 

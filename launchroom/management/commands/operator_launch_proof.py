@@ -25,7 +25,7 @@ import requests
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from core.errors import Refused
-from launchroom.management.commands.check_managed_beta_readiness import finish
+from launchroom.proofs.advisory import finish
 from launchroom.proofs.operator import FIXTURE_PLAN, tenant_plan
 from launchroom.proofs.operator_run import (
     CONFIRM_VALUE,

@@ -17,7 +17,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import close_old_connections
 
-from launchroom.gates import projection
+from launchroom.readiness import projection
 
 
 class Command(BaseCommand):

@@ -1,5 +1,5 @@
 """Enqueue the periodic jobs (readiness refresh, reminder sweep, daily digest, sweep of waiting
-uploads) once per period: the list is `launchroom.mail.schedule.jobs`."""
+uploads) once per period: the list is `launchroom.scheduler.jobs`."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 
-from launchroom.mail.schedule import tick
+from launchroom.scheduler import tick
 
 
 class Command(BaseCommand):

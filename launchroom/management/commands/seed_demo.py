@@ -10,8 +10,8 @@ from django.test.utils import override_settings
 
 from core.history import acting_as
 from launchroom import demo
-from launchroom.gates.readiness import evaluate
 from launchroom.models import Tenant
+from launchroom.readiness.evaluation import evaluate
 
 
 class Command(BaseCommand):

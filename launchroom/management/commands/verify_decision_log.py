@@ -6,8 +6,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from launchroom.gates import ledger
 from launchroom.models import Tenant
+from launchroom.readiness import ledger
 
 
 class Command(BaseCommand):

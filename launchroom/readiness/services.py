@@ -19,8 +19,6 @@ from core.history import records_actor
 from core.types import User
 from launchroom import catalog
 from launchroom.catalog import Role
-from launchroom.gates.readiness import evaluate
-from launchroom.gates.selectors import load
 from launchroom.models import (
     GateDecision,
     GateDecisionKind,
@@ -29,6 +27,8 @@ from launchroom.models import (
     StageChange,
     Tenant,
 )
+from launchroom.readiness.evaluation import evaluate
+from launchroom.readiness.selectors import load
 from launchroom.tenants.services import _locked, has_role
 
 # Order forms ----------------------------------------------------------------------------

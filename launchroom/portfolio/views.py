@@ -21,10 +21,10 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 
 from launchroom import catalog
-from launchroom.gates import portfolio as reads
-from launchroom.gates.portfolio import DECISION_LABELS, STATUS_CODES, PortfolioFilter
-from launchroom.gates.readiness import STATUS_LABELS
 from launchroom.models import GATE_COLUMNS
+from launchroom.portfolio import selectors as reads
+from launchroom.portfolio.selectors import DECISION_LABELS, STATUS_CODES, PortfolioFilter
+from launchroom.readiness.evaluation import STATUS_LABELS
 
 PAGE_SIZE = 100
 CSV_CHUNK = 2000

@@ -26,11 +26,11 @@ from django.utils import timezone
 
 from evidence.models import EvidenceAttachment
 from launchroom import catalog
-from launchroom.gates import projection
-from launchroom.gates.readiness import Readiness, _next_action, evaluate
-from launchroom.gates.selectors import TenantData, load_one
-from launchroom.gates.states import GO, STATUS_LABELS
 from launchroom.models import Tenant
+from launchroom.readiness import projection
+from launchroom.readiness.evaluation import Readiness, evaluate, next_action_of
+from launchroom.readiness.selectors import TenantData, load_one
+from launchroom.readiness.states import GO, STATUS_LABELS
 
 DECISION_LABELS = {GO: "Go", "hold": "Hold"}
 
@@ -116,7 +116,7 @@ def _note_stored_file(sender: Any, instance: EvidenceAttachment, created: bool, 
         names.append((instance.file.storage, instance.file.name))
 
 
-post_save.connect(_note_stored_file, sender=EvidenceAttachment, dispatch_uid="launchroom.gates.impact.stored_files")
+post_save.connect(_note_stored_file, sender=EvidenceAttachment, dispatch_uid="launchroom.impact.preview.stored_files")
 
 
 @contextmanager
@@ -135,7 +135,7 @@ def _removing_stored_files() -> Iterator[None]:
 
 def _needs(readiness: Readiness, key: str) -> list[str]:
     result = readiness.gate(key)
-    return [f"the {owner.lower()} to {text[0].lower()}{text[1:].rstrip('.')}" for owner, text in _next_action(result)]
+    return [f"the {owner.lower()} to {text[0].lower()}{text[1:].rstrip('.')}" for owner, text in next_action_of(result)]
 
 
 @dataclass(frozen=True)

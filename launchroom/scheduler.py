@@ -37,8 +37,8 @@ def jobs() -> list[Job]:
     from django.conf import settings
 
     from evidence import tasks as evidence_tasks
-    from launchroom.gates import tasks as readiness_tasks
     from launchroom.notifications import events, tasks
+    from launchroom.readiness import tasks as readiness_tasks
 
     return [
         Job("refresh_readiness", settings.READINESS_REFRESH_SECONDS, readiness_tasks.refresh_readiness.enqueue),

@@ -10,8 +10,8 @@ from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 
 from core.admin import DecisionRecordAdmin, FixedOwnerAdmin, ReadOnlyInline, status_badge
-from launchroom.gates.readiness import STATUS_LABELS
 from launchroom.models import ReadinessTransition, TenantReadiness
+from launchroom.readiness.evaluation import STATUS_LABELS
 
 
 def _decision(before: str, after: str) -> str:

@@ -19,10 +19,10 @@ from django.db.models import prefetch_related_objects
 from evidence.models import EvidenceAttachment
 from launchroom import catalog
 from launchroom.catalog import Gate
-from launchroom.gates.admin import GateDecisionForm
-from launchroom.gates.readiness import Readiness
-from launchroom.gates.services import gate_decide
 from launchroom.models import GateDecisionKind, Tenant
+from launchroom.readiness.evaluation import Readiness
+from launchroom.readiness.services import gate_decide
+from launchroom.readiness_admin.decisions import GateDecisionForm
 from launchroom.tenants.services import has_role
 
 # A decision that can take a gate's acceptance away is confirmed first.

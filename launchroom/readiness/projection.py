@@ -22,9 +22,9 @@ from core import hooks
 from core.types import User
 from evidence.freshness import freshness_limit
 from launchroom import catalog
-from launchroom.gates.readiness import STALE, Readiness, evaluate
-from launchroom.gates.selectors import TenantData, load_one, load_tenants
 from launchroom.models import GATE_COLUMNS, LaunchStage, ReadinessTransition, Tenant, TenantReadiness
+from launchroom.readiness.evaluation import STALE, Readiness, evaluate
+from launchroom.readiness.selectors import TenantData, load_one, load_tenants
 
 BATCH_SIZE = 500
 
@@ -181,11 +181,10 @@ def _transition(
 
 
 def _record(transition: ReadinessTransition, readiness: Readiness) -> None:
-    """Keep the transition, and tell whom it concerns (in the same transaction)."""
-    from launchroom.notifications.events import transition_happened
-
+    """Keep the transition, and tell whom it concerns (in the same transaction, through
+    ``core.hooks``: the notifications sit above readiness)."""
     transition.save()
-    transition_happened(transition, readiness)
+    hooks.transition_recorded(transition, readiness)
 
 
 def _apply(previous: TenantReadiness | None, fields: dict[str, Any], now: datetime) -> TenantReadiness:

@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from launchroom import catalog
-from launchroom.gates.selectors import TenantData
-from launchroom.gates.states import MET, MISSING, REJECTED, STALE
 from launchroom.models import AcceptanceDecision, LaunchStage
+from launchroom.readiness.selectors import TenantData
+from launchroom.readiness.states import MET, MISSING, REJECTED, STALE
 
 RecordRule = Callable[[TenantData, str], tuple[str, str]]
 _MET = (MET, "")

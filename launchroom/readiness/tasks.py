@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django_tasks import task
 
-from launchroom.gates import projection
+from launchroom.readiness import projection
 
 
 @task()

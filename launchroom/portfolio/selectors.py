@@ -1,6 +1,6 @@
 """The portfolio's reads: filters, search, sort and the fallen-to-hold banner, all in SQL over stored readiness.
 
-The page reads ``TenantReadiness`` rows (``launchroom.gates.projection`` keeps them equal to
+The page reads ``TenantReadiness`` rows (``launchroom.readiness.projection`` keeps them equal to
 a fresh ``evaluate()``), so its cost does not grow with the number of tenants: a COUNT and a
 page of rows for the matrix, one query for the banner and one for the recent transitions.
 """
@@ -21,8 +21,8 @@ from django.utils.html import format_html, format_html_join
 from core import status
 from launchroom import catalog
 from launchroom.catalog import BUYER, Role
-from launchroom.gates.readiness import ACCEPTED, GO, HOLD, STATUS_LABELS
 from launchroom.models import GATE_COLUMNS, ReadinessTransition, Stage, Tenant, TenantReadiness
+from launchroom.readiness.evaluation import ACCEPTED, GO, HOLD, STATUS_LABELS
 
 DECISION_LABELS = {GO: "Go", HOLD: "Hold"}
 # Compact codes for the matrix cells; the legend and each cell's title give the words.

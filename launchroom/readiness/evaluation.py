@@ -19,9 +19,10 @@ from evidence.freshness import attachment_problem
 from evidence.models import EvidenceAttachment
 from launchroom import catalog
 from launchroom.catalog import Effect, Gate, Kind, Requirement
-from launchroom.gates.record_rules import RECORD_RULES
-from launchroom.gates.selectors import TenantData, load
-from launchroom.gates.states import (
+from launchroom.models import GateDecision, GateDecisionKind, LaunchStage, Tenant
+from launchroom.readiness.record_rules import RECORD_RULES
+from launchroom.readiness.selectors import TenantData, load
+from launchroom.readiness.states import (
     ACCEPTED,
     GO,
     HOLD,
@@ -33,7 +34,6 @@ from launchroom.gates.states import (
     STALE,
     STATUS_LABELS,
 )
-from launchroom.models import GateDecision, GateDecisionKind, LaunchStage, Tenant
 
 __all__ = [
     "ACCEPTED",
@@ -240,7 +240,7 @@ def _gate_result(data: TenantData, gate: Gate, stage: str, now: datetime) -> Gat
     return GateResult(gate, status, effect, in_force, reasons, requirements, latest_decision)
 
 
-def _next_action(result: GateResult) -> list[tuple[str, str]]:
+def next_action_of(result: GateResult) -> list[tuple[str, str]]:
     gate = result.gate
     if result.status == READY_FOR_REVIEW and gate.decided_by is not None:
         return [(gate.decided_by.value, f"Review the evidence and decide gate {gate.number}: {gate.title}.")]
@@ -291,7 +291,7 @@ def evaluate(tenant: Tenant | TenantData, stage: str | None = None, *, now: date
     for result in gates:
         if result.met:
             continue
-        for owner, text in _next_action(result):
+        for owner, text in next_action_of(result):
             if text not in next_actions[owner]:
                 next_actions[owner].append(text)
 

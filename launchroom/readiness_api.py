@@ -15,9 +15,9 @@ from django.utils.dateparse import parse_date, parse_datetime
 from django.views.decorators.cache import never_cache
 
 from core.errorpages import json_methods
-from launchroom.gates.readiness import evaluate
-from launchroom.gates.selectors import load
 from launchroom.models import LaunchStage, ReadinessTransition
+from launchroom.readiness.evaluation import evaluate
+from launchroom.readiness.selectors import load
 from launchroom.tenants.access import tenant_for_user
 
 

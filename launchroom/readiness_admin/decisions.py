@@ -11,7 +11,6 @@ from django.http import HttpRequest
 
 from core.admin import DecisionRecordAdmin, status_badge
 from launchroom import catalog
-from launchroom.gates import ledger
 from launchroom.models import (
     DecisionLogEntry,
     GateDecision,
@@ -19,6 +18,7 @@ from launchroom.models import (
     Stage,
     StageChange,
 )
+from launchroom.readiness import ledger
 
 from launchroom.support import admin as support_admin  # noqa: F401  isort: skip
 
