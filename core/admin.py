@@ -6,9 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.apps import apps
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import NON_FIELD_ERRORS, BadRequest, PermissionDenied, ValidationError
+from django.db.models import Model
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
@@ -79,11 +81,16 @@ class HistoryAdmin(FixedOwnerAdmin, SimpleHistoryAdmin):
         return super().changelist_view(request, extra_context)
 
 
+def model_admins(site: admin.AdminSite) -> list[tuple[type[Model], admin.ModelAdmin[Any]]]:
+    """Every model registered with ``site``, with its admin (the site's public registry API)."""
+    return [(model, site.get_model_admin(model)) for model in apps.get_models() if site.is_registered(model)]
+
+
 def guard_changelists(site: admin.AdminSite) -> None:
     """Give the changelists of the packages' admins (users, groups, login attempts) the same
     refusal of impossible filter values as ``HistoryAdmin``'s. Called once the admin
     modules are loaded (``thesmios/urls.py``)."""
-    for model_admin in site._registry.values():
+    for _model, model_admin in model_admins(site):
         if isinstance(model_admin, HistoryAdmin) or getattr(model_admin.changelist_view, "guarded", False):
             continue
         view = model_admin.changelist_view

@@ -18,10 +18,11 @@ from django.db.models import OuterRef, QuerySet, Subquery
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.datastructures import MultiValueDict
 from django.utils.html import format_html
 
 from core.admin import DecisionRecordAdmin, HistoryAdmin, add_service_errors, tone_badge
-from core.confirm import ImpactConfirmAdmin, NeedsConfirmation, confirmed
+from core.confirm import CONFIRM, ImpactConfirmAdmin, NeedsConfirmation, confirmed
 from core.types import signed_in_user
 from evidence import pending, uploads, validation
 from evidence.freshness import attachment_problem
@@ -47,8 +48,14 @@ class AttachEvidenceForm(forms.ModelForm):
         label="URL", required=False, max_length=1000, assume_scheme="https", help_text="https:// only."
     )
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, data: Any = None, files: Any = None, *args: Any, **kwargs: Any) -> None:
+        # A confirmed replacement takes back the file stashed when the confirmation was asked:
+        # the confirmation page posts the stash's token, never the file (evidence/pending.py).
+        if data is not None and CONFIRM in data and not (files and "file" in files):
+            restored = pending.restore(data)
+            if restored is not None:
+                files = MultiValueDict({"file": [restored.for_save()]})
+        super().__init__(data, files, *args, **kwargs)
         # The admin splits the moment into a date and a time input: each needs its own name.
         widget = self.fields["captured_at"].widget if "captured_at" in self.fields else None
         for sub, part in zip(getattr(widget, "widgets", ()), ("date", "time"), strict=False):
@@ -191,11 +198,11 @@ class EvidenceAttachmentAdmin(ImpactConfirmAdmin, HistoryAdmin):
         return False
 
     def add_view(self, request: HttpRequest, form_url: str = "", extra_context: Any = None) -> Any:
-        # A confirmed replacement brings back the file stashed when the confirmation was asked.
-        restored = pending.restore(request) if request.method == "POST" and confirmed(request) else None
         response = super().add_view(request, form_url, extra_context)
-        if restored is not None and getattr(response, "status_code", 200) == 302:
-            pending.discard(restored)
+        saved = request.method == "POST" and confirmed(request) and getattr(response, "status_code", 200) == 302
+        # Saved from the stash (AttachEvidenceForm): a storage that copied it keeps no stash.
+        if saved and (restored := pending.restore(request.POST)) is not None:
+            restored.discard()
         return response
 
     def save_form(self, request: HttpRequest, form: forms.ModelForm, change: bool) -> EvidenceAttachment:

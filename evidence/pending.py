@@ -2,7 +2,8 @@
 
 The confirmation page cannot post a file again, so the upload is stored under a random name
 in the media store (never on an app server's disk) and the page carries a signed token for
-it; confirming brings the file back into the request. Tokens expire after an hour.
+it; confirming gives the file back to the admin's form (``restore``). Tokens expire after
+an hour.
 
 The upload is written to storage once, as the stash: storage takes an upload's temporary
 file as it would for the save (moves it, on the same disk). The rolled-back impact preview
@@ -21,7 +22,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -31,9 +32,7 @@ from django.core import signing
 from django.core.files import File
 from django.core.files.storage import FileSystemStorage
 from django.db import models
-from django.http import HttpRequest
 from django.utils import timezone
-from django.utils.datastructures import MultiValueDict
 
 from evidence import uploads
 from evidence.models import EvidenceAttachment
@@ -141,19 +140,14 @@ def _name(token: str) -> tuple[str, str] | None:
     return (name, str(data.get("original", "") or "evidence")) if name.startswith(PREFIX) else None
 
 
-def restore(request: HttpRequest) -> str | None:
-    """Put the stashed file named by the request's token back as its ``file`` upload; its
-    stored name (to discard once saved), or None without a valid token. The file is
-    inspected once here, for the form and the service both."""
-    found = _name(request.POST.get(FIELD, ""))
-    if found is None or "file" in request.FILES:
+def restore(data: Mapping[str, Any]) -> Stash | None:
+    """The stash that the posted ``data``'s token names, or None without a valid token or
+    once the stash is gone (saved and moved into place, or swept)."""
+    found = _name(str(data.get(FIELD, "")))
+    if found is None:
         return None
     name, original = found
-    if not _storage().exists(name):
-        return None
-    file = Stash(name=name, original=original).for_save()
-    request._files = MultiValueDict({"file": [file]})  # type: ignore[attr-defined]
-    return name
+    return Stash(name=name, original=original) if _storage().exists(name) else None
 
 
 def discard(name: str) -> None:

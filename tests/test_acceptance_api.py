@@ -276,11 +276,30 @@ def test_it_enforces_csrf_on_session_requests(staff):
     tenant = build("contoso", staff)
     client = Client(enforce_csrf_checks=True)
     client.force_login(buyer("contoso"))
-    assert patch(client, api_body(tenant)).status_code == 403
+    refused = patch(client, api_body(tenant))
+    assert refused.status_code == 403
+    assert refused.json()["error"] == "csrf_failed"
     assert not AcceptanceRecord.objects.exists()
+    assert client.get(URL, {"tenant": tenant.slug}).status_code == 200  # a read needs no token
     client.get("/launch-room/contoso/")
     token = client.cookies["csrftoken"].value
+    wrong = patch(client, api_body(tenant), HTTP_X_CSRFTOKEN="x" * len(token))
+    assert wrong.status_code == 403
+    assert wrong.json()["error"] == "csrf_failed"
+    assert not AcceptanceRecord.objects.exists()
     assert patch(client, api_body(tenant), HTTP_X_CSRFTOKEN=token).status_code == 201
+
+
+def test_it_refuses_a_session_request_from_a_foreign_origin_over_https(staff):
+    tenant = build("contoso", staff)
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(buyer("contoso"))
+    client.get("/launch-room/contoso/")
+    token = client.cookies["csrftoken"].value
+    response = patch(client, api_body(tenant), HTTP_X_CSRFTOKEN=token, HTTP_ORIGIN="https://evil.example", secure=True)
+    assert response.status_code == 403
+    assert response.json()["error"] == "csrf_failed"
+    assert not AcceptanceRecord.objects.exists()
 
 
 def test_it_lets_staff_record_a_buyers_written_approval_by_token(staff):

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+import time
 from urllib.parse import urlsplit
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.core import mail
+from django.core import mail, signing
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils.encoding import force_bytes
@@ -103,19 +104,47 @@ def test_it_uses_the_link_only_once(client, staff, django_capture_on_commit_call
     assert not response.context["validlink"]
 
 
+def signed_at(user, seconds_ago: int) -> str:
+    """An invitation token for ``user`` as if it had been issued ``seconds_ago``."""
+
+    class Backdated(signing.TimestampSigner):
+        def timestamp(self) -> str:
+            return signing.b62_encode(int(time.time()) - seconds_ago)
+
+    return Backdated(salt=invite_token_generator.signer(user).salt).sign(str(user.pk))
+
+
 def test_it_expires_the_link(client, staff, django_capture_on_commit_callbacks, settings):
     tenant = build("northwind", staff)
     user = invite(tenant, staff, django_capture_on_commit_callbacks).user
-    issued = invite_token_generator._num_seconds(invite_token_generator._now()) - settings.INVITE_TIMEOUT_SECONDS - 5
-    token = invite_token_generator._make_token_with_timestamp(user, issued, invite_token_generator.secret)
     uid = urlsafe_base64_encode(force_bytes(user.pk))
-    response = client.get(reverse("invite_accept", args=[uid, token]), follow=True)
+    stale = signed_at(user, settings.INVITE_TIMEOUT_SECONDS + 5)
+    response = client.get(reverse("invite_accept", args=[uid, stale]), follow=True)
     assert "expired or has already been used" in response.content.decode()
-    fresh = invite_token_generator._make_token_with_timestamp(
-        user, issued + 10, invite_token_generator.secret
-    )  # just inside the window
+    fresh = signed_at(user, settings.INVITE_TIMEOUT_SECONDS - 5)  # just inside the window
     response = client.get(reverse("invite_accept", args=[uid, fresh]))
     assert response.status_code == 302
+
+
+def test_it_takes_the_lifetime_from_the_setting(client, staff, django_capture_on_commit_callbacks, settings):
+    tenant = build("northwind", staff)
+    user = invite(tenant, staff, django_capture_on_commit_callbacks).user
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    token = signed_at(user, 120)
+    settings.INVITE_TIMEOUT_SECONDS = 60
+    response = client.get(reverse("invite_accept", args=[uid, token]), follow=True)
+    assert "expired or has already been used" in response.content.decode()
+    settings.INVITE_TIMEOUT_SECONDS = 600
+    assert client.get(reverse("invite_accept", args=[uid, token])).status_code == 302
+
+
+def test_it_refuses_another_users_link(client, staff, django_capture_on_commit_callbacks):
+    tenant = build("northwind", staff)
+    dana = invite(tenant, staff, django_capture_on_commit_callbacks).user
+    other = invite(tenant, staff, django_capture_on_commit_callbacks, email="eve@northwind.example").user
+    uid = urlsafe_base64_encode(force_bytes(other.pk))
+    response = client.get(reverse("invite_accept", args=[uid, invite_token_generator.make_token(dana)]), follow=True)
+    assert "expired or has already been used" in response.content.decode()
 
 
 def test_it_does_not_take_a_password_reset_token_as_an_invite(client, staff, django_capture_on_commit_callbacks):

@@ -10,6 +10,7 @@ from django.contrib import admin
 from django.test import Client
 from simple_history.admin import SimpleHistoryAdmin
 
+from core.admin import model_admins
 from tests.launch_helpers import build, prebuild
 
 # Built once for the module; each test's changes are rolled back.
@@ -23,7 +24,7 @@ OUR_APPS = ("launchroom", "billing", "evidence")
 def our_admins() -> list[tuple[str, Any]]:
     return sorted(
         (f"{model._meta.app_label}/{model._meta.model_name}", model_admin)
-        for model, model_admin in admin.site._registry.items()
+        for model, model_admin in model_admins(admin.site)
         if model._meta.app_label in OUR_APPS
     )
 
@@ -50,7 +51,7 @@ def operator(client: Client, staff: dict[str, Any]) -> Client:
 def every_admin() -> list[tuple[str, Any]]:
     return sorted(
         (f"{model._meta.app_label}/{model._meta.model_name}", model_admin)
-        for model, model_admin in admin.site._registry.items()
+        for model, model_admin in model_admins(admin.site)
     )
 
 

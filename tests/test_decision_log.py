@@ -89,7 +89,7 @@ def test_it_passes_an_untouched_log(globex: Tenant, initech: Tenant) -> None:
     assert "OK     globex: 10 links" in output
     assert "OK     initech: 9 links" in output
     assert "2 tenant(s), no break" in output
-    assert ledger.verify_tenant(globex) is None
+    assert next(ledger.verify([globex])).broken is None
 
 
 def test_it_chains_each_link_to_the_one_before(globex: Tenant) -> None:
@@ -172,7 +172,7 @@ def test_it_detects_a_gate_decision_inserted_by_raw_sql(globex: Tenant, staff: d
 
 def test_it_detects_an_acceptance_record_inserted_by_raw_sql(staff: dict[str, Any]) -> None:
     tenant = demo.build_contoso(staff)
-    assert ledger.verify_tenant(tenant) is None
+    assert next(ledger.verify([tenant])).broken is None
     buyer = tenant.memberships.get(user__username="buyer-contoso").user
     pk = raw_insert(
         AcceptanceRecord(

@@ -115,7 +115,7 @@ def test_it_chains_the_signed_order_form_and_the_fallback_acceptance(globex: Ten
     assert profile.fallback_acceptance == acceptance
     assert acceptance.terms == profile.terms()
     assert acceptance.terms_sha256 == profile.terms_sha256() == profile.fallback_terms_sha256
-    assert ledger.verify_tenant(globex) is None
+    assert next(ledger.verify([globex])).broken is None
 
 
 def test_it_keeps_each_acceptance_when_the_terms_change(staff: dict[str, Any]) -> None:
@@ -132,7 +132,7 @@ def test_it_keeps_each_acceptance_when_the_terms_change(staff: dict[str, Any]) -
     assert first.terms["seat_cap"] == 150
     assert profile.fallback_acceptance.terms["seat_cap"] == 300
     assert DecisionLogEntry.objects.filter(tenant=tenant, kind="billing_fallback_acceptance").count() == 2
-    assert ledger.verify_tenant(tenant) is None
+    assert next(ledger.verify([tenant])).broken is None
 
 
 def test_it_refuses_to_change_a_fallback_acceptance(globex: Tenant) -> None:
@@ -314,13 +314,13 @@ def test_it_chains_order_forms_and_fallbacks_recorded_before_the_upgrade(staff: 
     profile.fallback_accepted_at = timezone.now()
     profile.fallback_terms_sha256 = profile.terms_sha256()
     profile.save()
-    assert "is not in the log" in str(ledger.verify_tenant(tenant))
+    assert "is not in the log" in str(next(ledger.verify([tenant])).broken)
     before = DecisionLogEntry.objects.filter(tenant=tenant).count()
 
     migration.chain_existing(apps, None)
     migration.chain_existing(apps, None)  # a second run finds nothing left to chain
 
-    assert ledger.verify_tenant(tenant) is None
+    assert next(ledger.verify([tenant])).broken is None
     assert DecisionLogEntry.objects.filter(tenant=tenant).count() == before + 2
     acceptance = BillingFallbackAcceptance.objects.get(tenant=tenant)
     assert acceptance.terms == profile.terms() and acceptance.accepted_by == buyer

@@ -41,16 +41,29 @@ def sponsor():
     return get_user_model().objects.get(username="buyer-acme")
 
 
-def test_it_sends_a_draft_and_tells_the_buyer_sponsor_on_commit(staff, draft, django_capture_on_commit_callbacks):
+def test_it_sends_a_draft_and_tells_the_buyer_sponsor_on_commit(
+    staff, tenant, draft, django_capture_on_commit_callbacks
+):
+    member(tenant, "viewer-acme")
+    member(tenant, "finance-acme", role=MembershipRole.BUYER_FINANCE)
+    mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):  # the worker delivers after commit
         sent = order_form_send(order_form=draft, by=staff["commercial"])
     assert (sent.status, sent.sent_by) == ("sent", staff["commercial"])
     assert sent.sent_at is not None
     told = Notification.objects.filter(kind=NotificationKind.ORDER_FORM_SENT)
-    assert [n.recipient.username for n in told] == ["buyer-acme"]
-    assert "order form v1 is ready for your review" in told[0].subject
+    assert [n.recipient.username for n in told] == ["buyer-acme"], "the buyer sponsor only"
+    assert told[0].subject == "Acme Health: order form v1 is ready for your review"
+    assert told[0].body == (
+        "Thesmios sent you version 1 of the order form. Review the scope, then approve it "
+        "or ask for changes in your launch room."
+    )
     assert told[0].link == "/launch-room/acme/order-form/"
     assert told[0].delivery == "immediate", "it asks for the buyer's action: e-mailed at once"
+    [message] = [m for m in mail.outbox if m.subject == told[0].subject]
+    assert message.to == [sponsor().email]
+    assert "version 1 of the order form" in message.body
+    assert "/launch-room/acme/order-form/" in message.body
 
 
 def test_it_refuses_to_send_a_version_missing_a_standing_exclusion_naming_it(staff, draft):

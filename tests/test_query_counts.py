@@ -23,6 +23,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext, override_settings
 from django.urls import reverse
 
+from core.admin import model_admins
 from launchroom import demo
 from launchroom.acceptance.certificate import verification_code
 from launchroom.models import AcceptanceRecord, MembershipRole, Tenant
@@ -120,7 +121,7 @@ def endpoints(tenants: dict[str, Tenant]) -> list[Endpoint]:
         Endpoint("admin: index", reverse("admin:index"), "operator"),
         Endpoint("admin: tenant change page", reverse("admin:launchroom_tenant_change", args=[contoso.pk]), "operator"),
     ]
-    for model in sorted(admin.site._registry, key=lambda m: m._meta.label_lower):
+    for model, _model_admin in sorted(model_admins(admin.site), key=lambda pair: pair[0]._meta.label_lower):
         opts = model._meta
         found.append(
             Endpoint(

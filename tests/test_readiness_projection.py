@@ -46,7 +46,7 @@ def stored(tenant) -> TenantReadiness:
 
 def test_it_stores_what_a_fresh_evaluation_says_for_every_demo_tenant(demo_tenants):
     now = timezone.now()
-    assert projection.stored_equals_fresh(demo_tenants.values(), now) == {slug: [] for slug in demo_tenants}
+    assert projection.check(now=now) == projection.CheckResult()  # nothing due, nothing differs
     globex = stored(demo_tenants["globex"])
     assert (globex.decision, globex.running_stage, globex.running_decision) == ("go", "paid_beta", "go")
     assert globex.snapshot_sha256 == evaluate(demo_tenants["globex"]).snapshot_sha256()
@@ -124,7 +124,7 @@ def test_it_refreshes_a_row_once_time_alone_changed_it(db):
 
     # Not yet due: nothing to do, and the stored row still equals a fresh evaluation.
     assert projection.refresh(now=due_at).evaluated == 0
-    assert projection.stored_equals_fresh([tenant], due_at) == {"ageing": []}
+    assert projection.check(now=due_at) == projection.CheckResult()
 
     later = due_at + timedelta(seconds=1)
     assert projection.check(now=later).due == ["ageing"]
@@ -137,7 +137,7 @@ def test_it_refreshes_a_row_once_time_alone_changed_it(db):
     assert "Authenticated tenant access proof" in transition.cause and "passed 30 days" in transition.cause
     row = stored(tenant)
     assert row.fallen_to_hold and row.held_since == later and row.gate_5 == "stale"
-    assert projection.stored_equals_fresh([tenant], later) == {"ageing": []}
+    assert projection.check(now=later) == projection.CheckResult()
 
 
 def test_it_checks_without_writing_and_exits_non_zero_naming_a_differing_tenant(demo_tenants, capsys):

@@ -15,7 +15,7 @@ from functools import partial
 from django.db import transaction
 
 from launchroom.mail.tasks import enqueue_delivery
-from launchroom.models import EmailStatus, OutboundEmail, Tenant, TenantMembership
+from launchroom.models import OutboundEmail, Tenant, TenantMembership
 
 
 def email_enqueue(
@@ -52,26 +52,3 @@ def email_enqueue_many(
     for row in rows:
         transaction.on_commit(partial(enqueue_delivery, row.pk))
     return rows
-
-
-def email_resend(*, email: OutboundEmail) -> OutboundEmail:
-    """Queue a failed e-mail again, as a new row (the failed one stays as the record of what failed)."""
-    with transaction.atomic():
-        return email_enqueue(
-            to=email.to,
-            subject=email.subject,
-            body=email.body,
-            kind=email.kind,
-            tenant=email.tenant,
-            membership=email.membership,
-        )
-
-
-def latest_status(membership: TenantMembership) -> str | None:
-    """The status of the newest e-mail sent for a membership (its invitation), or None."""
-    status = (
-        OutboundEmail.objects.filter(membership=membership)
-        .order_by("-created_at", "-pk")
-        .values_list("status", flat=True)
-    ).first()
-    return status if status in EmailStatus.values else None

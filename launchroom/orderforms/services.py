@@ -29,6 +29,7 @@ from launchroom.models import (
     OrderFormStatus,
     Tenant,
 )
+from launchroom.notifications.events import order_form_sent
 from launchroom.notifications.services import buyer_sponsors, notify, user_with_pk
 from launchroom.tenants.services import _locked, has_role, membership_role
 
@@ -213,14 +214,7 @@ def order_form_send(*, order_form: OrderForm, by: User) -> OrderForm:
         hooks.readiness_may_change(
             tenant_id=locked.tenant_id, cause=f"order_form_send: v{locked.version} sent", actor=by
         )
-        _tell_buyer_sponsor(
-            locked,
-            subject=f"{locked.tenant}: order form v{locked.version} is ready for your review",
-            lines=[
-                f"Thesmios sent you version {locked.version} of the {locked.tenant} order form.",
-                "Review the scope and what changed, then approve it or request changes:",
-            ],
-        )
+        order_form_sent(locked)
         return locked
 
 
@@ -303,13 +297,6 @@ def order_form_request_changes(*, order_form: OrderForm, by: User, comment: str)
 
 def _name(user: User) -> str:
     return user.get_full_name() or user.get_username()
-
-
-def _tell_buyer_sponsor(order_form: OrderForm, *, subject: str, lines: list[str]) -> None:
-    """Tell the tenant's buyer sponsor(s): the order form waits for their review."""
-    from launchroom.notifications.events import order_form_sent
-
-    order_form_sent(order_form)
 
 
 def _tell_commercial_owner(order_form: OrderForm, *, subject: str, lines: list[str]) -> None:

@@ -208,8 +208,3 @@ def verify(tenants: Iterable[Tenant] | None = None, *, batch_size: int = 200) ->
             batch = []
     if batch:
         yield from _verify_batch(batch)
-
-
-def verify_tenant(tenant: Tenant) -> Break | None:
-    """Walk one tenant's chain; return its first broken link, or None when it holds."""
-    return next(_verify_batch([tenant])).broken

@@ -10,7 +10,7 @@ writes these rows.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -341,14 +341,3 @@ def check(*, now: datetime | None = None, batch_size: int = BATCH_SIZE) -> Check
             if diff:
                 result.differing.append((data.tenant.slug, diff))
     return result
-
-
-def stored_equals_fresh(tenants: Iterable[Tenant], now: datetime) -> dict[str, list[str]]:
-    """For tests and checks: per tenant slug, the fields whose stored value differs from a fresh one."""
-    out: dict[str, list[str]] = {}
-    tenant_ids = [t.pk for t in tenants]
-    stored = {r.tenant_id: r for r in TenantReadiness.objects.filter(tenant_id__in=tenant_ids)}
-    for data in load_tenants(Tenant.objects.filter(pk__in=tenant_ids), lean=True):
-        row = stored.get(data.tenant.pk)
-        out[data.tenant.slug] = ["(no row)"] if row is None else differences(row, evaluated_fields(data, now))
-    return out
