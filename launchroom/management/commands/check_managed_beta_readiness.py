@@ -21,6 +21,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
+from core.history import SystemCommand
 from evidence.services import evidence_attach
 from launchroom import catalog
 from launchroom.models import Tenant
@@ -264,7 +265,7 @@ def readiness_report(run: SmokeRun) -> dict[str, Any]:
     return run.report(kind="managed_beta_readiness")
 
 
-class Command(BaseCommand):
+class Command(SystemCommand):
     help = "Check that the managed-beta readiness page and its JSON are deployed and complete."
 
     def add_arguments(self, parser: CommandParser) -> None:

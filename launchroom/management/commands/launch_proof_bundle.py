@@ -17,8 +17,9 @@ from collections.abc import Callable
 from typing import Any
 
 import requests
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
+from core.history import SystemCommand
 from launchroom import catalog
 from launchroom.management.commands.check_managed_beta_readiness import (
     Loaded,
@@ -263,7 +264,7 @@ def bundle_report(run: SmokeRun) -> dict[str, Any]:
     return run.report(kind="launch_proof_bundle", production_proof=proof.values.get("json"))
 
 
-class Command(BaseCommand):
+class Command(SystemCommand):
     help = "Run the public launch proof checks and write one attachable JSON bundle."
 
     def add_arguments(self, parser: CommandParser) -> None:
