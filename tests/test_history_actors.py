@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from django.apps import apps
 from django.contrib.auth import get_user_model
-from django.core.management import call_command, get_commands
+from django.core.management import call_command, get_commands, load_command_class
 from django.db.models import Max
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
@@ -22,6 +22,7 @@ from core.history import (
     SYSTEM_USERNAME,
     Running,
     SystemAccountError,
+    SystemCommand,
     acting_as,
     current_actor,
     running,
@@ -114,6 +115,12 @@ COMMANDS = ("seed_demo", "verify_evidence", "refresh_readiness", "run_scheduler"
 
 def test_it_runs_every_command_that_writes() -> None:
     assert commands_of_ours() == {*WRITE_NOTHING, *LIVE_COMMANDS, *COMMANDS}
+
+
+def test_every_command_of_ours_names_itself() -> None:
+    commands = get_commands()
+    for name in commands_of_ours():
+        assert isinstance(load_command_class(commands[name], name), SystemCommand), name
 
 
 def stale_stored_row(tenant: Tenant) -> None:
