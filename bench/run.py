@@ -673,38 +673,28 @@ def measure_history_save(repeats: int) -> dict[str, Any]:
 
 
 def measure_one_tenant_load(tenant: Any, repeats: int) -> dict[str, Any]:
-    """A write's re-evaluation of its tenant: the one-tenant load compiled once (``load_one``,
-    core/prepared.py) against the same five querysets built and compiled by the ORM each time
-    (``load_tenants`` of one tenant), interleaved, and a whole projection, in a transaction
-    rolled back. The tenant is the launch room's, with its hundred attachments."""
+    """A write's re-evaluation of its tenant: the one-tenant load (``load_one``) and a whole
+    projection, in a transaction rolled back. The tenant is the launch room's, with its
+    hundred attachments."""
     from django.db import transaction
 
-    from launchroom.models import Tenant
     from launchroom.readiness.projection import project
-    from launchroom.readiness.selectors import load_one, load_tenants
+    from launchroom.readiness.selectors import load_one
 
-    loads = {
-        "prepared": lambda: load_one(tenant.pk, lean=True, with_row=True),
-        "orm": lambda: load_tenants(Tenant.objects.filter(pk=tenant.pk).select_related("readiness_row"), lean=True),
-    }
-    times: dict[str, list[float]] = {"prepared": [], "orm": [], "project": []}
-    for i in range(repeats * 20 + 2):
-        kind = "orm" if i % 2 else "prepared"
+    times: dict[str, list[float]] = {"load": [], "project": []}
+    for i in range(repeats * 10 + 1):
         start = time.perf_counter()
-        loads[kind]()
-        if i >= 2:  # the first pair warms up (and compiles)
-            times[kind].append(time.perf_counter() - start)
+        load_one(tenant.pk, lean=True, with_row=True)
+        if i:  # the first warms up
+            times["load"].append(time.perf_counter() - start)
     with transaction.atomic():
         for _ in range(repeats * 10):
             start = time.perf_counter()
             project(tenant_id=tenant.pk, cause="bench")
             times["project"].append(time.perf_counter() - start)
         transaction.set_rollback(True)
-    prepared, orm = statistics.median(times["prepared"]), statistics.median(times["orm"])
     return {
-        "one_tenant_load_ms": round(prepared * 1000, 3),
-        "one_tenant_load_orm_ms": round(orm * 1000, 3),
-        "one_tenant_load_ratio": round(prepared / orm, 2),
+        "one_tenant_load_ms": round(statistics.median(times["load"]) * 1000, 3),
         "projection_ms": round(statistics.median(times["project"]) * 1000, 3),
     }
 
@@ -1106,9 +1096,7 @@ def table(results: dict[str, Any], checks: list[dict[str, Any]]) -> str:
     ]
     if "one_tenant_load_ms" in results:
         lines.append(
-            f"one tenant's load: {results['one_tenant_load_ms']} ms compiled once, "
-            f"{results['one_tenant_load_orm_ms']} ms through the ORM ({results['one_tenant_load_ratio']}x); "
-            f"a projection {results['projection_ms']} ms"
+            f"one tenant's load: {results['one_tenant_load_ms']} ms; a projection {results['projection_ms']} ms"
         )
     lines += projection_bench.lines(results)
     if results.get("upload_error"):

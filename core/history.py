@@ -11,7 +11,10 @@ When no person acts at all (a proof command attaching its own output, ``verify_e
 checks, a scheduled task, the shell), the row names the system account instead of nobody,
 and its change reason says what ran: the command (and task) or the shell, and the OS user.
 That is ``name_the_system``, a receiver of simple_history's ``pre_create_historical_record``,
-so every path gets it without remembering to.
+so every path gets it without remembering to. What ran is said explicitly: our management
+commands derive from ``SystemCommand`` and our task functions are wrapped in ``system_task``,
+each of which names itself for the length of its run (``running``); anything else is the
+process itself (``manage.py <command>``, the shell or a script).
 """
 
 from __future__ import annotations
@@ -22,8 +25,8 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
-from types import FrameType
+from contextvars import ContextVar
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast
 
 from django.contrib.auth.hashers import make_password
@@ -31,7 +34,6 @@ from django.core.management.base import BaseCommand
 from django.db import DEFAULT_DB_ALIAS
 from django.dispatch import receiver
 from django.http import HttpRequest
-from django_tasks.base import Task
 from simple_history.manager import HistoryDescriptor
 from simple_history.models import HistoricalRecords
 from simple_history.signals import pre_create_historical_record
@@ -194,27 +196,59 @@ def _os_user() -> str:
         return f"uid {os.getuid()}"
 
 
-def _running(frame: FrameType | None) -> tuple[str | None, str | None]:
-    """The management command and the background task running ``frame`` (innermost), if any.
+@dataclass(frozen=True)
+class Running:
+    """The management command and the background task (innermost) running now, if any."""
 
-    Django sends no signal when a command starts, so the stack says: ``BaseCommand.execute``
-    runs every command (``manage.py`` and ``call_command`` alike), ``Task.call`` every task."""
-    command = task = None
-    while frame is not None and command is None:
-        if frame.f_code is BaseCommand.execute.__code__:
-            command = type(frame.f_locals["self"]).__module__.rsplit(".", 1)[-1]
-        elif task is None and frame.f_code is Task.call.__code__:
-            task = getattr(frame.f_locals["self"], "name", None)
-        frame = frame.f_back
-    return command, task
+    command: str | None = None
+    task: str | None = None
 
 
-def _script() -> str:
-    """``shell`` for an interactive or ``-c`` Python, else ``script <name>`` (``python -m x``: x)."""
+NOTHING_OF_OURS = Running()
+_RUNNING: ContextVar[Running] = ContextVar("core.history.running")
+
+
+@contextmanager
+def running(what: Running) -> Iterator[None]:
+    """History rows written in the block with no person acting say that ``what`` ran them."""
+    token = _RUNNING.set(what)
+    try:
+        yield
+    finally:
+        _RUNNING.reset(token)
+
+
+class SystemCommand(BaseCommand):
+    """The base of our management commands (``manage.py`` and ``call_command`` alike): history
+    rows a command writes with no person acting name it, by its module's name."""
+
+    def execute(self, *args: Any, **options: Any) -> str | None:
+        with running(Running(command=type(self).__module__.rsplit(".", 1)[-1])):
+            return super().execute(*args, **options)
+
+
+def system_task(function: Callable[P, R]) -> Callable[P, R]:
+    """Under django-tasks' ``@task()``: history rows the task writes with no person acting name
+    it, and the command it runs in if any (a scheduler tick runs tasks in its command)."""
+
+    @functools.wraps(function)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        with running(replace(_RUNNING.get(NOTHING_OF_OURS), task=function.__name__)):
+            return function(*args, **kwargs)
+
+    return wrapper
+
+
+def _process() -> str:
+    """This process: ``command <name>`` under ``manage.py`` or ``django-admin`` (a Django command,
+    or a worker running tasks), ``shell`` for an interactive or ``-c`` Python, else
+    ``script <name>`` (``python -m x``: x)."""
     path = sys.argv[0] if sys.argv else ""
     if path in ("", "-c") or hasattr(sys, "ps1"):
         return "shell"
     name = os.path.basename(path)
+    if name in ("manage.py", "django-admin") and len(sys.argv) > 1:
+        return f"command {sys.argv[1]}"  # the subcommand, as Django's own manage.py reads it
     return f"script {os.path.basename(os.path.dirname(path)) if name == '__main__.py' else name}"
 
 
@@ -225,13 +259,12 @@ def system_reason() -> str:
     if isinstance(request, HttpRequest):  # (runserver --nothreading serves inside its command)
         match = request.resolver_match  # never the path: it can hold a link's token
         return f"web request {match.view_name if match else 'unresolved'}, nobody logged in"[:REASON_LENGTH]
-    command, task = _running(sys._getframe(1))
-    if task is not None:
-        what = f"task {task}" + (f" in command {command}" if command else "")
-    elif command is not None:
-        what = f"command {command}"
+    now = _RUNNING.get(NOTHING_OF_OURS)
+    process = f"command {now.command}" if now.command else _process()
+    if now.task is not None:
+        what = f"task {now.task}" + (f" in {process}" if process.startswith("command ") else "")
     else:
-        what = _script()
+        what = process
     return f"{what} (OS user {_os_user()})"[:REASON_LENGTH]
 
 

@@ -4,6 +4,7 @@ the shell (issue 10). Services name their ``by``; nothing relies on a web reques
 from __future__ import annotations
 
 import getpass
+import sys
 from collections.abc import Callable
 from datetime import timedelta
 from io import StringIO
@@ -12,12 +13,23 @@ from typing import Any
 import pytest
 from django.apps import apps
 from django.contrib.auth import get_user_model
-from django.core.management import call_command, get_commands
+from django.core.management import call_command, get_commands, load_command_class
 from django.db.models import Max
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
-from core.history import SYSTEM_USERNAME, SystemAccountError, acting_as, current_actor, system_user
+from core.history import (
+    SYSTEM_USERNAME,
+    Running,
+    SystemAccountError,
+    SystemCommand,
+    acting_as,
+    current_actor,
+    running,
+    system_reason,
+    system_task,
+    system_user,
+)
 from evidence.models import EvidenceAttachment
 from evidence.services import evidence_verify
 from launchroom import demo
@@ -105,6 +117,12 @@ def test_it_runs_every_command_that_writes() -> None:
     assert commands_of_ours() == {*WRITE_NOTHING, *LIVE_COMMANDS, *COMMANDS}
 
 
+def test_every_command_of_ours_names_itself() -> None:
+    commands = get_commands()
+    for name in commands_of_ours():
+        assert isinstance(load_command_class(commands[name], name), SystemCommand), name
+
+
 def stale_stored_row(tenant: Tenant) -> None:
     """Make the stored readiness due and wrong (it is derived: no history), so a refresh writes a transition."""
     TenantReadiness.objects.filter(tenant=tenant).update(
@@ -145,15 +163,33 @@ def test_sweep_pending_evidence_writes_no_history(staff: dict[str, Any]) -> None
     assert written == {}
 
 
-def test_a_service_from_the_shell_names_the_system_account(staff: dict[str, Any]) -> None:
+def test_a_service_from_the_shell_names_the_system_account(staff: dict[str, Any], monkeypatch: Any) -> None:
     build("globex", staff)
     code = "from evidence.models import EvidenceAttachment as A; from evidence.services import evidence_verify as v; "
     code += "[v(attachment=a) for a in A.objects.all()]"
+    # Django's own commands are named by the process, as ``manage.py shell -c ...`` starts it.
+    monkeypatch.setattr(sys, "argv", ["manage.py", "shell", "-c", code])
     written = history_written(lambda: call_command("shell", command=code, stdout=StringIO()))
     assert_actor_on_every_row(written, system_reason="command shell")
+    monkeypatch.undo()
     # Outside any command the reason names the script (pytest here; an xdist worker is a python -c).
     written = history_written(lambda: evidence_verify(attachment=EvidenceAttachment.objects.first()))
     assert_actor_on_every_row(written, system_reason=("script pytest", "shell"))
+
+
+def test_a_task_names_itself_and_the_command_or_worker_it_runs_in(monkeypatch: Any) -> None:
+    @system_task
+    def nightly() -> str:
+        return system_reason()
+
+    monkeypatch.setattr(sys, "argv", ["/srv/thesmios/manage.py", "db_worker"])
+    assert nightly().startswith("task nightly in command db_worker (OS user ")
+    assert system_reason().startswith("command db_worker (OS user ")
+    with running(Running(command="run_scheduler")):
+        assert nightly().startswith("task nightly in command run_scheduler (OS user ")
+    monkeypatch.setattr(sys, "argv", ["ops/job.py"])  # python3 ops/job.py
+    assert nightly().startswith("task nightly (OS user ")
+    assert system_reason().startswith("script job.py (OS user ")
 
 
 def test_the_system_account_cannot_be_made_to_log_in(staff: dict[str, Any]) -> None:

@@ -15,12 +15,14 @@ from django.db import transaction
 from django.utils import timezone
 from django_tasks import task
 
+from core.history import system_task
 from launchroom.models import EmailStatus, OutboundEmail
 
 log = logging.getLogger("thesmios.mail")
 
 
 @task()
+@system_task
 def send_email(email_id: int) -> str:
     """Send one queued e-mail; on failure try again later, or mark it failed past the limit."""
     with transaction.atomic():

@@ -13,6 +13,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django_tasks import task
 
+from core.history import system_task
 from launchroom import catalog
 from launchroom.catalog import Role
 from launchroom.models import (
@@ -110,6 +111,7 @@ def incident_changed(incident: Incident, *, resolved: bool) -> int:
 
 
 @task()
+@system_task
 def reminder_sweep() -> int:
     """Tell each gate's owner role of evidence reaching its freshness limit in 7 and in 1 days."""
     return evidence_expiry_reminders(now=timezone.now())

@@ -1,25 +1,25 @@
 """Telling people: one in-app notification per recipient and event, e-mailed by preference.
 
 ``notify_many`` is the only writer of notifications; ``notify`` calls it for one event. It
-runs inside the caller's transaction (so a rolled-back change tells nobody) and costs one query
-however many recipients it tells, for up to 3,640 events: the recipients arrive as a queryset,
-never evaluated here, and every row is written by one ``INSERT ... SELECT ... ON CONFLICT DO
-NOTHING`` that joins the recipients with a VALUES list of the events (a change telling one event
-pays one query; the reminder sweep, one per deciding role). ``event_key`` is unique per
-recipient, so an event is told once however often the code that noticed it runs. E-mail is left
-to background work, queued once per transaction when it commits.
+runs inside the caller's transaction (so a rolled-back change tells nobody) and costs two
+queries however many recipients it tells: one reads the active recipients together with the
+events each was already told, one ``bulk_create`` writes the rest (Django splits a very large
+one into batches within the database's parameter limit). ``event_key`` is unique per
+recipient, so an event is told once however often the code that noticed it runs. E-mail is
+left to background work, queued once per transaction when it commits.
 """
 
 from __future__ import annotations
 
 import functools
 import operator
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connections, router, transaction
-from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db import router, transaction
+from django.db.models import Exists, FilteredRelation, OuterRef, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
@@ -112,27 +112,13 @@ class Event:
             raise ValueError("An event needs an event key: it is what makes an event told once.")
 
 
-# The columns the insert writes, in order (how a row is e-mailed is decided later by the worker,
-# from the recipient's preference, so every row starts as pending).
-WRITTEN = ("recipient", "kind", "tenant", "event_key", "subject", "body", "link", "created_at", "delivery")
-# What each event gives the insert: one row of the events' VALUES list, each text for staff and
-# for customers (the insert picks one per recipient from their is_staff).
-EVENT_COLUMNS = (
-    *("kind", "tenant", "event_key"),
-    *("subject_staff", "subject_customer", "body_staff", "body_customer", "link_staff", "link_customer"),
-)
-# SQLite's limit on a statement's parameters (32766 since 3.32; PostgreSQL's protocol allows
-# 65535). Nine parameters an event: an insert tells up to 3,640 events, more take more inserts.
-MAX_PARAMETERS = 32766
-
-
-def _for_each_side(text: Text, limit: int | None) -> tuple[str, str]:
-    """A text as staff and as customers read it."""
+def _for(text: Text, staff: bool) -> str:
+    """A text as a staff user or a customer reads it."""
     if isinstance(text, BySide):
-        return text.staff[:limit], text.customer[:limit]
+        return text.staff if staff else text.customer
     if not isinstance(text, str):
         raise TypeError(f"Expected a str or a BySide, got {type(text).__name__}.")
-    return text[:limit], text[:limit]
+    return text
 
 
 def notify(
@@ -145,102 +131,98 @@ def notify(
     body: Text,
     link: Text = "",
 ) -> int:
-    """Tell each active recipient of one event, once, in one query. Returns how many rows were
-    written: 0 when everyone was already told (or nobody qualifies)."""
+    """Tell each active recipient of one event, once, in two queries. Returns how many rows
+    were written: 0 when everyone was already told (or nobody qualifies)."""
     event = Event(kind=kind, tenant=tenant, event_key=event_key, subject=subject, body=body, link=link)
     return notify_many(recipients=recipients, events=[event])
 
 
 def notify_many(*, recipients: QuerySet[Any], events: Sequence[Event]) -> int:
-    """Tell each active recipient of each event, once, in one query: an ``INSERT ... SELECT``
-    that joins the recipients with the events (one more for each further 3,640 events, see
-    ``MAX_PARAMETERS``). Returns how many rows were written: 0 when everyone was already told
-    (or nobody qualifies)."""
+    """Tell each active recipient of each event, once: one query reads the recipients with the
+    events each was already told, one ``bulk_create`` writes the rest (two queries, one when
+    there is nothing to write). Returns how many rows were written: 0 when everyone was
+    already told (or nobody qualifies)."""
     if not isinstance(recipients, QuerySet) or recipients.model is not User:
-        raise TypeError("Telling takes its recipients as a queryset of users (it is evaluated in the insert).")
+        raise TypeError("Telling takes its recipients as a queryset of users (it is evaluated in one query).")
     if recipients.query.is_empty() or not events:
         return 0
-    db = router.db_for_write(Notification)
-    connection = connections[db]
     fields = {f.name: f for f in Notification._meta.concrete_fields}
-    # Only the recipients are compiled by the ORM (each active user once, with is_staff); the
-    # events' values and the rest are parameters.
-    who = recipients.filter(is_active=True).order_by().distinct().values(person=F("pk"), staff=F("is_staff"))
-    who_sql, who_params = who.query.get_compiler(using=db).as_sql()
-    quote = connection.ops.quote_name
-    table, columns = quote(Notification._meta.db_table), ", ".join(quote(fields[n].column) for n in WRITTEN)
-    unique = f"{quote(fields['recipient'].column)}, {quote(fields['event_key'].column)}"
-    # The tenant is cast so that PostgreSQL types a column of NULLs as the key, not as text.
-    key_type = fields["tenant"].db_type(connection)
-    row = "(" + ", ".join(f"CAST(%s AS {key_type})" if c == "tenant" else "%s" for c in EVENT_COLUMNS) + ")"
-    texts = ", ".join(
-        f"CASE WHEN who.staff THEN ev.{t}_staff ELSE ev.{t}_customer END" for t in ("subject", "body", "link")
+    key_length, subject_length, link_length = (fields[name].max_length for name in ("event_key", "subject", "link"))
+    keys = {event.event_key[:key_length] for event in events}
+    # Each active recipient once per event it was already told, or once with None: the join
+    # takes only this call's events.
+    people = (
+        recipients.filter(is_active=True)
+        .annotate(told=FilteredRelation("notifications", condition=Q(notifications__event_key__in=keys)))
+        .order_by()
+        .distinct()
+        .values_list("pk", "is_staff", "told__event_key")
     )
-    outer = [connection.ops.adapt_datetimefield_value(timezone.now()), Delivery.PENDING.value]
-    per_insert = max(1, (MAX_PARAMETERS - len(outer) - len(who_params)) // len(EVENT_COLUMNS))
-    created = 0
-    with connection.cursor() as cursor:
-        for start in range(0, len(events), per_insert):
-            batch = events[start : start + per_insert]
-            # Only quoted names, placeholders and the ORM's compiled SQL are put in the text; every
-            # value is a parameter. The WHERE clause is there for SQLite, which needs one to tell
-            # an upsert's ON from a join's.
-            sql = (
-                f"INSERT INTO {table} ({columns}) "  # noqa: S608
-                f"WITH ev ({', '.join(EVENT_COLUMNS)}) AS (VALUES {', '.join([row] * len(batch))}) "
-                f"SELECT who.person, ev.kind, ev.tenant, ev.event_key, {texts}, %s, %s FROM ({who_sql}) who "
-                f"CROSS JOIN ev WHERE 1 = 1 ON CONFLICT ({unique}) DO NOTHING"
+    is_staff: dict[int, bool] = {}
+    done: set[tuple[int, str]] = set()
+    for pk, staff, key in people:
+        is_staff[pk] = staff
+        if key is not None:
+            done.add((pk, key))
+    rows = []
+    for event in events:
+        key = event.event_key[:key_length]
+        for pk, staff in is_staff.items():
+            if (pk, key) in done:
+                continue
+            done.add((pk, key))
+            rows.append(
+                Notification(
+                    recipient_id=pk,
+                    kind=event.kind,
+                    tenant=event.tenant,
+                    event_key=key,
+                    subject=_for(event.subject, staff)[:subject_length],
+                    body=_for(event.body, staff),
+                    link=_for(event.link, staff)[:link_length],
+                    # How a row is e-mailed is decided by the worker, from the recipient's preference.
+                    delivery=Delivery.PENDING,
+                )
             )
-            values = [value for event in batch for value in _values(event, fields)]
-            cursor.execute(sql, [*values, *outer, *who_params])
-            created += max(cursor.rowcount, 0)
-    if created:
-        deliver_after_commit(using=db)
-    return created
+    if not rows:
+        return 0
+    # A transaction telling the same event at the same moment may have written some of them:
+    # the unique (recipient, event_key) keeps theirs.
+    Notification.objects.bulk_create(rows, ignore_conflicts=True)
+    deliver_after_commit(using=router.db_for_write(Notification))
+    return len(rows)
 
 
-def _values(event: Event, fields: dict[str, Any]) -> list[Any]:
-    """One event's row of the VALUES list, in the order of ``EVENT_COLUMNS``."""
-    return [
-        event.kind,
-        event.tenant.pk if event.tenant is not None else None,
-        event.event_key[: fields["event_key"].max_length],
-        *_for_each_side(event.subject, fields["subject"].max_length),
-        *_for_each_side(event.body, None),
-        *_for_each_side(event.link, fields["link"].max_length),
-    ]
+class _Once:
+    """One delivery to queue, shared by the callbacks that ask for it; the first to run queues it."""
+
+    queued = False
+
+    def enqueue(self) -> None:
+        if self.queued:
+            return
+        self.queued = True
+        from launchroom.notifications.tasks import deliver_notifications
+
+        deliver_notifications.enqueue()
+
+
+# The delivery this thread's transaction asks for (connections are per thread).
+_pending = threading.local()
 
 
 def deliver_after_commit(*, using: str | None = None) -> None:
     """Queue the delivery of pending notifications when the transaction commits: once per
-    transaction, however many events it told (the task delivers every pending row)."""
-    connection = transaction.get_connection(using)
-    if connection.in_atomic_block and _delivery_queued(connection):
-        return
-    transaction.on_commit(_enqueue_delivery, using=using)
+    transaction, however many events it told (the task delivers every pending row).
 
-
-def _delivery_queued(connection: Any) -> bool:
-    """Whether this transaction already queues the delivery. A callback stays in
-    ``run_on_commit`` until the transaction ends, and leaves it with a rolled-back savepoint
-    (and the rows told inside it). The transaction is the outermost atomic block; inside
-    Django's test cases, which wrap each test in blocks of their own (as Django's durable
-    check knows), it is the first block opened inside theirs."""
-    blocks = connection.atomic_blocks
-    harness = max((i for i, block in enumerate(blocks) if getattr(block, "_from_testcase", False)), default=-1)
-    if harness + 1 >= len(blocks):
-        return False  # no transaction of its own (a test calling notify() directly): each call queues
-    # savepoint_ids[i] belongs to atomic_blocks[i + 1]; the outermost block has none.
-    savepoint = connection.savepoint_ids[harness] if harness >= 0 else None
-    return any(
-        func is _enqueue_delivery and (harness < 0 or savepoint in sids) for sids, func, _ in connection.run_on_commit
-    )
-
-
-def _enqueue_delivery() -> None:
-    from launchroom.notifications.tasks import deliver_notifications
-
-    deliver_notifications.enqueue()
+    Every call registers a callback with ``transaction.on_commit``; the callbacks registered
+    since a delivery was last queued share one ``_Once``, so the first of them to run after the
+    commit queues the task and the rest find it queued. A rolled-back transaction or savepoint
+    drops its callbacks unrun, and its ``_Once`` serves the next transaction as if new."""
+    once = getattr(_pending, "once", None)
+    if once is None or once.queued:
+        once = _pending.once = _Once()
+    transaction.on_commit(once.enqueue, using=using)
 
 
 # The inbox ------------------------------------------------------------------------------------

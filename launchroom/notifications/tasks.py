@@ -14,6 +14,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django_tasks import task
 
+from core.history import system_task
 from launchroom.mail.services import email_enqueue
 from launchroom.models import ACTION_KINDS, Delivery, EmailKind, EmailMode, Notification, NotificationPreference
 
@@ -31,6 +32,7 @@ def delivery_for(kind: str, mode: str) -> str:
 
 
 @task()
+@system_task
 def deliver_notifications() -> int:
     """Deliver every pending notification by its recipient's preference: e-mail those due at
     once (once each), leave the rest for the digest or in-app only. Returns the e-mails queued.
@@ -71,6 +73,7 @@ def deliver_notifications() -> int:
 
 
 @task()
+@system_task
 def daily_digest() -> int:
     """One e-mail per user gathering the notifications waiting for their digest."""
     return send_digests(now=timezone.now())

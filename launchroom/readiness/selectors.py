@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,7 +10,6 @@ from django.db.models import Count, F, OuterRef, QuerySet, Subquery, Window
 from django.db.models.functions import RowNumber
 
 from billing.models import BillingProfile
-from core.prepared import Prepared
 from evidence.models import EvidenceAttachment, EvidenceCheck
 from launchroom.models import (
     AcceptanceRecord,
@@ -129,43 +127,49 @@ def _attachment_template(with_output: bool, lean: bool) -> QuerySet[EvidenceAtta
 IDS_INLINE = 500
 
 
-def load_tenants(tenants: QuerySet[Tenant], *, with_output: bool = False, lean: bool = False) -> list[TenantData]:
+def load_tenants(
+    tenants: QuerySet[Tenant], *, with_output: bool = False, lean: bool = False, with_row: bool = False
+) -> list[TenantData]:
     """Load every tenant of ``tenants`` with what readiness needs, in five queries.
 
     ``lean`` (portfolios) builds only the columns ``evaluate`` reads and no related users;
-    otherwise the rows are whole, for pages that also show who decided what.
+    otherwise the rows are whole, for pages that also show who decided what. ``with_row``
+    brings each tenant's stored readiness row along.
     """
-    rows = list(tenants.select_related(*_tenant_related(lean)))
+    related = _tenant_related(lean) + (["readiness_row"] if with_row else [])
+    rows = list(tenants.select_related(*related))
     if not rows:
         return []
     # The ids themselves when there are few: compiling the tenants' query again as a subquery,
     # once for each of the four queries below, cost more than running them. A whole portfolio
     # is selected by subquery, not by a list of 100,000.
     ids: Any = [t.pk for t in rows] if len(rows) <= IDS_INLINE else tenants.values("pk")
-    return _assemble(
-        rows,
-        order_forms=_order_forms(ids),
-        attachments=_attachment_queryset(with_output=with_output, lean=lean).filter(tenant__in=ids),
-        decisions=_decisions(ids, lean),
-        acceptances=_acceptances(ids, lean),
-    )
+    by_id = {
+        tenant.pk: TenantData(
+            tenant=tenant,
+            billing=getattr(tenant, "billing_profile", None),
+            support=getattr(tenant, "support_plan", None),
+        )
+        for tenant in rows
+    }
+    for order_form in _order_forms(ids):
+        by_id[order_form.tenant_id].order_forms.append(order_form)
+    for attachment in _attachment_queryset(with_output=with_output, lean=lean).filter(tenant__in=ids):
+        by_id[attachment.tenant_id].attachments.append(attachment)
+    for decision in _decisions(ids, lean):
+        by_id[decision.tenant_id].decisions.append(decision)
+    for record in _acceptances(ids, lean):
+        by_id[record.tenant_id].acceptances.append(record)
+    return list(by_id.values())
 
 
 def load_one(tenant_id: int, *, with_output: bool = False, lean: bool = False, with_row: bool = False) -> TenantData:
-    """One tenant, as ``load_tenants`` loads it, in the same five queries compiled once
-    (``core.prepared``): every write loads its tenant again. ``with_row`` brings the stored
-    readiness row along. Raises ``Tenant.DoesNotExist`` when there is no such tenant."""
-    using = Tenant.objects.db
-    rows = _prepared_tenant(lean, with_row).run(tenant_id, using)
-    if not rows:
+    """One tenant, exactly as ``load_tenants`` loads it (the same five queries): every write
+    loads its tenant again. Raises ``Tenant.DoesNotExist`` when there is no such tenant."""
+    loaded = load_tenants(Tenant.objects.filter(pk=tenant_id), with_output=with_output, lean=lean, with_row=with_row)
+    if not loaded:
         raise Tenant.DoesNotExist(f"No tenant {tenant_id}.")
-    return _assemble(
-        rows,
-        order_forms=_prepared_order_forms().run(tenant_id, using),
-        attachments=_prepared_attachments(with_output, lean).run(tenant_id, using),
-        decisions=_prepared_decisions(lean).run(tenant_id, using),
-        acceptances=_prepared_acceptances(lean).run(tenant_id, using),
-    )[0]
+    return loaded[0]
 
 
 def load(tenant: Tenant, *, with_output: bool = True) -> TenantData:
@@ -173,7 +177,7 @@ def load(tenant: Tenant, *, with_output: bool = True) -> TenantData:
     return load_one(tenant.pk, with_output=with_output)
 
 
-# The querysets of ``load_tenants``, for any ids; ``load_one`` compiles each once for one id.
+# The querysets of ``load_tenants``, for any ids.
 
 
 def _tenant_related(lean: bool) -> list[str]:
@@ -192,56 +196,3 @@ def _decisions(ids: Any, lean: bool) -> QuerySet[GateDecision]:
 def _acceptances(ids: Any, lean: bool) -> QuerySet[AcceptanceRecord]:
     records = AcceptanceRecord.objects.filter(tenant__in=ids).order_by("-signed_at", "-id")
     return records.only(*LEAN_ACCEPTANCE_FIELDS) if lean else records.defer("snapshot")
-
-
-def _assemble(
-    rows: list[Tenant],
-    *,
-    order_forms: Iterable[OrderForm],
-    attachments: Iterable[EvidenceAttachment],
-    decisions: Iterable[GateDecision],
-    acceptances: Iterable[AcceptanceRecord],
-) -> list[TenantData]:
-    by_id = {
-        tenant.pk: TenantData(
-            tenant=tenant,
-            billing=getattr(tenant, "billing_profile", None),
-            support=getattr(tenant, "support_plan", None),
-        )
-        for tenant in rows
-    }
-    for order_form in order_forms:
-        by_id[order_form.tenant_id].order_forms.append(order_form)
-    for attachment in attachments:
-        by_id[attachment.tenant_id].attachments.append(attachment)
-    for decision in decisions:
-        by_id[decision.tenant_id].decisions.append(decision)
-    for record in acceptances:
-        by_id[record.tenant_id].acceptances.append(record)
-    return [by_id[t.pk] for t in rows]
-
-
-@functools.cache
-def _prepared_tenant(lean: bool, with_row: bool) -> Prepared[Tenant]:
-    related = _tenant_related(lean) + (["readiness_row"] if with_row else [])
-    return Prepared(lambda pk: Tenant.objects.filter(pk=pk).select_related(*related))
-
-
-@functools.cache
-def _prepared_order_forms() -> Prepared[OrderForm]:
-    return Prepared(lambda pk: _order_forms([pk]))
-
-
-@functools.cache
-def _prepared_attachments(with_output: bool, lean: bool) -> Prepared[EvidenceAttachment]:
-    return Prepared(lambda pk: _attachment_queryset(with_output=with_output, lean=lean).filter(tenant__in=[pk]))
-
-
-@functools.cache
-def _prepared_decisions(lean: bool) -> Prepared[GateDecision]:
-    return Prepared(lambda pk: _decisions([pk], lean))
-
-
-@functools.cache
-def _prepared_acceptances(lean: bool) -> Prepared[AcceptanceRecord]:
-    return Prepared(lambda pk: _acceptances([pk], lean))

@@ -10,12 +10,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
+from core.history import SystemCommand
 from evidence import pending
 
 
-class Command(BaseCommand):
+class Command(SystemCommand):
     help = (
         "Delete uploads waiting on an evidence-replacement confirmation for longer than "
         "EVIDENCE_PENDING_MAX_AGE_SECONDS (or --max-age)."

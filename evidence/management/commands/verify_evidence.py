@@ -13,14 +13,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
+from core.history import SystemCommand
 from evidence.models import EvidenceAttachment
 from evidence.services import MISSING_FILE, evidence_verify
 from launchroom.models import Tenant
 
 
-class Command(BaseCommand):
+class Command(SystemCommand):
     help = "Recompute the SHA-256 of every evidence attachment; report mismatched or missing files."
 
     def add_arguments(self, parser: CommandParser) -> None:

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
+from core.history import SystemCommand
 from launchroom.proofs.advisory import (
     ATTACH_TO,
     COMMAND,
@@ -21,7 +22,7 @@ from launchroom.proofs.advisory import (
 from launchroom.proofs.smoke import SmokeRun, resolve_url
 
 
-class Command(BaseCommand):
+class Command(SystemCommand):
     help = "Check that the managed-beta readiness page and its JSON are deployed and complete."
 
     def add_arguments(self, parser: CommandParser) -> None:

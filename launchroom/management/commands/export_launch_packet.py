@@ -13,15 +13,16 @@ import tempfile
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
 from core.errors import Refused
+from core.history import SystemCommand
 from launchroom.models import Tenant
 from launchroom.packet.build import write_packet
 from launchroom.packet.keys import PacketKeyMissing
 
 
-class Command(BaseCommand):
+class Command(SystemCommand):
     help = "Export the signed launch packet of a tenant's current acceptance."
 
     def add_arguments(self, parser: CommandParser) -> None:

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
+from core.history import SystemCommand
 from launchroom.proofs.advisory import add_common_arguments, attach_report, find_tenant, finish, run_or_fail
 from launchroom.proofs.bundle import ATTACH_TO, COMMAND, FILENAME, bundle_report
 from launchroom.proofs.smoke import SmokeRun, resolve_url
 
 
-class Command(BaseCommand):
+class Command(SystemCommand):
     help = "Run the public launch proof checks and write one attachable JSON bundle."
 
     def add_arguments(self, parser: CommandParser) -> None:

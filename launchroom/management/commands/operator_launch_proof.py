@@ -22,9 +22,10 @@ import os
 from typing import Any
 
 import requests
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
 from core.errors import Refused
+from core.history import SystemCommand
 from launchroom.proofs.advisory import finish
 from launchroom.proofs.operator import FIXTURE_PLAN, tenant_plan
 from launchroom.proofs.operator_run import (
@@ -51,7 +52,7 @@ def _refusal() -> str:
     )
 
 
-class Command(BaseCommand):
+class Command(SystemCommand):
     help = "Seed fixture users, prove tenant isolation over HTTP as three users, and sign the proof."
 
     def add_arguments(self, parser: CommandParser) -> None:

@@ -14,13 +14,14 @@ import signal
 import time
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 from django.db import close_old_connections
 
+from core.history import SystemCommand
 from launchroom.readiness import projection
 
 
-class Command(BaseCommand):
+class Command(SystemCommand):
     help = "Re-evaluate stored readiness whose valid-until has passed (--all: every tenant; --check: write nothing)."
 
     def add_arguments(self, parser: CommandParser) -> None:

@@ -6,13 +6,14 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import CommandParser
 from django.utils import timezone
 
+from core.history import SystemCommand
 from launchroom.scheduler import tick
 
 
-class Command(BaseCommand):
+class Command(SystemCommand):
     help = "Run the scheduler: every --interval seconds, enqueue each periodic job whose period has begun."
 
     def add_arguments(self, parser: CommandParser) -> None:

@@ -5,16 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 from django.test.utils import override_settings
 
-from core.history import acting_as
+from core.history import SystemCommand, acting_as
 from launchroom import demo
 from launchroom.models import Tenant
 from launchroom.readiness.evaluation import evaluate
 
 
-class Command(BaseCommand):
+class Command(SystemCommand):
     help = (
         "Create demo users (password 'demo') and the northwind, contoso, globex and initech tenants. "
         "Whatever exists is kept, passwords included, so a restart logs nobody out."

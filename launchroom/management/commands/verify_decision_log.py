@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
+from core.history import SystemCommand
 from launchroom.models import Tenant
 from launchroom.readiness import ledger
 
 
-class Command(BaseCommand):
+class Command(SystemCommand):
     help = (
         "Walk each tenant's decision log and check it against the gate decisions, acceptance records and "
         "stage moves. Prints OK per tenant or its first broken link; exits non-zero on any break."

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
+from core.history import SystemCommand
 from launchroom.packet.keys import PacketKeyMissing, public_key_pem
 from launchroom.packet.verify import BadKey, verify_packet
 
 
-class Command(BaseCommand):
+class Command(SystemCommand):
     help = "Check a launch packet's file hashes and Ed25519 signature; name each file that fails."
 
     def add_arguments(self, parser: CommandParser) -> None:

@@ -13,13 +13,14 @@ import hmac
 import json
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
 from core.hashing import canonical_json
+from core.history import SystemCommand
 from launchroom.proofs.operator_run import SECRET_VARIABLE, operations_secret, sign
 
 
-class Command(BaseCommand):
+class Command(SystemCommand):
     help = "Verify the HMAC-SHA256 signature of an operator launch proof JSON file."
 
     def add_arguments(self, parser: CommandParser) -> None:

@@ -1,23 +1,18 @@
-"""Prepared queries (core/prepared.py): the one-tenant load compiled once gives what the ORM gives.
-
-``load_one`` (every projection, every page that loads one tenant) runs the SQL the ORM
-compiled once; ``load_tenants`` compiles its querysets each time. For the same tenant both
-must build the same rows, with the same columns left deferred, the same annotations and the
-same related objects, on SQLite and on PostgreSQL.
-"""
+"""The one-tenant load (``selectors.load_one``: every projection, every page that loads one
+tenant) is ``load_tenants`` of that tenant: the same rows, the same readiness, five queries."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
-from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 from django.db.models import Model
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
-from core.prepared import Prepared
 from launchroom.models import Tenant
+from launchroom.readiness.evaluation import evaluate
 from launchroom.readiness.projection import project
 from launchroom.readiness.selectors import TenantData, load, load_one, load_tenants
 from tests.launch_helpers import build, prebuild
@@ -55,16 +50,21 @@ def described(data: TenantData) -> dict[str, Any]:
 @pytest.mark.parametrize("lean", [True, False])
 @pytest.mark.parametrize("with_output", [True, False])
 @pytest.mark.parametrize("slug", ["contoso", "globex"])
-def test_it_loads_one_tenant_as_the_orm_does(slug, lean, with_output, staff):
+def test_it_loads_one_tenant_as_the_many_tenant_load_does(slug, lean, with_output, staff):
+    build("contoso", staff)
     tenant = build(slug, staff)
-    by_orm = load_tenants(Tenant.objects.filter(pk=tenant.pk), lean=lean, with_output=with_output)[0]
-    prepared = load_one(tenant.pk, lean=lean, with_output=with_output)
-    assert described(prepared) == described(by_orm)
-    assert prepared.attachments and prepared.decisions and prepared.order_forms
+    many = {d.tenant.pk: d for d in load_tenants(Tenant.objects.all(), lean=lean, with_output=with_output)}
+    one = load_one(tenant.pk, lean=lean, with_output=with_output)
+    assert described(one) == described(many[tenant.pk])
+    assert one.attachments and one.decisions and one.order_forms
+    now = timezone.now()
+    assert evaluate(one, now=now).as_json() == evaluate(many[tenant.pk], now=now).as_json()
 
 
-def test_it_brings_the_related_rows_without_another_query(staff):
+def test_it_loads_one_tenant_with_its_related_rows_in_five_queries(staff):
     tenant = build("globex", staff)
+    # the tenant with its billing, support, owner and stored readiness; its order forms,
+    # attachments, decisions (with who decided) and acceptances
     with CaptureQueriesContext(connection) as queries:
         data = load_one(tenant.pk, with_row=True)
         assert data.tenant.readiness_row.decision
@@ -81,29 +81,3 @@ def test_it_refuses_a_tenant_that_does_not_exist(staff):
         load(Tenant(pk=10**9))
     with pytest.raises(Tenant.DoesNotExist):
         project(tenant_id=10**9, cause="test")
-
-
-def test_it_sees_a_change_made_after_it_was_compiled(staff):
-    tenant = build("contoso", staff)
-    load_one(tenant.pk)  # compiled, if no test before did
-    Tenant.objects.filter(pk=tenant.pk).update(name="Contoso Renamed")
-    data = load_one(tenant.pk)
-    assert data.tenant.name == "Contoso Renamed"
-
-
-@pytest.mark.parametrize(
-    "build_queryset",
-    [
-        lambda pk: Tenant.objects.all(),  # the id nowhere
-        lambda pk: Tenant.objects.filter(pk=pk, commercial_owner_id=pk),  # the id twice
-    ],
-    ids=["no-id", "two-ids"],
-)
-def test_it_refuses_a_queryset_that_does_not_take_the_id_once(build_queryset):
-    with pytest.raises(ImproperlyConfigured, match="takes its id in one parameter"):
-        Prepared(build_queryset).run(1, "default")
-
-
-def test_it_refuses_a_queryset_that_locks_rows():
-    with pytest.raises(ImproperlyConfigured, match="cannot lock rows"):
-        Prepared(lambda pk: Tenant.objects.filter(pk=pk).select_for_update()).run(1, "default")
