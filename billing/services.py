@@ -14,10 +14,9 @@ from core.errors import NotPermitted, Refused
 from core.events import audited
 from core.history import records_actor
 from core.types import User
-from launchroom.models import MembershipRole, Tenant
-from launchroom.tenants.services import _locked, membership_role
-
-FALLBACK_ROLES = (MembershipRole.BUYER_SPONSOR, MembershipRole.BUYER_FINANCE)
+from launchroom.models import Tenant
+from launchroom.tenants.access import FALLBACK_ROLES, member_role
+from launchroom.tenants.locking import lock_tenant
 
 
 def check_fallback_acceptor(*, role: str | None) -> None:
@@ -32,10 +31,10 @@ def check_fallback_acceptor(*, role: str | None) -> None:
 def billing_fallback_accept(*, profile: BillingProfile, by: User, name: str = "") -> BillingProfile:
     """The buyer's sponsor or finance member accepts the manual billing fallback for the
     terms as they stand; a later change to the terms needs a new acceptance."""
-    check_fallback_acceptor(role=membership_role(by, profile.tenant))
+    check_fallback_acceptor(role=member_role(by, profile.tenant))
     with transaction.atomic():
         # The tenant first, as every service locks: its decision log takes the next link.
-        _locked(profile.tenant)
+        lock_tenant(profile.tenant)
         locked = BillingProfile.objects.select_for_update().get(pk=profile.pk)
         missing = locked.missing_terms()
         if missing:
@@ -79,7 +78,7 @@ def billing_profile_save(*, tenant: Tenant, by: User, **terms: Any) -> BillingPr
     if unknown:
         raise ValidationError({name: "Not a billing-profile field." for name in unknown})
     with transaction.atomic():
-        locked = _locked(tenant)
+        locked = lock_tenant(tenant)
         profile = BillingProfile.objects.select_for_update().filter(tenant=locked).first()
         perm = "billing.change_billingprofile" if profile is not None else "billing.add_billingprofile"
         if not (getattr(by, "is_staff", False) and by.has_perm(perm)):

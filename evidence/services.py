@@ -21,6 +21,7 @@ from evidence.models import EvidenceAttachment, EvidenceCheck, EvidenceKind
 from launchroom import catalog
 from launchroom.catalog import Kind
 from launchroom.models import Tenant
+from launchroom.tenants.locking import lock_tenant
 
 # Clocks drift; anything further ahead than this is a typo or an attempt to stay fresh.
 CAPTURED_AT_SKEW = timedelta(minutes=5)
@@ -114,7 +115,7 @@ def evidence_attach(
         with transaction.atomic():
             # The tenant lock every readiness-changing service takes: the stored readiness
             # row is rewritten under it (core.hooks).
-            Tenant.objects.select_for_update().get(pk=tenant.pk)
+            lock_tenant(tenant)
             if file is not None and inspected is not None:
                 field = attachment.file.field
                 target = field.generate_filename(attachment, inspected.name)
@@ -242,7 +243,7 @@ def evidence_verify(*, attachment: EvidenceAttachment) -> EvidenceCheck:
     """
     result = recompute(attachment)
     with transaction.atomic():
-        Tenant.objects.select_for_update().get(pk=attachment.tenant_id)
+        lock_tenant(attachment.tenant_id)
         check = EvidenceCheck.objects.create(
             attachment=attachment, checked_at=timezone.now(), ok=result.ok, detail=result.detail[:300]
         )

@@ -16,17 +16,12 @@ from django.shortcuts import get_object_or_404
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_safe
 
-from core.types import RequestUser
 from evidence.models import EvidenceAttachment, EvidenceKind
 from evidence.validation import SERVABLE_CONTENT_TYPES
-from launchroom.tenants.access import can_see_tenant
+from launchroom.models import Tenant
 
 # Evidence is served as data only: no scripts, no framing, no caching by shared proxies.
 DOWNLOAD_CSP = "default-src 'none'; sandbox; frame-ancestors 'none'"
-
-
-def can_download(user: RequestUser, attachment: EvidenceAttachment) -> bool:
-    return can_see_tenant(user, attachment.tenant_id)
 
 
 def _harden(response: HttpResponseBase) -> HttpResponseBase:
@@ -38,9 +33,8 @@ def _harden(response: HttpResponseBase) -> HttpResponseBase:
 
 @require_safe
 def download(request: HttpRequest, pk: int) -> HttpResponseBase:
-    attachment = get_object_or_404(EvidenceAttachment.objects.all(), pk=pk)
-    if not can_download(request.user, attachment):
-        raise Http404("No such evidence.")
+    visible = EvidenceAttachment.objects.filter(tenant__in=Tenant.objects.restrict(request.user))
+    attachment = get_object_or_404(visible, pk=pk)
     if attachment.kind == EvidenceKind.FILE:
         try:
             handle = attachment.file.open("rb")

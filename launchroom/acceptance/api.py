@@ -24,8 +24,7 @@ from django.views.decorators.csrf import csrf_exempt
 from core.errors import NotPermitted, Refused
 from core.events import refusals_logged
 from core.types import signed_in_user
-from core.validation import field_limit, parse_json, slug_problem, text_errors
-from evidence.models import EvidenceAttachment
+from core.validation import field_limit, parse_json, slug_problem
 from launchroom.acceptance.serializers import acceptance_json, validation_errors
 from launchroom.acceptance.services import acceptance_field_errors, acceptance_sign, check_signer
 from launchroom.models import AcceptanceRecord, LaunchStage, Tenant
@@ -158,8 +157,9 @@ def _string_list(value: Any) -> bool:
     return isinstance(value, list) and all(isinstance(item, str) for item in value)
 
 
-def _field_errors(body: dict[str, Any], tenant: Tenant) -> dict[str, list[str]]:
-    """Shape checks of every field, collected together so the client can fix them at once."""
+def _shape_errors(body: dict[str, Any]) -> dict[str, list[str]]:
+    """The body's JSON shape, the API's own wire format: unknown and missing fields, and
+    values of the wrong type. What a well-shaped value must say is the service's rule."""
     errors: dict[str, list[str]] = {}
 
     def add(name: str, message: str) -> None:
@@ -176,44 +176,34 @@ def _field_errors(body: dict[str, Any], tenant: Tenant) -> dict[str, list[str]]:
     for name in LIST_FIELDS:
         if name in body and not _string_list(body[name]):
             add(name, "Must be a list of strings.")
-    texts = {name: body[name] for name in (*STRING_FIELDS, *LIST_FIELDS) if isinstance(body.get(name), str | list)}
-    for name, messages in text_errors(AcceptanceRecord, texts).items():
-        for message in messages:
-            add(name, message)
     if "on_written_approval" in body and not isinstance(body["on_written_approval"], bool):
         add("on_written_approval", "Must be true or false.")
-
-    def text(name: str) -> str:
-        return body[name] if isinstance(body.get(name), str) else ""
-
-    # The service's own field rules, for the fields that have the right shape.
-    rules = acceptance_field_errors(
-        stage=body.get("stage", ""),
-        decision=body.get("decision", ""),
-        signer_name=text("signer_name"),
-        signer_role=text("signer_role"),
-        residual_risks=body["residual_risks"] if _string_list(body.get("residual_risks")) else [],
-        note=text("note"),
-        on_written_approval=body.get("on_written_approval") is True,
-        signer_email=text("signer_email"),
-    )
-    for name, message in rules.items():
-        if name not in errors:
-            add(name, message)
-    if "evidence_references" in body:
-        refs = _evidence_ids(body["evidence_references"])
-        if refs is None:
-            add("evidence_references", 'Must be a list of attachment ids or of {"id": ..., "sha256": ...} objects.')
-        elif refs:
-            known = set(
-                EvidenceAttachment.objects.filter(tenant=tenant, pk__in=[pk for pk, _ in refs]).values_list(
-                    "pk", flat=True
-                )
-            )
-            for pk, _sha in refs:
-                if pk not in known:
-                    add("evidence_references", f"No evidence {pk} in this tenant's launch room.")
+    if "evidence_references" in body and _evidence_ids(body["evidence_references"]) is None:
+        add("evidence_references", 'Must be a list of attachment ids or of {"id": ..., "sha256": ...} objects.')
     return errors
+
+
+def _service_fields(body: dict[str, Any], shape: dict[str, list[str]]) -> dict[str, Any]:
+    """The service's keyword arguments from the body; a field missing or of the wrong shape
+    is passed empty, its shape error standing for it."""
+
+    def given(name: str, empty: Any) -> Any:
+        return empty if name in shape or name not in body else body[name]
+
+    return {
+        "stage": given("stage", ""),
+        "decision": given("decision", ""),
+        "signer_name": given("signer_name", ""),
+        "signer_role": given("signer_role", ""),
+        "exclusions": given("exclusions", []),
+        "residual_risks": given("residual_risks", []),
+        "approval_reference": given("approval_reference", ""),
+        "note": given("note", ""),
+        "affirmation": given("affirmation", ""),
+        "on_written_approval": given("on_written_approval", False),
+        "signer_email": given("signer_email", ""),
+        "seen_evidence": _evidence_ids(given("evidence_references", [])) or [],
+    }
 
 
 def _evidence_ids(value: Any) -> list[tuple[int, str | None]] | None:
@@ -261,28 +251,21 @@ def _record(request: HttpRequest) -> JsonResponse:
         check_signer(user=user, role=role, on_written_approval=on_written_approval)
     except NotPermitted as exc:
         return _error(403, "forbidden", reasons=exc.reasons)
-    errors = _field_errors(body, tenant)
-    if errors:
-        return _invalid(errors)
-
+    shape = _shape_errors(body)
+    fields = _service_fields(body, shape)
+    if shape:
+        # Nothing is recorded: the service's field errors join the shape errors, so that
+        # the client fixes every field at once.
+        for name, messages in acceptance_field_errors(tenant=tenant, **fields).items():
+            shape.setdefault(name, messages)
+        return _invalid(shape)
     try:
         record = acceptance_sign(
             tenant=tenant,
-            stage=body["stage"],
-            decision=body["decision"],
-            signer_name=body["signer_name"],
-            signer_role=body["signer_role"],
             recorded_by=user,
-            exclusions=body["exclusions"],
-            residual_risks=body["residual_risks"],
-            approval_reference=body.get("approval_reference", ""),
-            note=body.get("note", ""),
-            affirmation=body.get("affirmation", ""),
             client_address=client_address(request),
             user_agent=user_agent(request),
-            on_written_approval=on_written_approval,
-            signer_email=body.get("signer_email", "") if on_written_approval else "",
-            seen_evidence=_evidence_ids(body.get("evidence_references", [])) or [],
+            **fields,
         )
     except NotPermitted as exc:
         return _error(403, "forbidden", reasons=exc.reasons)

@@ -15,18 +15,19 @@ from core.errors import NotPermitted, Refused
 from core.events import audited
 from core.history import records_actor
 from core.types import User
-from core.validation import check_text
+from core.validation import text_errors
+from evidence.models import EvidenceAttachment
 from launchroom.models import (
     AcceptanceDecision,
     AcceptanceRecord,
     LaunchStage,
-    MembershipRole,
     Tenant,
 )
 from launchroom.notifications.events import acceptance_decided
 from launchroom.readiness.evaluation import Readiness, evaluate
 from launchroom.readiness.selectors import load
-from launchroom.tenants.services import _locked, membership_role
+from launchroom.tenants.access import SIGNING_ROLES, member_role
+from launchroom.tenants.locking import lock_tenant
 
 AFFIRMATION = (
     "I am authorised to sign for my organisation. I have read the readiness snapshot above, and I accept the "
@@ -80,7 +81,7 @@ def check_signer(*, user: User, role: str | None, on_written_approval: bool) -> 
 
     ``role`` is the user's membership role in the tenant (``tenants.access.tenant_for_user``
     gives it). Raises ``NotPermitted``; the surfaces call it first so that a 403 comes
-    before field errors, and ``acceptance_sign`` calls it again.
+    before their own checks of the request, and ``acceptance_sign`` calls it again.
     """
     if on_written_approval:
         if not (user.is_staff and user.has_perm("launchroom.add_acceptancerecord")):
@@ -90,7 +91,7 @@ def check_signer(*, user: User, role: str | None, on_written_approval: bool) -> 
         raise NotPermitted(
             "Staff record a buyer's written approval: send on_written_approval: true and the buyer's signer_email."
         )
-    if role != MembershipRole.BUYER_SPONSOR:
+    if role not in SIGNING_ROLES:
         raise NotPermitted("Only the tenant's buyer sponsor signs the acceptance record.")
 
 
@@ -105,37 +106,68 @@ def may_sign(*, user: User, role: str | None) -> bool:
 
 def acceptance_field_errors(
     *,
+    tenant: Tenant,
     stage: str,
     decision: str,
     signer_name: str,
     signer_role: str,
-    residual_risks: Sequence[str],
-    note: str,
-    on_written_approval: bool,
-    signer_email: str,
-) -> dict[str, str]:
-    """The field rules of an acceptance record, by field ({} when every field is right).
+    exclusions: Sequence[str] = (),
+    residual_risks: Sequence[str] = (),
+    approval_reference: str = "",
+    note: str = "",
+    affirmation: str = "",
+    on_written_approval: bool = False,
+    signer_email: str = "",
+    seen_evidence: Sequence[tuple[int, str | None]] = (),
+) -> dict[str, list[str]]:
+    """Every field error of an acceptance decision, by field ({} when every field is right):
+    text that cannot be stored, the field rules of docs/RULES.md section 5, and evidence the
+    signer refers to that is not the tenant's. At most one query (with ``seen_evidence``).
 
-    ``acceptance_sign`` raises them as a ``ValidationError``; the API merges them with its
-    own shape checks, so a client sees every field error at once.
+    ``acceptance_sign`` raises them as one ``ValidationError``; the API, when the JSON body
+    has shape errors of its own, adds these to them so a client sees every error at once.
     """
-    errors: dict[str, str] = {}
+    errors = text_errors(
+        AcceptanceRecord,
+        {
+            "stage": stage,
+            "decision": decision,
+            "signer_name": signer_name,
+            "signer_role": signer_role,
+            "signer_email": signer_email,
+            "approval_reference": approval_reference,
+            "note": note,
+            "affirmation": affirmation,
+            "exclusions": list(exclusions),
+            "residual_risks": list(residual_risks),
+        },
+    )
+
+    def add(name: str, message: str) -> None:
+        errors.setdefault(name, [message])  # one error a field: the text's before the rule's
+
     if on_written_approval:
         try:
             validate_email(signer_email.strip())
         except ValidationError:
-            errors["signer_email"] = "Give the e-mail address of the buyer whose written approval this is."
+            add("signer_email", "Give the e-mail address of the buyer whose written approval this is.")
     if stage not in LaunchStage.values:
-        errors["stage"] = f"Choose one of {', '.join(LaunchStage.values)}."
+        add("stage", f"Choose one of {', '.join(LaunchStage.values)}.")
     if decision not in AcceptanceDecision.values:
-        errors["decision"] = f"Choose one of {', '.join(AcceptanceDecision.values)}."
+        add("decision", f"Choose one of {', '.join(AcceptanceDecision.values)}.")
     if not signer_name.strip():
-        errors["signer_name"] = "Type your full name as your signature."
+        add("signer_name", "Type your full name as your signature.")
     if not signer_role.strip():
-        errors["signer_role"] = "Give the signer's role."
+        add("signer_role", "Give the signer's role.")
     gave_reason = any(r and r.strip() for r in residual_risks) or note.strip()
     if decision in (AcceptanceDecision.DEFERRED, AcceptanceDecision.REJECTED) and not gave_reason:
-        errors["note"] = "Say why: give the residual risks or a note."
+        add("note", "Say why: give the residual risks or a note.")
+    if seen_evidence:
+        ids = [pk for pk, _sha in seen_evidence]
+        known = set(EvidenceAttachment.objects.filter(tenant=tenant, pk__in=ids).values_list("pk", flat=True))
+        for pk in ids:
+            if pk not in known:
+                errors.setdefault("evidence_references", []).append(f"No evidence {pk} in this tenant's launch room.")
     return errors
 
 
@@ -200,41 +232,32 @@ def acceptance_sign(
     returns that record with ``repeated = True`` (so two identical concurrent requests leave
     one record).
     """
-    check_text(
-        AcceptanceRecord,
+    role = None if on_written_approval else member_role(recorded_by, tenant)
+    check_signer(user=recorded_by, role=role, on_written_approval=on_written_approval)
+    errors = acceptance_field_errors(
+        tenant=tenant,
         stage=stage,
         decision=decision,
         signer_name=signer_name,
         signer_role=signer_role,
-        signer_email=signer_email,
+        exclusions=exclusions,
+        residual_risks=residual_risks,
         approval_reference=approval_reference,
         note=note,
         affirmation=affirmation,
-        exclusions=list(exclusions),
-        residual_risks=list(residual_risks),
-    )
-    role = None if on_written_approval else membership_role(recorded_by, tenant)
-    check_signer(user=recorded_by, role=role, on_written_approval=on_written_approval)
-    signer = None if on_written_approval else recorded_by
-    email = signer_email.strip() if on_written_approval else recorded_by.email
-
-    errors = acceptance_field_errors(
-        stage=stage,
-        decision=decision,
-        signer_name=signer_name,
-        signer_role=signer_role,
-        residual_risks=residual_risks,
-        note=note,
         on_written_approval=on_written_approval,
-        signer_email=email,
+        signer_email=signer_email,
+        seen_evidence=seen_evidence,
     )
-    exclusions = [e.strip() for e in exclusions if e and e.strip()]
-    residual_risks = [r.strip() for r in residual_risks if r and r.strip()]
     if errors:
         raise ValidationError(errors)
+    signer = None if on_written_approval else recorded_by
+    email = signer_email.strip() if on_written_approval else recorded_by.email
+    exclusions = [e.strip() for e in exclusions if e and e.strip()]
+    residual_risks = [r.strip() for r in residual_risks if r and r.strip()]
 
     with transaction.atomic():
-        tenant = _locked(tenant)
+        tenant = lock_tenant(tenant)
         # Readiness never reads pasted output: leave it in the database.
         readiness = evaluate(load(tenant, with_output=False), stage)
         snapshot_sha256 = readiness.acceptance_snapshot_sha256()

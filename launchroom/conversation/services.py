@@ -12,12 +12,11 @@ from core.errors import NotPermitted
 from core.types import User
 from launchroom import catalog
 from launchroom.catalog import Role
-from launchroom.models import Comment, MembershipRole, NotificationKind, OrderForm, Tenant
+from launchroom.models import Comment, NotificationKind, OrderForm, Tenant
 from launchroom.notifications.services import anyone_of, link_to, notify, staff_in_role, tenant_members, user_with_pk
-from launchroom.tenants.services import _locked, membership_role
+from launchroom.tenants.access import COMMENTING_ROLES, member_role
+from launchroom.tenants.locking import lock_tenant
 
-# Customers who may write in the conversation; viewers follow it.
-COMMENTING_ROLES = {MembershipRole.BUYER_SPONSOR, MembershipRole.BUYER_FINANCE}
 BODY_MAX = 5000
 
 
@@ -41,10 +40,10 @@ def comment_add(
     if errors:
         raise ValidationError(errors)
     is_staff = bool(getattr(author, "is_staff", False))
-    if not is_staff and membership_role(author, tenant) not in COMMENTING_ROLES:
+    if not is_staff and member_role(author, tenant) not in COMMENTING_ROLES:
         raise NotPermitted("Only the buyer sponsor, buyer finance and Thesmios staff write in the conversation.")
     with transaction.atomic():
-        _locked(tenant)
+        lock_tenant(tenant)
         comment = Comment(tenant=tenant, author=author, body=body, gate_key=gate_key, order_form=order_form)
         comment.full_clean()
         comment.save()

@@ -16,9 +16,9 @@ from django.views.decorators.http import require_POST
 from core.errors import NotPermitted
 from core.types import AuthenticatedHttpRequest, RequestUser
 from launchroom import catalog
-from launchroom.conversation.services import BODY_MAX, COMMENTING_ROLES, comment_add
+from launchroom.conversation.services import BODY_MAX, comment_add
 from launchroom.models import Comment, OrderForm, Tenant
-from launchroom.tenants.access import tenant_for_user
+from launchroom.tenants.access import COMMENTING_ROLES, tenant_for_user
 
 
 def subject_choices(order_forms: list[OrderForm]) -> list[tuple[str, str]]:

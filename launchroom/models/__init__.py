@@ -29,7 +29,7 @@ from launchroom.models.notifications import (
 from launchroom.models.orderforms import OrderForm, OrderFormQuerySet, OrderFormStatus
 from launchroom.models.readiness import GATE_COLUMNS, ReadinessTransition, TenantReadiness
 from launchroom.models.support import Incident, IncidentNotice, Severity, SupportPlan
-from launchroom.models.tenants import LaunchStage, MembershipRole, Stage, Tenant, TenantMembership
+from launchroom.models.tenants import LaunchStage, MembershipRole, Stage, Tenant, TenantMembership, TenantQuerySet
 from launchroom.models.tokens import ApiToken
 
 __all__ = [
@@ -65,5 +65,6 @@ __all__ = [
     "SupportPlan",
     "Tenant",
     "TenantMembership",
+    "TenantQuerySet",
     "TenantReadiness",
 ]

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.db.models import OuterRef, Subquery, Value
 from django.urls import reverse
 from simple_history.models import HistoricalRecords
 
 from core.fixed import FixedTenantMixin, FixedTenantQuerySet, fixed_owner_trigger
+from core.types import RequestUser
 
 
 class Stage(models.TextChoices):
@@ -23,6 +25,29 @@ class LaunchStage(models.TextChoices):
 
     PRIVATE_BETA = "private_beta", "Private beta (no-charge)"
     PAID_BETA = "paid_beta", "Paid beta (invoice-led)"
+
+
+class TenantQuerySet(models.QuerySet["Tenant"]):
+    """Tenants, narrowed to what a user may see: the one place tenant isolation is decided
+    (docs/RULES.md section 1)."""
+
+    def restrict(self, user: RequestUser) -> TenantQuerySet:
+        """The tenants ``user`` may see: every one for active staff, those an active customer
+        is a member of, none for anyone else (anonymous, deactivated). Anything outside
+        this answers 404, as a tenant that does not exist does."""
+        if not (user.is_authenticated and user.is_active):
+            return self.none()
+        if user.is_staff:
+            return self
+        return self.filter(memberships__user=user)
+
+    def with_role(self, user: RequestUser) -> TenantQuerySet:
+        """Each tenant annotated with ``member_role``: ``user``'s membership role there
+        (None for staff, who are never members, and for anyone who is not a member)."""
+        if not user.is_authenticated:
+            return self.annotate(member_role=Value(None, output_field=models.CharField()))
+        role = TenantMembership.objects.filter(tenant=OuterRef("pk"), user=user).values("role")[:1]
+        return self.annotate(member_role=Subquery(role))
 
 
 class Tenant(models.Model):
@@ -59,6 +84,7 @@ class Tenant(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = TenantQuerySet.as_manager()
     history = HistoricalRecords()
 
     class Meta:

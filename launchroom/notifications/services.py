@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import router, transaction
-from django.db.models import Exists, FilteredRelation, OuterRef, Q, QuerySet
+from django.db.models import FilteredRelation, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
@@ -32,7 +32,6 @@ from launchroom.models import (
     Notification,
     NotificationPreference,
     Tenant,
-    TenantMembership,
 )
 
 
@@ -229,12 +228,10 @@ def deliver_after_commit(*, using: str | None = None) -> None:
 
 
 def visible_to(user: User) -> QuerySet[Notification]:
-    """A user's notifications; a customer sees only those of tenants they are still a member of."""
-    rows = Notification.objects.filter(recipient=user)
-    if not user.is_staff:
-        member = TenantMembership.objects.filter(user=user, tenant=OuterRef("tenant"))
-        rows = rows.filter(Q(tenant__isnull=True) | Exists(member))
-    return rows
+    """A user's notifications: those of no tenant, and those of the tenants they may still see."""
+    return Notification.objects.filter(recipient=user).filter(
+        Q(tenant__isnull=True) | Q(tenant__in=Tenant.objects.restrict(user))
+    )
 
 
 def mark_all_read(*, user: User) -> int:

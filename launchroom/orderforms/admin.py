@@ -175,9 +175,7 @@ class OrderFormAdmin(HistoryAdmin):
             except NotPermitted as exc:
                 raise PermissionDenied(str(exc)) from None
             except ValidationError as exc:
-                for name, errors in exc.message_dict.items():
-                    for error in errors:
-                        form.add_error(name if name in form.fields else None, error)
+                add_service_errors(form, exc)
             except Refused as exc:
                 refusal = exc.reasons
             else:

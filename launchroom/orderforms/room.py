@@ -22,14 +22,15 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from core.admin import add_service_errors
 from core.errors import NotPermitted, Refused
 from core.events import refusals_logged
 from core.types import AuthenticatedHttpRequest
-from launchroom.models import MembershipRole, OrderForm, OrderFormStatus, Tenant
+from launchroom.models import OrderForm, OrderFormStatus, Tenant
 from launchroom.orderforms.diff import OrderFormDiff, diff_order_forms
 from launchroom.orderforms.services import order_form_buyer_approve, order_form_request_changes
 from launchroom.readiness.selectors import TenantData, load
-from launchroom.tenants.access import tenant_for_user
+from launchroom.tenants.access import SIGNING_ROLES, tenant_for_user
 
 
 # The forms parse the POST's shape; what is required, and who may answer, the services decide
@@ -99,7 +100,7 @@ def order_form_context(
 ) -> dict[str, Any]:
     data = load(tenant, with_output=False)
     latest = data.latest_order_form
-    is_sponsor = role == MembershipRole.BUYER_SPONSOR
+    is_sponsor = role in SIGNING_ROLES
     reviewing = latest is not None and latest.status == OrderFormStatus.SENT
     name = request.user.get_full_name() if is_sponsor else ""
     return {
@@ -133,10 +134,7 @@ def _answer(
         raise PermissionDenied(str(exc))
     refusals = exc.reasons if isinstance(exc, Refused) else []
     if isinstance(exc, ValidationError):
-        form = next(iter(forms_.values()))
-        for name, errors in exc.message_dict.items():
-            for error in errors:
-                form.add_error(name if name in form.fields else None, error)
+        add_service_errors(next(iter(forms_.values())), exc)
     context = order_form_context(request, tenant, role, refusals=refusals, **forms_)
     return render(request, "launchroom/order_form.html", context, status=409 if refusals else 400)
 

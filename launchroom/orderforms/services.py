@@ -23,7 +23,6 @@ from launchroom import catalog
 from launchroom.catalog import Role
 from launchroom.models import (
     Comment,
-    MembershipRole,
     NotificationKind,
     OrderForm,
     OrderFormStatus,
@@ -31,7 +30,9 @@ from launchroom.models import (
 )
 from launchroom.notifications.events import order_form_sent
 from launchroom.notifications.services import buyer_sponsors, notify, user_with_pk
-from launchroom.tenants.services import _locked, has_role, membership_role
+from launchroom.tenants.access import SIGNING_ROLES, member_role
+from launchroom.tenants.locking import lock_tenant
+from launchroom.tenants.services import has_role
 
 ORDER_FORM_SCOPE_FIELDS = (
     "requested_stage",
@@ -67,7 +68,7 @@ def order_form_create(*, tenant: Tenant, by: User, **scope: Any) -> OrderForm:
     if unknown:
         raise ValidationError({name: "Not an order-form scope field." for name in unknown})
     with transaction.atomic():
-        _locked(tenant)
+        lock_tenant(tenant)
         latest = check_new_version(tenant=tenant)
         values = {name: getattr(latest, name) for name in ORDER_FORM_SCOPE_FIELDS} if latest else {}
         if not latest:
@@ -92,7 +93,7 @@ def order_form_revise(*, order_form: OrderForm, by: User, **changes: Any) -> Ord
     if unknown:
         raise ValidationError({name: "Not an order-form scope field." for name in unknown})
     with transaction.atomic():
-        _locked(order_form.tenant)
+        lock_tenant(order_form.tenant)
         locked = OrderForm.objects.select_for_update().get(pk=order_form.pk)
         if locked.is_signed:
             raise Refused(f"v{locked.version} was signed meanwhile; revise it into a new version.")
@@ -138,7 +139,7 @@ def order_form_sign(
     if not has_role(by, Role.COMMERCIAL):
         raise NotPermitted("Only the commercial owner records a signed order form.")
     with transaction.atomic():
-        _locked(order_form.tenant)
+        lock_tenant(order_form.tenant)
         locked = OrderForm.objects.select_for_update().get(pk=order_form.pk)
         if locked.is_signed:
             raise Refused(f"v{locked.version} is already signed.")
@@ -188,7 +189,7 @@ def order_form_send(*, order_form: OrderForm, by: User) -> OrderForm:
     if not has_role(by, Role.COMMERCIAL):
         raise NotPermitted("Only the commercial owner sends an order form to the buyer.")
     with transaction.atomic():
-        _locked(order_form.tenant)
+        lock_tenant(order_form.tenant)
         locked = OrderForm.objects.select_for_update().get(pk=order_form.pk)
         if locked.status != OrderFormStatus.DRAFT and locked.status != OrderFormStatus.CHANGES_REQUESTED:
             raise Refused(f"v{locked.version} is {locked.get_status_display().lower()}: only a draft is sent.")
@@ -219,7 +220,7 @@ def order_form_send(*, order_form: OrderForm, by: User) -> OrderForm:
 
 
 def _check_buyer(order_form: OrderForm, by: User) -> None:
-    if membership_role(by, order_form.tenant) != MembershipRole.BUYER_SPONSOR:
+    if member_role(by, order_form.tenant) not in SIGNING_ROLES:
         raise NotPermitted("Only the buyer sponsor approves the order form or requests changes.")
 
 
@@ -237,7 +238,7 @@ def order_form_buyer_approve(*, order_form: OrderForm, by: User, name: str, role
     if errors:
         raise ValidationError(errors)
     with transaction.atomic():
-        _locked(order_form.tenant)
+        lock_tenant(order_form.tenant)
         locked = OrderForm.objects.select_for_update().get(pk=order_form.pk)
         if locked.status != OrderFormStatus.SENT:
             raise Refused(f"v{locked.version} is {locked.get_status_display().lower()}: there is nothing to approve.")
@@ -268,7 +269,7 @@ def order_form_request_changes(*, order_form: OrderForm, by: User, comment: str)
     if not comment.strip():
         raise ValidationError({"comment": "Say what should change."})
     with transaction.atomic():
-        _locked(order_form.tenant)
+        lock_tenant(order_form.tenant)
         locked = OrderForm.objects.select_for_update().get(pk=order_form.pk)
         if locked.status not in (OrderFormStatus.SENT, OrderFormStatus.APPROVED):
             raise Refused(

@@ -29,7 +29,8 @@ from launchroom.models import (
 )
 from launchroom.readiness.evaluation import evaluate
 from launchroom.readiness.selectors import load
-from launchroom.tenants.services import _locked, has_role
+from launchroom.tenants.locking import lock_tenant
+from launchroom.tenants.services import has_role
 
 # Order forms ----------------------------------------------------------------------------
 
@@ -57,7 +58,7 @@ def gate_decide(*, tenant: Tenant, gate_key: str, decision: str, note: str, by: 
     if not has_role(by, gate.decided_by):
         raise NotPermitted(f"Gate {gate.number} ({gate.title}) is decided by the {gate.decided_by.value.lower()}.")
     with transaction.atomic():
-        tenant = _locked(tenant)
+        tenant = lock_tenant(tenant)
         if decision == GateDecisionKind.ACCEPTED:
             # Readiness never reads pasted output: leave it in the database.
             result = evaluate(load(tenant, with_output=False)).gate(gate_key)
@@ -106,7 +107,7 @@ def stage_move(*, tenant: Tenant, to_stage: str, reason: str, by: User) -> Stage
     if not has_role(by, Role.OPERATOR):
         raise NotPermitted("Only an operator moves a tenant's stage.")
     with transaction.atomic():
-        tenant = _locked(tenant)
+        tenant = lock_tenant(tenant)
         if tenant.stage == to_stage:
             raise Refused(f"{tenant} is already in {Stage(to_stage).label.lower()}.")
         if tenant.stage == Stage.ENDED:

@@ -21,13 +21,13 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from billing.services import FALLBACK_ROLES, billing_fallback_accept, check_fallback_acceptor
+from billing.services import billing_fallback_accept, check_fallback_acceptor
+from core.admin import add_service_errors
 from core.errors import NotPermitted, Refused
 from core.events import refusals_logged
 from core.types import AuthenticatedHttpRequest
 from launchroom import catalog
 from launchroom.acceptance.changes import snapshot_changes
-from launchroom.acceptance.serializers import validation_errors
 from launchroom.acceptance.services import (
     AFFIRMATION,
     AcceptanceRefused,
@@ -43,7 +43,6 @@ from launchroom.models import (
     MembershipRole,
     StageChange,
     Tenant,
-    TenantMembership,
 )
 from launchroom.notifications.services import visible_to
 from launchroom.portfolio import views as dashboard
@@ -60,7 +59,7 @@ from launchroom.room.presenters import (
     person,
     timeline,
 )
-from launchroom.tenants.access import client_address, tenant_for_user, tenants_for_user, user_agent
+from launchroom.tenants.access import FALLBACK_ROLES, client_address, role_of, tenant_for_user, user_agent
 
 # Index ----------------------------------------------------------------------------------
 
@@ -71,20 +70,19 @@ def index(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Staff: the portfolio. Customers: their tenants; with exactly one, straight to its room."""
     if request.user.is_staff:
         return dashboard.portfolio(request)
-    memberships = list(
-        TenantMembership.objects.filter(user=request.user).select_related("tenant").order_by("tenant__name")
-    )
-    if len(memberships) == 1:
-        return redirect("launchroom:room", memberships[0].tenant.slug)
+    tenants = Tenant.objects.restrict(request.user).with_role(request.user).order_by("name")
+    slugs = list(tenants.values_list("slug", flat=True))
+    if len(slugs) == 1:
+        return redirect("launchroom:room", slugs[0])
     rows = []
-    if memberships:
-        roles = {m.tenant_id: m.get_role_display() for m in memberships}
-        for data in load_tenants(tenants_for_user(request.user).order_by("name")):
+    if slugs:
+        for data in load_tenants(tenants):
             readiness = evaluate(data)
+            role = role_of(data.tenant)
             rows.append(
                 {
                     "tenant": data.tenant,
-                    "role": roles[data.tenant.pk],
+                    "role": MembershipRole(role).label if role else "",
                     "readiness": readiness,
                     "stage_label": LaunchStage(readiness.stage).label,
                 }
@@ -244,9 +242,7 @@ def sign(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
         except Refused as exc:
             refusals, status = exc.reasons, 409
         except ValidationError as exc:
-            for name, errors in validation_errors(exc).items():
-                for error in errors:
-                    form.add_error(name if name in form.fields else None, error)
+            add_service_errors(form, exc)
         else:
             messages.success(request, f"Signed: {record.get_decision_display()} for {record.get_stage_display()}.")
             # An explicit fragment, or the browser would carry "#sign-form" over the redirect.

@@ -195,9 +195,10 @@ class IncidentNoticeForm(forms.ModelForm):
                 sent_at=data.get("sent_at"),
                 text=data.get("text", ""),
             )
-            for name, message in errors.items():
-                if name not in self.errors:
-                    self.add_error(name, message)
+            # A field the form refused already keeps its own error.
+            errors = {name: message for name, message in errors.items() if name not in self.errors}
+            if errors:
+                add_service_errors(self, ValidationError(errors))
         return data
 
 

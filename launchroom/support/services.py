@@ -35,6 +35,7 @@ from launchroom.mail.services import email_enqueue_many
 from launchroom.models import EmailKind, Incident, IncidentNotice, Severity, SupportPlan, Tenant
 from launchroom.notifications.events import incident_changed
 from launchroom.support.notices import render_broadcast, tell_status_subscribers
+from launchroom.tenants.locking import lock_tenant
 from launchroom.tenants.services import has_role
 
 GATE = "support-fallback"
@@ -109,7 +110,7 @@ def support_plan_save(*, tenant: Tenant, by: User, **fields: Any) -> SupportPlan
     if unknown:
         raise ValidationError({name: "Not a support-plan field." for name in sorted(unknown)})
     with transaction.atomic():
-        Tenant.objects.select_for_update().get(pk=tenant.pk)
+        lock_tenant(tenant)
         plan = SupportPlan.objects.select_for_update().filter(tenant=tenant).first() or SupportPlan(tenant=tenant)
         for name, value in fields.items():
             setattr(plan, name, value)

@@ -1,63 +1,52 @@
-"""Selectors for who may see which tenant: the one place the launch room's isolation lives.
+"""Who may see which tenant, and with which role: the one place those rules live.
 
-Every launch-room view and platform API handler finds its tenant through
-``tenant_for_user``. A user who is not a member gets the same 404 as for a tenant that
-does not exist, so the answer never reveals whether a tenant exists.
+Which tenants a user may see is ``Tenant.objects.restrict(user)`` (launchroom/models/tenants.py);
+every view, API handler, inbox, packet and certificate reaches its tenant through it, most of
+them through ``tenant_for_user``. A user who may not see a tenant gets the same 404 as for a
+tenant that does not exist, so the answer never reveals whether a tenant exists.
+
+What a customer may do there follows from their membership role (``member_role``) and the
+named role sets below (docs/RULES.md section 1).
 """
 
 from __future__ import annotations
 
 import ipaddress
-from typing import TypeGuard
 
 from django.conf import settings
-from django.db.models import QuerySet
 from django.http import Http404, HttpRequest
 
-from core.types import RequestUser, User
-from launchroom.models import Tenant, TenantMembership
+from core.types import RequestUser
+from launchroom.models import MembershipRole, Tenant
 
-
-def _may_sign_in(user: RequestUser) -> TypeGuard[User]:
-    return bool(getattr(user, "is_authenticated", False) and user.is_active)
+# The buyer sponsor signs the acceptance record and answers an order form under review.
+SIGNING_ROLES = frozenset({MembershipRole.BUYER_SPONSOR})
+# The buyer sponsor and buyer finance accept the manual billing fallback (gate 4)...
+FALLBACK_ROLES = frozenset({MembershipRole.BUYER_SPONSOR, MembershipRole.BUYER_FINANCE})
+# ...and write in the conversation; a viewer reads.
+COMMENTING_ROLES = frozenset({MembershipRole.BUYER_SPONSOR, MembershipRole.BUYER_FINANCE})
 
 
 def tenant_for_user(user: RequestUser, slug: str) -> tuple[Tenant, str | None]:
-    """The tenant ``slug`` and the user's membership role there (None for staff).
-
-    Staff see every tenant; a customer sees only the tenants they are a member of. One
-    query. Raises Http404 for anyone else, and for a tenant that does not exist.
-    """
-    if not _may_sign_in(user):
+    """The tenant ``slug`` if ``user`` may see it, and their membership role there (None
+    for staff). One query. Raises Http404 otherwise, as for a tenant that does not exist."""
+    tenant = Tenant.objects.restrict(user).with_role(user).filter(slug=slug).first()
+    if tenant is None:
         raise Http404("No such launch room.")
-    if user.is_staff:
-        tenant = Tenant.objects.filter(slug=slug).first()
-        if tenant is None:
-            raise Http404("No such launch room.")
-        return tenant, None
-    membership = TenantMembership.objects.select_related("tenant").filter(user=user, tenant__slug=slug).first()
-    if membership is None:
-        raise Http404("No such launch room.")
-    return membership.tenant, membership.role
+    return tenant, role_of(tenant)
 
 
-def tenants_for_user(user: RequestUser) -> QuerySet[Tenant]:
-    """Every tenant ``user`` may open: all for staff, their memberships' for customers."""
-    if not _may_sign_in(user):
-        return Tenant.objects.none()
-    if user.is_staff:
-        return Tenant.objects.all()
-    return Tenant.objects.filter(memberships__user=user)
+def role_of(tenant: Tenant) -> str | None:
+    """The ``member_role`` that ``Tenant.objects.with_role`` annotated ``tenant`` with."""
+    role: str | None = getattr(tenant, "member_role", None)
+    return role
 
 
-def can_see_tenant(user: RequestUser, tenant_id: int) -> bool:
-    """Whether ``user`` may see what belongs to tenant ``tenant_id`` (its evidence, say):
-    the rule of ``tenant_for_user``, for a tenant known by id. At most one query."""
-    if not _may_sign_in(user):
-        return False
-    if user.is_staff:
-        return True
-    return TenantMembership.objects.filter(user=user, tenant_id=tenant_id).exists()
+def member_role(user: RequestUser, tenant: Tenant) -> str | None:
+    """``user``'s membership role in ``tenant``: None for staff, for anyone who is not an
+    active member, and for the anonymous user. One query."""
+    row = Tenant.objects.restrict(user).with_role(user).filter(pk=tenant.pk).only("pk").first()
+    return role_of(row) if row is not None else None
 
 
 def client_address(request: HttpRequest) -> str | None:

@@ -15,6 +15,7 @@ from core.history import records_actor
 from core.types import RequestUser, User
 from launchroom.catalog import Role
 from launchroom.models import ApiToken, MembershipRole, Tenant, TenantMembership
+from launchroom.tenants.locking import lock_tenant
 
 
 def has_role(user: RequestUser, role: Role) -> bool:
@@ -27,16 +28,6 @@ def has_role(user: RequestUser, role: Role) -> bool:
         names = set(user.groups.values_list("name", flat=True))
         user._role_names = names  # type: ignore[union-attr]  # a cache for the request's life
     return role.value in names
-
-
-def membership_role(user: RequestUser, tenant: Tenant) -> str | None:
-    if not user.is_authenticated:
-        return None
-    return TenantMembership.objects.filter(user=user, tenant=tenant).values_list("role", flat=True).first()
-
-
-def _locked(tenant: Tenant) -> Tenant:
-    return Tenant.objects.select_for_update().get(pk=tenant.pk)
 
 
 # Tenants --------------------------------------------------------------------------------
@@ -88,7 +79,7 @@ def tenant_update(*, tenant: Tenant, by: User, **changes: Any) -> Tenant:
     _check_fields(changes, TENANT_FIELDS)
     _require_perm(by, "launchroom.change_tenant", "Only a commercial owner changes tenants.")
     with transaction.atomic():
-        locked = _locked(tenant)
+        locked = lock_tenant(tenant)
         changed = [name for name, value in changes.items() if getattr(locked, name) != value]
         for name in changed:
             setattr(locked, name, changes[name])
@@ -132,7 +123,7 @@ def membership_add(
     if not checked:
         _require_perm(by, "launchroom.add_tenantmembership", "Only a commercial owner adds members.")
     with transaction.atomic():
-        _locked(tenant)
+        lock_tenant(tenant)
         membership_rules(tenant=tenant, user=user, role=role)
         membership = TenantMembership(user=user, tenant=tenant, role=role)
         membership.save()
@@ -146,7 +137,7 @@ def membership_change_role(*, membership: TenantMembership, role: str, by: User)
         raise ValidationError({"role": f"Choose one of {', '.join(MembershipRole.values)}."})
     _require_perm(by, "launchroom.change_tenantmembership", "Only a commercial owner changes members' roles.")
     with transaction.atomic():
-        _locked(membership.tenant)
+        lock_tenant(membership.tenant)
         locked = TenantMembership.objects.select_for_update().get(pk=membership.pk)
         if locked.role != role:
             locked.role = role
@@ -159,7 +150,7 @@ def membership_remove(*, membership: TenantMembership, by: User) -> None:
     """Take a member's access to the tenant's launch room away; the history keeps who had it."""
     _require_perm(by, "launchroom.delete_tenantmembership", "Only a commercial owner removes members.")
     with transaction.atomic():
-        _locked(membership.tenant)
+        lock_tenant(membership.tenant)
         locked = TenantMembership.objects.filter(pk=membership.pk).first()
         if locked is not None:
             locked.delete()
