@@ -1,4 +1,4 @@
-"""The stored-readiness paths of ``make bench`` (issue 11), imported by ``bench/run.py``.
+"""The stored-readiness paths of ``make bench``, imported by ``bench/run.py``.
 
 - ``refresh_readiness``: seconds to re-evaluate and store every tenant (``--all``).
 - ``portfolio_dashboard`` (the first page, with filters), ``portfolio_csv`` (seconds, and

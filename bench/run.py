@@ -70,7 +70,7 @@ PAGES: dict[str, tuple[str, int | None]] = {
     "tenant_change": ("/admin/launchroom/tenant/{id}/change/", None),
 }
 BASELINE_PATH = "/bench/ok"
-LAUNCH_ROOM_RATIO_LIMIT = projection_bench.LAUNCH_ROOM_RATIO_LIMIT  # issue 11: 60x
+LAUNCH_ROOM_RATIO_LIMIT = projection_bench.LAUNCH_ROOM_RATIO_LIMIT  # 60x
 PORTFOLIO_QUERY_LIMIT = 5
 HISTORY_RATIO_LIMIT = 5
 UPLOAD_HASH_RATIO_MIN = 0.2

@@ -1,5 +1,5 @@
 """Impact before saving, in the admin: one helper and one template for every staff path that
-could change a tenant's decision or a gate's status (SPEC section 10).
+could change a tenant's decision or a gate's status (docs/RULES.md section 11).
 
 A path builds, for each tenant, a ``run`` that calls its real service. On a POST without
 ``confirm``, ``confirm_impact`` previews each run (``core.hooks.preview_impact``: run and rolled

@@ -1,4 +1,4 @@
-"""A paginator for admin changelists over big tables (issue 6).
+"""A paginator for admin changelists over big tables.
 
 ``COUNT(*)`` on PostgreSQL reads the whole table, so an unfiltered changelist of a big
 table pays a full scan on every page view. The planner already keeps an estimate of each

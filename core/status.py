@@ -48,7 +48,7 @@ def _vocabulary(*entries: tuple[str, str, Tone]) -> dict[str, Status]:
     return {key: Status(key, label, tone) for key, label, tone in entries}
 
 
-# SPEC section 4: a gate's status for a tenant.
+# docs/RULES.md section 4: a gate's status for a tenant.
 READINESS = _vocabulary(
     ("missing", "Missing", Tone.BAD),
     ("stale", "Stale", Tone.WARN),
@@ -56,12 +56,12 @@ READINESS = _vocabulary(
     ("rejected", "Rejected", Tone.BAD),
     ("accepted", "Accepted", Tone.GOOD),
 )
-# SPEC section 4: the readiness decision.
+# docs/RULES.md section 4: the readiness decision.
 DECISION = _vocabulary(
     ("go", "Go", Tone.GOOD),
     ("hold", "Hold", Tone.BAD),
 )
-# SPEC section 5: the buyer's acceptance decision (labels as the model's choices).
+# docs/RULES.md section 5: the buyer's acceptance decision (labels as the model's choices).
 ACCEPTANCE = _vocabulary(
     ("accepted", "Accepted", Tone.GOOD),
     ("accepted_with_exclusions", "Accepted with exclusions", Tone.GOOD),
@@ -69,7 +69,7 @@ ACCEPTANCE = _vocabulary(
     ("rejected", "Rejected", Tone.BAD),
     ("superseded", "Superseded (withdrawn)", Tone.NEUTRAL),
 )
-# SPEC section 10: the order-form workflow (labels as the model's choices).
+# docs/RULES.md section 11: the order-form workflow (labels as the model's choices).
 ORDER_FORM = _vocabulary(
     ("draft", "Draft", Tone.NEUTRAL),
     ("sent", "Sent to buyer", Tone.REVIEW),

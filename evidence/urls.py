@@ -1,4 +1,4 @@
-"""Authenticated evidence downloads (issue 5)."""
+"""Authenticated evidence downloads."""
 
 from django.urls import path
 

@@ -1,6 +1,6 @@
 """Demo data builders: each step is done through the services, by the role that would do it.
 
-``seed_demo`` uses these to build the four tenants of SPEC section 8; the tests use the
+``seed_demo`` uses these to build the four tenants of docs/RULES.md section 9; the tests use the
 same steps to build tenants in any state.
 """
 

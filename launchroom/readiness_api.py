@@ -1,4 +1,4 @@
-"""GET /api/platform/tenants/<slug>/readiness?stage=private_beta|paid_beta (SPEC sections 4 and 6).
+"""GET /api/platform/tenants/<slug>/readiness?stage=private_beta|paid_beta (docs/RULES.md sections 4 and 6).
 
 Staff and members of the tenant read it; any other logged-in user gets 404, as if the
 tenant did not exist; an anonymous caller gets 401. The whole request stays within 12
@@ -42,7 +42,7 @@ def readiness(request: HttpRequest, slug: str) -> JsonResponse:
         tenant, _role = tenant_for_user(user, slug)
     except Http404:
         return _not_found()
-    # With no stage, evaluate() takes the latest order form's requested stage (SPEC section 4).
+    # With no stage, evaluate() takes the latest order form's requested stage (docs/RULES.md section 4).
     stage = request.GET.get("stage", "").strip() or None
     if stage is not None and stage not in LaunchStage.values:
         return _error(400, "bad request", errors={"stage": [f"Choose one of {', '.join(LaunchStage.values)}."]})
@@ -74,7 +74,7 @@ def _transition_json(row: ReadinessTransition) -> dict[str, object]:
 @never_cache
 @json_methods("GET", "HEAD")
 def transitions(request: HttpRequest, slug: str) -> JsonResponse:
-    """GET /api/platform/tenants/<slug>/transitions?since=<ISO time>: newest first (SPEC section 10).
+    """GET /api/platform/tenants/<slug>/transitions?since=<ISO time>: newest first (docs/RULES.md section 11).
 
     The same auth and isolation as the readiness API: 401 anonymous, 404 for a tenant the
     caller is not a member of (or that does not exist), 400 for a ``since`` that is not an

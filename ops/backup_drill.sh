@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Backup and restore drill (issue 6), run by `make backup-drill` and by .ci/run.
+# Backup and restore drill, run by `make backup-drill` and by .ci/run.
 #
 # On PostgreSQL: build a scratch portal database with the demo data and its evidence files,
 # back it up the way production is backed up (pg_dump of the database, a tarball of the

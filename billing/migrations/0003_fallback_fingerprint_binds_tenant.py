@@ -1,4 +1,4 @@
-"""The fallback fingerprint binds the tenant (issue 10): re-fingerprint acceptances that
+"""The fallback fingerprint binds the tenant: re-fingerprint acceptances that
 still match their terms under the old formula, so no current acceptance goes stale.
 
 Both formulas are written out here, frozen, rather than imported from billing.models.

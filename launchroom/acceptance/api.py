@@ -1,10 +1,10 @@
-"""``/api/platform/launch-acceptance``: record and list customer acceptance (SPEC section 5).
+"""``/api/platform/launch-acceptance``: record and list customer acceptance (docs/RULES.md section 5).
 
 ``PATCH`` records a decision through ``services.acceptance_sign``; ``GET ?tenant=<slug>``
 lists a tenant's records, newest first. Authentication is the session (with CSRF) or an
 ``Authorization: Bearer`` token (``launchroom.middleware.ApiTokenMiddleware``).
 
-Errors come in SPEC section 5's order: 404 (no such tenant, or not a member), 403 (not the
+Errors come in docs/RULES.md section 5's order: 404 (no such tenant, or not a member), 403 (not the
 buyer sponsor, nor staff with the permission recording written approval), 400 (broken
 JSON, wrong content type, bad fields) and 409 (refused by the rules). Nothing is saved on
 any error: the service writes in one transaction, after every check.
@@ -149,7 +149,7 @@ def _parse_body(request: HttpRequest) -> dict[str, Any] | JsonResponse:
 
 
 def _slug_problem(slug: str) -> str:
-    """Why ``slug`` cannot name any tenant (SPEC section 5: a 400, before the tenant lookup)."""
+    """Why ``slug`` cannot name any tenant (docs/RULES.md section 5: a 400, before the tenant lookup)."""
     return slug_problem(slug, max_length=field_limit(Tenant, "slug")[0] or 50)
 
 

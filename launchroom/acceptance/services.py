@@ -1,4 +1,4 @@
-"""Customer acceptance (SPEC section 5): the buyer's decision, checked under the tenant lock."""
+"""Customer acceptance (docs/RULES.md section 5): the buyer's decision, checked under the tenant lock."""
 
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ AFFIRMATION = (
 
 
 def acceptance_rules(readiness: Readiness, decision: str, exclusions: Sequence[str]) -> list[str]:
-    """The reasons SPEC section 5 refuses a decision for this readiness, or []."""
+    """The reasons docs/RULES.md section 5 refuses a decision for this readiness, or []."""
     reasons = []
     others = [g for g in readiness.gates if g.gate.key != "customer-acceptance" and g.in_force]
     if decision == AcceptanceDecision.ACCEPTED:
@@ -76,7 +76,7 @@ class SnapshotChanged(AcceptanceRefused):
 
 
 def check_signer(*, user: User, role: str | None, on_written_approval: bool) -> None:
-    """Who may record an acceptance (SPEC section 5): the tenant's buyer sponsor for
+    """Who may record an acceptance (docs/RULES.md section 5): the tenant's buyer sponsor for
     themselves, or staff with the permission on a buyer's written approval.
 
     ``role`` is the user's membership role in the tenant (``tenants.access.tenant_for_user``
@@ -220,7 +220,7 @@ def acceptance_sign(
     seen_snapshot_sha256: str | None = None,
     seen_evidence: Sequence[tuple[int, str | None]] = (),
 ) -> AcceptanceRecord:
-    """Record the buyer's decision for a tenant and stage (SPEC section 5).
+    """Record the buyer's decision for a tenant and stage (docs/RULES.md section 5).
 
     The buyer sponsor signs for themselves; staff with the permission record a buyer's
     written approval (``on_written_approval``), and the record says so.

@@ -1,4 +1,4 @@
-"""The gate catalog: the ten launch gates of SPEC section 3, as plain data.
+"""The gate catalog: the ten launch gates of docs/RULES.md section 3, as plain data.
 
 Every page, API and check reads this package (``from launchroom import catalog``); no gate text
 is written anywhere else. The vocabulary is in ``terms``; the gates' data in ``evidence_gates``
@@ -40,7 +40,7 @@ __all__ = [
 ]
 
 
-# The ten gates in SPEC section 3's order.
+# The ten gates in docs/RULES.md section 3's order.
 GATES: tuple[Gate, ...] = tuple(sorted((*EVIDENCE_GATES, *RECORD_GATES), key=lambda gate: gate.number))
 
 GATES_BY_KEY: dict[str, Gate] = {gate.key: gate for gate in GATES}

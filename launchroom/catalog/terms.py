@@ -1,5 +1,5 @@
 """The catalog's vocabulary: requirement kinds, effects, staff roles, and the shapes of a gate
-and of its requirements (SPEC section 3)."""
+and of its requirements (docs/RULES.md section 3)."""
 
 from __future__ import annotations
 

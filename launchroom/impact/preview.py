@@ -1,4 +1,4 @@
-"""Impact before saving (SPEC section 10): what a staff change would do to a tenant's readiness.
+"""Impact before saving (docs/RULES.md section 11): what a staff change would do to a tenant's readiness.
 
 ``preview(tenant, run)`` runs the real service (``run``) inside a transaction that is always
 rolled back, and compares the readiness before (the tenant's stored row while it is valid,

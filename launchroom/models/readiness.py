@@ -1,4 +1,4 @@
-"""Stored readiness (a derived projection) and the transitions it has gone through (SPEC section 10)."""
+"""Stored readiness (a derived projection) and the transitions it has gone through (docs/RULES.md section 11)."""
 
 from __future__ import annotations
 

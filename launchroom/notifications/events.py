@@ -1,6 +1,6 @@
 """The events people are told of, in plain words that say why and link to the place to act.
 
-Each function names its recipients (SPEC section 10) and an event key that makes the event
+Each function names its recipients (docs/RULES.md section 11) and an event key that makes the event
 told once per recipient, however often it is noticed.
 """
 
@@ -180,13 +180,13 @@ def _gate_words(changed: list[dict[str, Any]]) -> str:
 
 
 def transition_happened(transition: Any, readiness: Any) -> int:
-    """What a readiness transition tells whom (SPEC section 10): a fall from go to hold, a gate
+    """What a readiness transition tells whom (docs/RULES.md section 11): a fall from go to hold, a gate
     ready for review, a tenant ready to sign, billing terms changed after the fallback was
     accepted. ``readiness`` is the evaluation the transition came from (the stage bought)."""
     tenant = readiness.tenant
     told = 0
     changed = list(transition.gates_changed or [])
-    # A tenant running a beta whose own decision fell (SPEC section 2); a tenant in setup
+    # A tenant running a beta whose own decision fell (docs/RULES.md section 2); a tenant in setup
     # moving between go and hold while it is built is not a fall.
     running = transition.running_stage
     if running in LaunchStage.values and transition.running_before == "go" and transition.running_after == "hold":

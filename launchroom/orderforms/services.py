@@ -1,6 +1,6 @@
 """Order forms (gate 3): drafts, revisions, the buyer's review and the recorded signature.
 
-The workflow (SPEC section 10): draft -> sent to buyer -> the buyer approves (their approval
+The workflow (docs/RULES.md section 11): draft -> sent to buyer -> the buyer approves (their approval
 is the written reference) or requests changes -> the commercial owner records the signature.
 A version missing a standing exclusion can be neither sent nor signed.
 """

@@ -1,4 +1,4 @@
-"""Build a tenant's launch packet: one signed ZIP that anyone can verify offline (SPEC section 10).
+"""Build a tenant's launch packet: one signed ZIP that anyone can verify offline (docs/RULES.md section 11).
 
 The ZIP holds the current acceptance's certificate (PDF and JSON), the signed order-form
 version it rests on (PDF and JSON), every evidence file the acceptance refers to, the

@@ -1,4 +1,4 @@
-"""The staff portfolio dashboard and its CSV export (issue 11): stored readiness, read in SQL.
+"""The staff portfolio dashboard and its CSV export: stored readiness, read in SQL.
 
 The page costs the same at four tenants and at 100,000: session, user, the filtered COUNT,
 one page of tenants joined to their stored rows, the fallen-to-hold banner and the recent

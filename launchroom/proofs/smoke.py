@@ -1,4 +1,4 @@
-"""The HTTP check runner behind the proof commands (SPEC section 6).
+"""The HTTP check runner behind the proof commands (docs/RULES.md section 7).
 
 It talks to a deployment over real HTTP with ``requests``: timeouts on every call, one
 retry on a connection error, one printed line per check as it runs, and a JSON report

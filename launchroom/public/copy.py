@@ -70,7 +70,7 @@ PLATFORM_FIXTURE_NOTE = (
 )
 
 # The seed names npm scripts of the platform; beside each one, what does that job in this
-# portal, or a plain note that it runs on the platform deployment (SPEC section 9).
+# portal, or a plain note that it runs on the platform deployment (docs/RULES.md section 10).
 PORTAL_EQUIVALENTS: dict[str, str] = {
     "check:launch output": "In this portal: python manage.py launch_proof_bundle (its public launch checks), "
     "attached with --attach <slug>.",
@@ -104,7 +104,7 @@ ACCEPTANCE_COMMAND = ProofCommand(
 
 
 def counts() -> dict[str, int]:
-    """The seed's headline figures, computed from the catalog (SPEC section 3)."""
+    """The seed's headline figures, computed from the catalog (docs/RULES.md section 3)."""
     return {
         "launch_gates": len(GATES),
         "evidence_packs": sum(1 for g in GATES if g.number <= 9 and g.required_evidence),

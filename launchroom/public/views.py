@@ -1,4 +1,4 @@
-"""Public pages and their JSON twins (SPEC section 6): no login, no tenant data.
+"""Public pages and their JSON twins (docs/RULES.md section 6): no login, no tenant data.
 
 Everything here is generated from the gate catalog (``launchroom.catalog``) and the
 published product evidence (``launchroom.product``), so the page, its JSON and the proof

@@ -1,4 +1,4 @@
-"""The readiness decision of SPEC section 4, as a pure function over data loaded in bulk.
+"""The readiness decision of docs/RULES.md section 4, as a pure function over data loaded in bulk.
 
 ``selectors.load_tenants`` reads everything a set of tenants needs in five queries, whatever the
 number of tenants, attachments, decisions or records. ``evaluate`` is then pure: it reads
@@ -260,7 +260,7 @@ def next_action_of(result: GateResult) -> list[tuple[str, str]]:
 
 
 def evaluate(tenant: Tenant | TenantData, stage: str | None = None, *, now: datetime | None = None) -> Readiness:
-    """Decide whether ``tenant`` may run ``stage`` (SPEC section 4).
+    """Decide whether ``tenant`` may run ``stage`` (docs/RULES.md section 4).
 
     Given a ``Tenant``, its data is loaded first (five queries); given ``TenantData``,
     nothing is queried.

@@ -1,4 +1,4 @@
-"""Record requirements (SPEC section 3): the structured records are the evidence.
+"""Record requirements (docs/RULES.md section 3): the structured records are the evidence.
 
 One rule per requirement key, as data: each reads the loaded tenant data and the stage and
 gives the requirement's state and why. ``readiness.evaluate`` looks the rule up by key.

@@ -41,7 +41,7 @@ from launchroom.tenants.services import has_role
 @records_actor()
 @audited("gate_decision")
 def gate_decide(*, tenant: Tenant, gate_key: str, decision: str, note: str, by: User) -> GateDecision:
-    """Record an owner's decision on an evidence gate (SPEC section 4).
+    """Record an owner's decision on an evidence gate (docs/RULES.md section 4).
 
     Accepting is refused while a requirement is unmet, and to the person who uploaded by
     hand evidence the gate rests on.
@@ -101,7 +101,7 @@ def gate_decide(*, tenant: Tenant, gate_key: str, decision: str, note: str, by: 
 @records_actor()
 @audited("stage_move")
 def stage_move(*, tenant: Tenant, to_stage: str, reason: str, by: User) -> StageChange:
-    """Move a tenant to another stage (SPEC section 2), recording the readiness it rested on."""
+    """Move a tenant to another stage (docs/RULES.md section 2), recording the readiness it rested on."""
     if to_stage not in Stage.values:
         raise ValidationError({"to_stage": f"Choose one of {', '.join(Stage.values)}."})
     if not has_role(by, Role.OPERATOR):

@@ -1,4 +1,4 @@
-"""The words of readiness: gate statuses, decisions and requirement states (SPEC section 4).
+"""The words of readiness: gate statuses, decisions and requirement states (docs/RULES.md section 4).
 
 Labels and colours come from the one status vocabulary (core/status.py).
 """

@@ -1,6 +1,6 @@
 """Launch-room forms: the buyer's acceptance signature and the billing fallback acceptance.
 
-The forms only shape input; the rules of SPEC section 5 live in ``services.acceptance_sign``
+The forms only shape input; the rules of docs/RULES.md section 5 live in ``services.acceptance_sign``
 and their refusals are shown on the form.
 """
 

@@ -59,7 +59,7 @@ def _require_perm(by: User | None, perm: str, message: str) -> None:
 
 @records_actor()
 def tenant_create(*, by: User, name: str, slug: str, **values: Any) -> Tenant:
-    """Create a tenant in setup (SPEC section 2), with its flags; the history names ``by``."""
+    """Create a tenant in setup (docs/RULES.md section 2), with its flags; the history names ``by``."""
     _check_fields(values, TENANT_FIELDS)
     _require_perm(by, "launchroom.add_tenant", "Only a commercial owner creates tenants.")
     with transaction.atomic():

@@ -1,4 +1,4 @@
-"""Recompute every evidence attachment's SHA-256 and record the result (SPEC section 4).
+"""Recompute every evidence attachment's SHA-256 and record the result (docs/RULES.md section 4).
 
 Each file is checked against the SHA-256 recorded when it was attached (the attachment's
 creation record in the history), not against the row's hash column alone: a file replaced

@@ -1,4 +1,4 @@
-"""Re-evaluate the tenants whose stored readiness has passed its *valid until* (SPEC section 10).
+"""Re-evaluate the tenants whose stored readiness has passed its *valid until* (docs/RULES.md section 11).
 
 refresh_readiness             the due tenants (and any tenant without a row yet)
 refresh_readiness --all       every tenant: run after ``migrate`` (a new catalog or

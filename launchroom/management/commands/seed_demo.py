@@ -1,4 +1,4 @@
-"""Create the demo staff and the four demo tenants of SPEC section 8 (idempotent)."""
+"""Create the demo staff and the four demo tenants of docs/RULES.md section 9 (idempotent)."""
 
 from __future__ import annotations
 
