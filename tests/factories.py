@@ -33,6 +33,7 @@ from billing.models import BillingFallbackAcceptance, BillingProfile, BillingRou
 from evidence.models import EvidenceAttachment
 from launchroom import catalog, demo
 from launchroom.catalog import Role
+from launchroom.gates import ledger
 from launchroom.gates.services import stage_move
 from launchroom.models import (
     AcceptanceDecision,
@@ -59,6 +60,13 @@ CONFIG_FLAGS = (
 EVIDENCE_GATES = tuple(g.key for g in catalog.GATES if g.decided_by is not None)
 # The staff username of each role: the demo's, so that the ``staff`` fixture finds the same users.
 STAFF_USERNAME = {role: username for username, role in demo.STAFF.items()}
+
+
+def _logged(obj: Any, create: bool, extracted: Any, **kwargs: Any) -> None:
+    """A decision row gets its link in the tenant's decision log, as every service writes one
+    (the ledger's own ``append``); ``logged=False`` leaves it out (a row behind the portal's back)."""
+    if create and extracted is not False and (not isinstance(obj, OrderForm) or obj.is_signed):
+        ledger.append(obj)
 
 
 # People ---------------------------------------------------------------------------------
@@ -117,6 +125,7 @@ class TenantFactory(DjangoModelFactory[Tenant]):
 
     class Meta:
         model = Tenant
+        skip_postgeneration_save = True
         django_get_or_create = ("slug",)
 
     class Params:
@@ -132,6 +141,7 @@ class MembershipFactory(DjangoModelFactory[TenantMembership]):
 
     class Meta:
         model = TenantMembership
+        skip_postgeneration_save = True
 
     tenant = factory.SubFactory(TenantFactory)
     user = factory.SubFactory(
@@ -156,6 +166,7 @@ class OrderFormFactory(DjangoModelFactory[OrderForm]):
 
     class Meta:
         model = OrderForm
+        skip_postgeneration_save = True
 
     class Params:
         sent = factory.Trait(
@@ -182,6 +193,7 @@ class OrderFormFactory(DjangoModelFactory[OrderForm]):
     excluded_claims = "\n".join(catalog.STANDING_EXCLUSIONS)
     acceptance_language = "The buyer accepts the managed beta for the scoped cohort and modules."
     status = OrderFormStatus.DRAFT
+    logged = factory.PostGeneration(_logged)
 
 
 class BillingProfileFactory(DjangoModelFactory[BillingProfile]):
@@ -235,10 +247,13 @@ class BillingFallbackAcceptanceFactory(DjangoModelFactory[BillingFallbackAccepta
             profile.fallback_terms_sha256 = obj.terms_sha256
             profile.save()
 
+    logged = factory.PostGeneration(_logged)
+
 
 class SupportPlanFactory(DjangoModelFactory[SupportPlan]):
     class Meta:
         model = SupportPlan
+        skip_postgeneration_save = True
 
     tenant = factory.SubFactory(TenantFactory)
     support_owner = factory.LazyFunction(lambda: StaffFactory.create(role=Role.SUPPORT))
@@ -259,6 +274,7 @@ class EvidenceAttachmentFactory(DjangoModelFactory[EvidenceAttachment]):
 
     class Meta:
         model = EvidenceAttachment
+        skip_postgeneration_save = True
         exclude = ("content", "age_days")
 
     tenant = factory.SubFactory(TenantFactory)
@@ -279,6 +295,7 @@ class GateDecisionFactory(DjangoModelFactory[GateDecision]):
 
     class Meta:
         model = GateDecision
+        skip_postgeneration_save = True
 
     tenant = factory.SubFactory(TenantFactory)
     gate_key = "public-deployment"
@@ -286,6 +303,7 @@ class GateDecisionFactory(DjangoModelFactory[GateDecision]):
     note = factory.LazyAttribute(lambda d: f"{d.decision} in a test")
     decided_by = factory.LazyAttribute(lambda d: StaffFactory.create(role=catalog.GATES_BY_KEY[d.gate_key].decided_by))
     decided_at = factory.LazyFunction(timezone.now)
+    logged = factory.PostGeneration(_logged)
 
 
 class AcceptanceRecordFactory(DjangoModelFactory[AcceptanceRecord]):
@@ -294,6 +312,7 @@ class AcceptanceRecordFactory(DjangoModelFactory[AcceptanceRecord]):
 
     class Meta:
         model = AcceptanceRecord
+        skip_postgeneration_save = True
 
     tenant = factory.SubFactory(TenantFactory)
     stage = LaunchStage.PAID_BETA
@@ -306,6 +325,7 @@ class AcceptanceRecordFactory(DjangoModelFactory[AcceptanceRecord]):
     approval_reference = "none"
     signed_at = factory.LazyFunction(timezone.now)
     snapshot_sha256 = "0" * 64
+    logged = factory.PostGeneration(_logged)
 
 
 # States ---------------------------------------------------------------------------------
@@ -378,4 +398,13 @@ def ready_tenant(
         if live:
             stage_move(tenant=tenant, to_stage=sign_for, reason="Signed acceptance.", by=staff_user(Role.OPERATOR))
             tenant.refresh_from_db()
+    return tenant
+
+
+def draft_tenant(slug: str = "", *, name: str = "", stage: str = LaunchStage.PRIVATE_BETA) -> Tenant:
+    """A tenant at the start: its buyer sponsor ``buyer-<slug>`` and a draft order form for
+    ``stage``, nothing else (no evidence, no decisions): hold."""
+    tenant = TenantFactory.create(**({"slug": slug} if slug else {}), **({"name": name} if name else {}))
+    member(tenant)
+    OrderFormFactory.create(tenant=tenant, requested_stage=stage)
     return tenant
