@@ -147,3 +147,34 @@ def stale_proof_plan(staff: dict[str, Any]) -> Any:
             captured_at=timezone.now() - timedelta(days=days),
         )
     return tenant
+
+
+def like_demo(slug: str) -> Tenant:
+    """A tenant made with ``tests.factories`` in the state of the demo tenant ``slug``
+    (docs/RULES.md section 9), with its slug and its buyer sponsor ``buyer-<slug>``; a few
+    rows, not the demo's build (every service and the operator proof):
+
+    - northwind: a draft order form for the private beta and gate 1's evidence, undecided: hold;
+    - contoso: a regulated buyer, every gate met for the paid beta but the buyer's acceptance;
+    - globex: every gate met, signed for the paid beta and moved into it: go;
+    - initech: no billing profile, signed for the private beta and moved into it.
+    """
+    from launchroom import catalog
+    from launchroom.models import LaunchStage
+    from tests import factories
+
+    name = {"northwind": "Northwind Traders", "contoso": "Contoso Health", "globex": "Globex Corporation"}.get(slug, "")
+    if slug == "northwind":
+        tenant = factories.draft_tenant(slug, name=name)
+        for requirement in catalog.GATES_BY_KEY["public-deployment"].attachment_requirements:
+            factories.EvidenceAttachmentFactory.create(
+                tenant=tenant, gate_key="public-deployment", requirement_key=requirement.key
+            )
+        return tenant
+    if slug == "contoso":
+        return factories.ready_tenant(slug, name=name, regulated=True, controlled_send_configured=False)
+    if slug == "globex":
+        return factories.ready_tenant(slug, name=name, sign_for=LaunchStage.PAID_BETA, live=True)
+    if slug == "initech":
+        return factories.ready_tenant(slug, without=("billing",), sign_for=LaunchStage.PRIVATE_BETA, live=True)
+    raise ValueError(f"Unknown demo tenant: {slug}")
