@@ -408,3 +408,8 @@ def draft_tenant(slug: str = "", *, name: str = "", stage: str = LaunchStage.PRI
     member(tenant)
     OrderFormFactory.create(tenant=tenant, requested_stage=stage)
     return tenant
+
+
+def attach_gate(tenant: Tenant, gate_key: str, *, age_days: float = 1) -> list[EvidenceAttachment]:
+    """One file for each attachment requirement of one gate (ready for its owner's review)."""
+    return attach_all(tenant, omit=[g.key for g in catalog.GATES if g.key != gate_key], age_days=age_days)
