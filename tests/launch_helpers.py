@@ -157,12 +157,19 @@ def like_demo(slug: str) -> Tenant:
     - northwind: a draft order form for the private beta and gate 1's evidence, undecided: hold;
     - contoso: a regulated buyer, every gate met for the paid beta but the buyer's acceptance;
     - globex: every gate met, signed for the paid beta and moved into it: go;
-    - initech: no billing profile, signed for the private beta and moved into it.
+    - initech: nothing configured, no billing profile, signed for the private beta and moved into it.
+
+    The buyer sponsor has the demo's name (pages are checked for other tenants' names).
     """
     from launchroom import catalog
     from launchroom.models import LaunchStage
     from tests import factories
 
+    if slug not in demo.BUYER_NAMES:
+        raise ValueError(f"Unknown demo tenant: {slug}")
+    # The sponsor first, so that the factories find them (by username) and sign in their name.
+    first_name, last_name = demo.BUYER_NAMES[slug]
+    factories.UserFactory.create(username=f"buyer-{slug}", first_name=first_name, last_name=last_name)
     name = {"northwind": "Northwind Traders", "contoso": "Contoso Health", "globex": "Globex Corporation"}.get(slug, "")
     if slug == "northwind":
         tenant = factories.draft_tenant(slug, name=name)
@@ -170,11 +177,13 @@ def like_demo(slug: str) -> Tenant:
             factories.EvidenceAttachmentFactory.create(
                 tenant=tenant, gate_key="public-deployment", requirement_key=requirement.key
             )
-        return tenant
-    if slug == "contoso":
-        return factories.ready_tenant(slug, name=name, regulated=True, controlled_send_configured=False)
-    if slug == "globex":
-        return factories.ready_tenant(slug, name=name, sign_for=LaunchStage.PAID_BETA, live=True)
-    if slug == "initech":
-        return factories.ready_tenant(slug, without=("billing",), sign_for=LaunchStage.PRIVATE_BETA, live=True)
-    raise ValueError(f"Unknown demo tenant: {slug}")
+    elif slug == "contoso":
+        tenant = factories.ready_tenant(slug, name=name, regulated=True, controlled_send_configured=False)
+    elif slug == "globex":
+        tenant = factories.ready_tenant(slug, name=name, sign_for=LaunchStage.PAID_BETA, live=True)
+    else:
+        unconfigured = dict.fromkeys(factories.CONFIG_FLAGS, False)
+        tenant = factories.ready_tenant(
+            slug, without=("billing",), sign_for=LaunchStage.PRIVATE_BETA, live=True, **unconfigured
+        )
+    return tenant
