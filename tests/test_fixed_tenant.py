@@ -184,9 +184,9 @@ def test_it_shows_the_tenant_read_only_once_a_record_exists_in_every_admin(
     request.user = staff["operator"]
     checked = 0
     for model in tenant_models():
-        model_admin = admin.site._registry.get(model)
-        if model_admin is None:
+        if not admin.site.is_registered(model):
             continue
+        model_admin = admin.site.get_model_admin(model)
         row = model._default_manager.filter(tenant=globex).first()
         assert "tenant" in model_admin.get_readonly_fields(request, row), model.__name__
         checked += 1
