@@ -155,13 +155,15 @@ def like_demo(slug: str) -> Tenant:
     rows, not the demo's build (every service and the operator proof):
 
     - northwind: a draft order form for the private beta and gate 1's evidence, undecided: hold;
-    - contoso: a regulated buyer, every gate met for the paid beta but the buyer's acceptance;
+    - contoso: a regulated buyer and its finance member, every gate met for the paid beta but the buyer's acceptance;
     - globex: every gate met, signed for the paid beta and moved into it: go;
     - initech: nothing configured, no billing profile, signed for the private beta and moved into it.
 
-    The buyer sponsor has the demo's name (pages are checked for other tenants' names).
+    The buyer sponsor has the demo's name (pages are checked for other tenants' names), and the
+    tenant its stored readiness row.
     """
     from launchroom import catalog
+    from launchroom.gates import projection
     from launchroom.models import LaunchStage
     from tests import factories
 
@@ -179,6 +181,9 @@ def like_demo(slug: str) -> Tenant:
             )
     elif slug == "contoso":
         tenant = factories.ready_tenant(slug, name=name, regulated=True, controlled_send_configured=False)
+        for username, role, (first_name, last_name) in demo.EXTRA_BUYERS[slug]:
+            factories.UserFactory.create(username=username, first_name=first_name, last_name=last_name)
+            factories.member(tenant, role, username)
     elif slug == "globex":
         tenant = factories.ready_tenant(slug, name=name, sign_for=LaunchStage.PAID_BETA, live=True)
     else:
@@ -186,4 +191,7 @@ def like_demo(slug: str) -> Tenant:
         tenant = factories.ready_tenant(
             slug, without=("billing",), sign_for=LaunchStage.PRIVATE_BETA, live=True, **unconfigured
         )
+    # The stored readiness row the services keep (the portfolio and the notices read it), as
+    # refresh_readiness writes it for a tenant that has none yet.
+    projection.refresh()
     return tenant

@@ -41,10 +41,8 @@ from launchroom.models import MembershipRole, Notification, NotificationKind, Te
 from launchroom.notifications import services
 from launchroom.notifications.events import evidence_expiry_reminders
 from launchroom.notifications.services import BySide, Event, _enqueue_delivery, link_to, notify, notify_many
-from tests.launch_helpers import build, buyer, prebuild
+from tests.launch_helpers import buyer, like_demo
 from tests.query_counts import describe
-
-_demo = prebuild("contoso", "globex")
 
 pytestmark = pytest.mark.django_db
 
@@ -102,7 +100,7 @@ def inserts(captured: CaptureQueriesContext) -> list[str]:
 
 
 def test_reopening_a_gate_tells_two_events_in_two_queries(staff, django_capture_on_commit_callbacks, enqueued):
-    tenant = build("globex", staff)
+    tenant = like_demo("globex")
     before = Notification.objects.count()
     with django_capture_on_commit_callbacks(execute=True):
         with CaptureQueriesContext(connection) as captured:
@@ -119,7 +117,7 @@ def test_reopening_a_gate_tells_two_events_in_two_queries(staff, django_capture_
 
 
 def test_the_cost_does_not_grow_with_the_people_told(staff):
-    tenant = build("globex", staff)
+    tenant = like_demo("globex")
     more_people(tenant, 5)
     with CaptureQueriesContext(connection) as captured:
         reopen(tenant, staff)
@@ -130,7 +128,7 @@ def test_the_cost_does_not_grow_with_the_people_told(staff):
 
 
 def test_signing_tells_one_event_in_one_query(staff, django_capture_on_commit_callbacks, enqueued):
-    tenant = build("contoso", staff)
+    tenant = like_demo("contoso")
     kwargs = sign_kwargs(tenant)
     with django_capture_on_commit_callbacks(execute=True):
         with CaptureQueriesContext(connection) as captured:
@@ -145,7 +143,7 @@ def test_signing_tells_one_event_in_one_query(staff, django_capture_on_commit_ca
 def test_one_transaction_queues_one_delivery_however_many_events_it_tells(
     staff, django_capture_on_commit_callbacks, enqueued
 ):
-    tenant = build("contoso", staff)
+    tenant = like_demo("contoso")
     everyone = User.objects.filter(username__in=["operator", "commercial"])
     with django_capture_on_commit_callbacks(execute=True) as callbacks, transaction.atomic():
         for i in range(3):
@@ -158,7 +156,7 @@ def test_one_transaction_queues_one_delivery_however_many_events_it_tells(
 
 
 def test_a_rolled_back_savepoint_takes_its_delivery_with_it(staff, django_capture_on_commit_callbacks, enqueued):
-    tenant = build("contoso", staff)
+    tenant = like_demo("contoso")
     everyone = User.objects.filter(username__in=["operator", "commercial"])
     with django_capture_on_commit_callbacks(execute=True) as callbacks, transaction.atomic():
         with pytest.raises(RuntimeError), transaction.atomic():
@@ -172,7 +170,7 @@ def test_a_rolled_back_savepoint_takes_its_delivery_with_it(staff, django_captur
 
 
 def test_a_rolled_back_write_tells_nobody_and_queues_nothing(staff, django_capture_on_commit_callbacks, enqueued):
-    tenant = build("contoso", staff)
+    tenant = like_demo("contoso")
     everyone = User.objects.filter(username__in=["operator", "commercial"])
     with (
         django_capture_on_commit_callbacks(execute=True) as callbacks,
@@ -199,7 +197,7 @@ def incident(key: str, tenant) -> Event:  # type: ignore[no-untyped-def]
 def test_several_events_are_told_in_one_query_counting_only_the_rows_written(
     staff, django_capture_on_commit_callbacks, enqueued
 ):
-    tenant = build("contoso", staff)
+    tenant = like_demo("contoso")
     readers = User.objects.filter(username__in=["operator", "buyer-contoso"])
     plain = Event(kind=NotificationKind.INCIDENT, tenant=None, event_key="many:c", subject="c", body="About c")
     with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
@@ -224,7 +222,7 @@ def test_several_events_are_told_in_one_query_counting_only_the_rows_written(
 def test_events_beyond_the_parameter_limit_take_one_more_insert_each_batch(
     staff, monkeypatch, django_capture_on_commit_callbacks, enqueued
 ):
-    tenant = build("contoso", staff)
+    tenant = like_demo("contoso")
     readers = User.objects.filter(username__in=["operator", "commercial"])
     # Room for ten events an insert: nine parameters each, beside created_at, delivery and the
     # recipients' few.
@@ -242,7 +240,7 @@ def test_events_beyond_the_parameter_limit_take_one_more_insert_each_batch(
 def test_an_insert_stays_within_sqlites_parameter_limit(staff):
     if connection.vendor != "sqlite":
         pytest.skip("SQLite's limit on a statement's parameters")
-    tenant = build("contoso", staff)
+    tenant = like_demo("contoso")
     connection.ensure_connection()
     limit = sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER
     # This build allows more; SQLite's default since 3.32 is what the batches are sized for.
@@ -262,7 +260,7 @@ def test_an_insert_stays_within_sqlites_parameter_limit(staff):
 def test_the_reminder_sweep_writes_each_roles_reminders_in_one_insert_however_many_tenants(staff):
     """The sweep costs its fixed load and one insert per deciding role with reminders (here the
     operators' and the support owners'): the same for two tenants as for one."""
-    contoso, globex = build("contoso", staff), build("globex", staff)
+    contoso, globex = like_demo("contoso"), like_demo("globex")
     now = TenantReadiness.objects.get(tenant=globex).valid_until - timedelta(days=4)
     waits = TenantReadiness.objects.filter(tenant=contoso)
     kept = waits.get().valid_until
