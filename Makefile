@@ -58,15 +58,15 @@ demo-reset: $(VENV)/.installed
 	DEBUG=1 $(PY) manage.py seed_demo --reset-passwords
 
 
-# One worker per core (pytest-xdist), each module on one worker so that the tenants a module
-# builds once are built once; browser tests included (each worker starts its own live server),
-# handed out first (conftest.py orders them; --no-loadscope-reorder keeps that order).
+# One worker per core (pytest-xdist), tests handed out one by one as workers free up; the
+# browser tests (xdist_group "browser") go to one worker together, first: a browser test mostly
+# waits for Chromium, which takes about a core of its own.
 # UPDATE_QUERY_COUNTS=1 make test rewrites tests/query_counts.json (see tests/query_counts.py).
 # Bytecode is written even where the environment says not to (PYTHONDONTWRITEBYTECODE): without
 # it every worker and every subprocess the tests start compiles and assertion-rewrites every
 # module again, about five seconds a process.
 test: $(VENV)/.installed node_modules/.installed
-	env -u PYTHONDONTWRITEBYTECODE $(PY) -m pytest -n auto --dist loadfile --no-loadscope-reorder
+	env -u PYTHONDONTWRITEBYTECODE $(PY) -m pytest -n auto --dist loadgroup
 
 typecheck: $(VENV)/.installed
 	DEBUG=1 $(PY) -m mypy

@@ -1,29 +1,18 @@
 """Shared steps for the launch-room tests: demo tenants, their buyers and a signing form.
 
-Building a demo tenant takes a while (evidence files, decisions, signatures). A module whose
-tests keep rebuilding the same tenants builds them once instead, with ``prebuild``::
+The tests of the demo itself, the commands and the browser journeys build whole demo tenants
+(``build``); other tests build only what they need with ``tests.factories``. A module whose
+tests all use the same demo tenants may build them once instead, with ``prebuild``::
 
     _demo_tenants = prebuild("northwind", "contoso")
 
-Each test runs in pytest-django's per-test transaction, rolled back after it, so whatever a
-test changes is undone before the next, as before; ``build`` then returns the module's tenant
+Each test still runs in pytest-django's per-test transaction, rolled back after it, so
+whatever a test changes is undone before the next; ``build`` then returns the module's tenant
 instead of building it again. Not for modules with transactional tests.
-
-On the in-memory SQLite test database (``make test``) the tenants are built and committed,
-the database is copied, and after the module the ready database is put back
-(``tests.migrated_once``). Another module of the same worker asking for the same tenants gets
-the copy back instead of building them again: five modules ask for globex alone, five for all
-four. Elsewhere (PostgreSQL) they are built in a transaction that stays open for the module
-and is rolled back after it.
-
-On that database ``build`` itself is recorded once per worker and written back after that
-(``tests.build_replay``): a build on a database it has run on before (the empty one plus the
-staff, or a module's prebuilt tenants) takes milliseconds instead of half a second.
 """
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -37,46 +26,37 @@ from launchroom import demo
 from launchroom.acceptance.services import AFFIRMATION
 from launchroom.models import MembershipRole, Tenant
 from launchroom.readiness.evaluation import evaluate
-from tests import build_replay, migrated_once
 
 User = get_user_model()
 FAST_HASHER = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # slug -> pk of the tenants the running module built once (see ``prebuild``).
 _PREBUILT: dict[str, int] = {}
-# The tenants asked for -> the database once they were built, and their pks (this worker's).
-_COPIES: dict[tuple[str, ...], tuple[sqlite3.Connection, dict[str, int]]] = {}
 
 
 def build(slug: str, staff: dict[str, Any]) -> Tenant:
-    """One demo tenant in its SPEC section 8 state, with its buyer ``buyer-<slug>``."""
+    """One demo tenant in its docs/RULES.md section 9 state, with its buyer ``buyer-<slug>``."""
     if slug in _PREBUILT:
         return Tenant.objects.get(pk=_PREBUILT[slug])
-    pk = build_replay.build(slug, lambda: demo.BUILDERS[slug](staff).pk)
-    return Tenant.objects.get(pk=pk)
+    return demo.BUILDERS[slug](staff)
 
 
 def prebuild(*slugs: str) -> Callable[..., Iterator[None]]:
-    """A module-scoped, autouse fixture that builds the demo tenants ``slugs`` once for the module.
-
-    They are built in one order whatever order they are named in (the order of
-    ``demo.BUILDERS``), so modules naming the same tenants share one copy."""
-    ordered = tuple(slug for slug in demo.BUILDERS if slug in slugs)
-    if len(ordered) != len(set(slugs)):
-        raise ValueError(f"Unknown demo tenants: {sorted(set(slugs) - set(ordered))}")
+    """A module-scoped, autouse fixture that builds the demo tenants ``slugs`` once for the module."""
+    unknown = set(slugs) - set(demo.BUILDERS)
+    if unknown:
+        raise ValueError(f"Unknown demo tenants: {sorted(unknown)}")
 
     def build_them() -> None:
         staff = demo.ensure_staff()
-        _PREBUILT.update({slug: build(slug, staff).pk for slug in ordered})
+        _PREBUILT.update({slug: build(slug, staff).pk for slug in slugs})
 
-    return module_state(build_them, copy_as=ordered)
+    return module_state(build_them)
 
 
-def module_state(set_up: Callable[[], object], copy_as: tuple[str, ...] = ()) -> Callable[..., Iterator[None]]:
+def module_state(set_up: Callable[[], object]) -> Callable[..., Iterator[None]]:
     """A module-scoped, autouse fixture that runs ``set_up`` once for the module, in a
-    transaction every test of the module runs inside and that is rolled back after it.
-
-    With ``copy_as`` (the tenants ``set_up`` builds), on the in-memory SQLite database: see
-    the module's docstring."""
+    transaction every test of the module runs inside and that is rolled back after it
+    (pytest-django's ``django_db_blocker``; the same on SQLite and PostgreSQL)."""
 
     @pytest.fixture(scope="module", autouse=True)
     def _module_state(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
@@ -86,37 +66,19 @@ def module_state(set_up: Callable[[], object], copy_as: tuple[str, ...] = ()) ->
             **settings.STORAGES,
             "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
         }
-        with django_db_blocker.unblock(), override_settings(PASSWORD_HASHERS=FAST_HASHER, STORAGES=storages):
-            if copy_as and migrated_once.can_copy():
-                yield from _built_once_per_worker(copy_as, set_up)
-                return
-            atomic = transaction.atomic()
-            atomic.__enter__()
+        with (
+            django_db_blocker.unblock(),
+            override_settings(PASSWORD_HASHERS=FAST_HASHER, STORAGES=storages),
+            transaction.atomic(),
+        ):
             try:
                 set_up()
                 yield
             finally:
                 _PREBUILT.clear()
                 transaction.set_rollback(True)
-                atomic.__exit__(None, None, None)
 
     return _module_state
-
-
-def _built_once_per_worker(slugs: tuple[str, ...], set_up: Callable[[], object]) -> Iterator[None]:
-    try:
-        if slugs in _COPIES:
-            copy, pks = _COPIES[slugs]
-            migrated_once.restore(copy)
-            _PREBUILT.update(pks)
-        else:
-            set_up()
-            _COPIES[slugs] = (migrated_once.copy_database(), dict(_PREBUILT))
-        yield
-    finally:
-        _PREBUILT.clear()
-        if not migrated_once.restore_ready():  # the next module would find these tenants
-            raise RuntimeError("The prebuilt tenants could not be removed: a transaction is still open.")
 
 
 def buyer(slug: str) -> Any:
@@ -184,4 +146,52 @@ def stale_proof_plan(staff: dict[str, Any]) -> Any:
             output=f"{key} output",
             captured_at=timezone.now() - timedelta(days=days),
         )
+    return tenant
+
+
+def like_demo(slug: str) -> Tenant:
+    """A tenant made with ``tests.factories`` in the state of the demo tenant ``slug``
+    (docs/RULES.md section 9), with its slug and its buyer sponsor ``buyer-<slug>``; a few
+    rows, not the demo's build (every service and the operator proof):
+
+    - northwind: a draft order form for the private beta and gate 1's evidence, undecided: hold;
+    - contoso: a regulated buyer and its finance member, every gate met for the paid beta but the buyer's acceptance;
+    - globex: every gate met, signed for the paid beta and moved into it: go;
+    - initech: nothing configured, no billing profile, signed for the private beta and moved into it.
+
+    The buyer sponsor has the demo's name (pages are checked for other tenants' names), and the
+    tenant its stored readiness row.
+    """
+    from launchroom import catalog
+    from launchroom.gates import projection
+    from launchroom.models import LaunchStage
+    from tests import factories
+
+    if slug not in demo.BUYER_NAMES:
+        raise ValueError(f"Unknown demo tenant: {slug}")
+    # The sponsor first, so that the factories find them (by username) and sign in their name.
+    first_name, last_name = demo.BUYER_NAMES[slug]
+    factories.UserFactory.create(username=f"buyer-{slug}", first_name=first_name, last_name=last_name)
+    name = {"northwind": "Northwind Traders", "contoso": "Contoso Health", "globex": "Globex Corporation"}.get(slug, "")
+    if slug == "northwind":
+        tenant = factories.draft_tenant(slug, name=name)
+        for requirement in catalog.GATES_BY_KEY["public-deployment"].attachment_requirements:
+            factories.EvidenceAttachmentFactory.create(
+                tenant=tenant, gate_key="public-deployment", requirement_key=requirement.key
+            )
+    elif slug == "contoso":
+        tenant = factories.ready_tenant(slug, name=name, regulated=True, controlled_send_configured=False)
+        for username, role, (first_name, last_name) in demo.EXTRA_BUYERS[slug]:
+            factories.UserFactory.create(username=username, first_name=first_name, last_name=last_name)
+            factories.member(tenant, role, username)
+    elif slug == "globex":
+        tenant = factories.ready_tenant(slug, name=name, sign_for=LaunchStage.PAID_BETA, live=True)
+    else:
+        unconfigured = dict.fromkeys(factories.CONFIG_FLAGS, False)
+        tenant = factories.ready_tenant(
+            slug, without=("billing",), sign_for=LaunchStage.PRIVATE_BETA, live=True, **unconfigured
+        )
+    # The stored readiness row the services keep (the portfolio and the notices read it), as
+    # refresh_readiness writes it for a tenant that has none yet.
+    projection.refresh()
     return tenant

@@ -11,12 +11,22 @@ from launchroom.acceptance.services import AFFIRMATION
 from launchroom.models import AcceptanceRecord, DecisionLogEntry
 from launchroom.readiness import ledger
 from launchroom.readiness.evaluation import evaluate
-from tests.launch_helpers import build, buyer, prebuild, sign_form
+from tests.factories import draft_tenant, ready_tenant
+from tests.launch_helpers import buyer, sign_form
 
 pytestmark = pytest.mark.django_db
 
-# Built once for the module; each test still runs in its own rolled-back transaction.
-_demo_tenants = prebuild("northwind", "contoso")
+
+@pytest.fixture
+def northwind(db):
+    """A draft order form for private beta, nothing else: hold."""
+    return draft_tenant("northwind")
+
+
+@pytest.fixture
+def contoso(db):
+    """Every gate met for paid beta but the buyer's acceptance."""
+    return ready_tenant("contoso")
 
 
 def sign_url(tenant) -> str:
@@ -31,8 +41,8 @@ def snapshot_of_rows(tenant) -> tuple:
     )
 
 
-def test_it_refuses_accepting_northwind_on_the_form_and_saves_nothing(client, staff):
-    tenant = build("northwind", staff)
+def test_it_refuses_accepting_northwind_on_the_form_and_saves_nothing(client, northwind):
+    tenant = northwind
     client.force_login(buyer("northwind"))
     before = snapshot_of_rows(tenant)
     response = client.post(sign_url(tenant), sign_form(tenant, "accepted"))
@@ -46,8 +56,8 @@ def test_it_refuses_accepting_northwind_on_the_form_and_saves_nothing(client, st
     assert 'value="Carlos Conti"' in body
 
 
-def test_it_refuses_accepted_with_exclusions_while_a_hold_is_in_force(client, staff):
-    tenant = build("northwind", staff)
+def test_it_refuses_accepted_with_exclusions_while_a_hold_is_in_force(client, northwind):
+    tenant = northwind
     client.force_login(buyer("northwind"))
     response = client.post(sign_url(tenant), sign_form(tenant, "accepted_with_exclusions"))
     assert response.status_code == 409
@@ -55,8 +65,8 @@ def test_it_refuses_accepted_with_exclusions_while_a_hold_is_in_force(client, st
     assert not AcceptanceRecord.objects.exists()
 
 
-def test_it_refuses_a_record_that_leaves_out_a_do_not_claim_entry_naming_it(client, staff):
-    tenant = build("contoso", staff)
+def test_it_refuses_a_record_that_leaves_out_a_do_not_claim_entry_naming_it(client, contoso):
+    tenant = contoso
     client.force_login(buyer("contoso"))
     claims = evaluate(tenant).do_not_claim
     kept = "\n".join(claims[1:])
@@ -66,8 +76,8 @@ def test_it_refuses_a_record_that_leaves_out_a_do_not_claim_entry_naming_it(clie
     assert not AcceptanceRecord.objects.exists()
 
 
-def test_it_refuses_a_different_approval_reference(client, staff):
-    tenant = build("contoso", staff)
+def test_it_refuses_a_different_approval_reference(client, contoso):
+    tenant = contoso
     client.force_login(buyer("contoso"))
     response = client.post(sign_url(tenant), sign_form(tenant, "accepted", approval_reference="PO-SOMETHING-ELSE"))
     assert response.status_code == 409
@@ -75,8 +85,8 @@ def test_it_refuses_a_different_approval_reference(client, staff):
     assert not AcceptanceRecord.objects.exists()
 
 
-def test_it_needs_the_affirmation_and_the_typed_name(client, staff):
-    tenant = build("contoso", staff)
+def test_it_needs_the_affirmation_and_the_typed_name(client, contoso):
+    tenant = contoso
     client.force_login(buyer("contoso"))
     response = client.post(sign_url(tenant), sign_form(tenant, "accepted", affirmation=None, signer_name="  "))
     assert response.status_code == 400
@@ -86,8 +96,8 @@ def test_it_needs_the_affirmation_and_the_typed_name(client, staff):
     assert not AcceptanceRecord.objects.exists()
 
 
-def test_it_needs_a_reason_to_defer_or_reject(client, staff):
-    tenant = build("northwind", staff)
+def test_it_needs_a_reason_to_defer_or_reject(client, northwind):
+    tenant = northwind
     client.force_login(buyer("northwind"))
     for decision in ("deferred", "rejected"):
         response = client.post(sign_url(tenant), sign_form(tenant, decision, residual_risks="", note=""))
@@ -96,16 +106,16 @@ def test_it_needs_a_reason_to_defer_or_reject(client, staff):
     assert not AcceptanceRecord.objects.exists()
 
 
-def test_it_refuses_deferring_without_a_signed_order_form(client, staff):
-    tenant = build("northwind", staff)
+def test_it_refuses_deferring_without_a_signed_order_form(client, northwind):
+    tenant = northwind
     client.force_login(buyer("northwind"))
     response = client.post(sign_url(tenant), sign_form(tenant, "deferred", note="Waiting for procurement."))
     assert response.status_code == 409
     assert "There is no signed order form" in response.content.decode()
 
 
-def test_it_signs_contoso_and_the_room_then_reads_go(client, staff):
-    tenant = build("contoso", staff)
+def test_it_signs_contoso_and_the_room_then_reads_go(client, contoso):
+    tenant = contoso
     user = buyer("contoso")
     client.force_login(user)
     readiness = evaluate(tenant)
@@ -144,8 +154,8 @@ def test_it_signs_contoso_and_the_room_then_reads_go(client, staff):
     assert evaluate(tenant).is_go
 
 
-def test_it_asks_to_sign_again_when_the_readiness_changed_while_the_page_was_open(client, staff):
-    tenant = build("contoso", staff)
+def test_it_asks_to_sign_again_when_the_readiness_changed_while_the_page_was_open(client, staff, contoso):
+    tenant = contoso
     client.force_login(buyer("contoso"))
     data = sign_form(tenant, "accepted")
     # The operator reopens gate 1 after the buyer opened the page.
@@ -162,8 +172,8 @@ def test_it_asks_to_sign_again_when_the_readiness_changed_while_the_page_was_ope
     assert form["snapshot_sha256"].value() == evaluate(tenant).acceptance_snapshot_sha256()
 
 
-def test_it_supersedes_the_current_record_and_never_writes_the_old_one(client, staff):
-    tenant = build("contoso", staff)
+def test_it_supersedes_the_current_record_and_never_writes_the_old_one(client, contoso):
+    tenant = contoso
     client.force_login(buyer("contoso"))
     client.post(sign_url(tenant), sign_form(tenant, "accepted"))
     first = AcceptanceRecord.objects.get(tenant=tenant)
@@ -201,8 +211,8 @@ def test_it_supersedes_the_current_record_and_never_writes_the_old_one(client, s
     assert next(ledger.verify([tenant])).broken is None
 
 
-def test_it_enforces_csrf_on_the_signing_form(staff):
-    tenant = build("contoso", staff)
+def test_it_enforces_csrf_on_the_signing_form(contoso):
+    tenant = contoso
     client = Client(enforce_csrf_checks=True)
     client.force_login(buyer("contoso"))
     response = client.post(sign_url(tenant), sign_form(tenant, "accepted"))
@@ -220,8 +230,8 @@ def test_it_enforces_csrf_on_the_signing_form(staff):
     assert AcceptanceRecord.objects.filter(tenant=tenant).count() == 1
 
 
-def test_it_shows_a_certificate_that_still_matches_and_its_json_twin(client, staff):
-    tenant = build("contoso", staff)
+def test_it_shows_a_certificate_that_still_matches_and_its_json_twin(client, contoso):
+    tenant = contoso
     client.force_login(buyer("contoso"))
     response = client.post(sign_url(tenant), sign_form(tenant, "accepted"), follow=True)
     record = AcceptanceRecord.objects.get(tenant=tenant)
@@ -249,8 +259,8 @@ def test_it_shows_a_certificate_that_still_matches_and_its_json_twin(client, sta
     )
 
 
-def test_it_links_superseded_certificates_to_their_successor(client, staff):
-    tenant = build("contoso", staff)
+def test_it_links_superseded_certificates_to_their_successor(client, contoso):
+    tenant = contoso
     client.force_login(buyer("contoso"))
     client.post(sign_url(tenant), sign_form(tenant, "accepted"))
     client.post(sign_url(tenant), sign_form(tenant, "accepted_with_exclusions"))

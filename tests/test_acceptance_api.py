@@ -11,12 +11,31 @@ from evidence.models import EvidenceAttachment
 from evidence.services import evidence_attach
 from launchroom.models import AcceptanceRecord, ApiToken, DecisionLogEntry, MembershipRole
 from launchroom.readiness.evaluation import evaluate
-from tests.launch_helpers import api_body, build, buyer, member, prebuild
+from tests.factories import EvidenceAttachmentFactory, draft_tenant, ready_tenant
+from tests.launch_helpers import api_body, buyer, member
 
 pytestmark = pytest.mark.django_db
 
-# Built once for the module; each test still runs in its own rolled-back transaction.
-_demo_tenants = prebuild("northwind", "contoso")
+
+@pytest.fixture
+def northwind(db):
+    """A draft order form and one piece of evidence: hold."""
+    tenant = draft_tenant("northwind")
+    EvidenceAttachmentFactory(tenant=tenant)
+    return tenant
+
+
+@pytest.fixture
+def contoso(db):
+    """Every gate met for paid beta but the buyer's acceptance."""
+    return ready_tenant("contoso")
+
+
+@pytest.fixture
+def globex(db):
+    """Signed for paid beta and moved into it."""
+    return ready_tenant("globex", sign_for="paid_beta", live=True)
+
 
 URL = "/api/platform/launch-acceptance"
 
@@ -36,8 +55,8 @@ def saved() -> tuple[int, int, int]:
     return AcceptanceRecord.objects.count(), DecisionLogEntry.objects.count(), AcceptanceRecord.history.count()
 
 
-def test_it_answers_anonymous_requests_with_401(client, staff):
-    tenant = build("contoso", staff)
+def test_it_answers_anonymous_requests_with_401(client, contoso):
+    tenant = contoso
     response = patch(client, api_body(tenant))
     assert response.status_code == 401
     assert response["WWW-Authenticate"].startswith("Bearer")
@@ -48,9 +67,8 @@ def test_it_answers_anonymous_requests_with_401(client, staff):
     assert saved() == (0, DecisionLogEntry.objects.count(), 0)
 
 
-def test_it_answers_404_alike_for_a_missing_tenant_and_a_foreign_one(client, staff):
-    build("contoso", staff)
-    northwind = build("northwind", staff)
+def test_it_answers_404_alike_for_a_missing_tenant_and_a_foreign_one(client, contoso, northwind):
+    northwind = northwind
     client.force_login(buyer("contoso"))
     before = saved()
     missing = patch(client, {**api_body(northwind), "tenant": "no-such-tenant"})
@@ -61,16 +79,15 @@ def test_it_answers_404_alike_for_a_missing_tenant_and_a_foreign_one(client, sta
     assert saved() == before
 
 
-def test_it_checks_membership_before_the_fields(client, staff):
-    build("contoso", staff)
-    northwind = build("northwind", staff)
+def test_it_checks_membership_before_the_fields(client, contoso, northwind):
+    northwind = northwind
     client.force_login(buyer("contoso"))
     response = patch(client, {"tenant": northwind.slug, "decision": "maybe", "exclusions": "nope"})
     assert response.status_code == 404
 
 
-def test_it_answers_403_to_members_who_are_not_the_buyer_sponsor_before_the_fields(client, staff):
-    tenant = build("contoso", staff)
+def test_it_answers_403_to_members_who_are_not_the_buyer_sponsor_before_the_fields(client, contoso):
+    tenant = contoso
     before = saved()
     for role in (MembershipRole.VIEWER, MembershipRole.BUYER_FINANCE):
         client.force_login(member(tenant, f"{role}-contoso", role))
@@ -80,8 +97,8 @@ def test_it_answers_403_to_members_who_are_not_the_buyer_sponsor_before_the_fiel
     assert saved() == before
 
 
-def test_it_answers_403_to_staff_without_written_approval_or_without_the_permission(client, staff):
-    tenant = build("contoso", staff)
+def test_it_answers_403_to_staff_without_written_approval_or_without_the_permission(client, staff, contoso):
+    tenant = contoso
     client.force_login(staff["operator"])
     response = patch(client, api_body(tenant))
     assert response.status_code == 403
@@ -104,8 +121,7 @@ def test_it_answers_403_to_staff_without_written_approval_or_without_the_permiss
         ({"stage": "paid_beta"}, "application/json", "tenant"),
     ],
 )
-def test_it_answers_400_to_broken_bodies(client, staff, body, content_type, field):
-    build("contoso", staff)
+def test_it_answers_400_to_broken_bodies(client, body, content_type, field, contoso):
     client.force_login(buyer("contoso"))
     before = saved()
     response = patch(client, body, content_type=content_type)
@@ -114,8 +130,8 @@ def test_it_answers_400_to_broken_bodies(client, staff, body, content_type, fiel
     assert saved() == before
 
 
-def test_it_answers_400_with_every_field_error_before_any_rule(client, staff):
-    tenant = build("northwind", staff)
+def test_it_answers_400_with_every_field_error_before_any_rule(client, northwind):
+    tenant = northwind
     client.force_login(buyer("northwind"))
     body = {
         "tenant": tenant.slug,
@@ -145,9 +161,9 @@ def test_it_answers_400_with_every_field_error_before_any_rule(client, staff):
     assert not AcceptanceRecord.objects.exists()
 
 
-def test_it_answers_400_for_evidence_of_another_tenant(client, staff):
-    tenant = build("contoso", staff)
-    other = build("northwind", staff)
+def test_it_answers_400_for_evidence_of_another_tenant(client, contoso, northwind):
+    tenant = contoso
+    other = northwind
     foreign = EvidenceAttachment.objects.filter(tenant=other).first()
     client.force_login(buyer("contoso"))
     response = patch(client, api_body(tenant, evidence_references=[foreign.pk]))
@@ -157,16 +173,16 @@ def test_it_answers_400_for_evidence_of_another_tenant(client, staff):
     ]
 
 
-def test_it_answers_400_when_a_deferral_gives_no_reason(client, staff):
-    tenant = build("contoso", staff)
+def test_it_answers_400_when_a_deferral_gives_no_reason(client, contoso):
+    tenant = contoso
     client.force_login(buyer("contoso"))
     response = patch(client, api_body(tenant, "deferred", residual_risks=[]))
     assert response.status_code == 400
     assert "note" in response.json()["errors"]
 
 
-def test_it_answers_409_with_the_reasons_and_saves_nothing(client, staff):
-    tenant = build("northwind", staff)
+def test_it_answers_409_with_the_reasons_and_saves_nothing(client, northwind):
+    tenant = northwind
     client.force_login(buyer("northwind"))
     before = saved()
     response = patch(client, api_body(tenant, "accepted"))
@@ -177,8 +193,8 @@ def test_it_answers_409_with_the_reasons_and_saves_nothing(client, staff):
     assert saved() == before
 
 
-def test_it_answers_409_for_a_missing_do_not_claim_entry_and_a_wrong_reference(client, staff):
-    tenant = build("contoso", staff)
+def test_it_answers_409_for_a_missing_do_not_claim_entry_and_a_wrong_reference(client, contoso):
+    tenant = contoso
     client.force_login(buyer("contoso"))
     claims = evaluate(tenant).do_not_claim
     response = patch(client, api_body(tenant, exclusions=claims[:-1], approval_reference="PO-WRONG"))
@@ -189,8 +205,8 @@ def test_it_answers_409_for_a_missing_do_not_claim_entry_and_a_wrong_reference(c
     assert not AcceptanceRecord.objects.exists()
 
 
-def test_it_answers_409_for_evidence_that_was_replaced(client, staff):
-    tenant = build("contoso", staff)
+def test_it_answers_409_for_evidence_that_was_replaced(client, staff, contoso):
+    tenant = contoso
     old = evaluate(tenant).gate("public-deployment").requirements[1].attachment
     evidence_attach(
         tenant=tenant,
@@ -206,8 +222,8 @@ def test_it_answers_409_for_evidence_that_was_replaced(client, staff):
     assert "was replaced" in response.json()["reasons"][0]
 
 
-def test_it_records_201_then_200_for_a_repeat_then_supersedes(client, staff):
-    tenant = build("contoso", staff)
+def test_it_records_201_then_200_for_a_repeat_then_supersedes(client, contoso):
+    tenant = contoso
     user = buyer("contoso")
     client.force_login(user)
     refs = evaluate(tenant).evidence_references()
@@ -248,8 +264,8 @@ def test_it_records_201_then_200_for_a_repeat_then_supersedes(client, staff):
     assert [r["superseded_by"] for r in records] == [None, newer["id"]]
 
 
-def test_it_accepts_a_bearer_token_without_csrf(staff):
-    tenant = build("contoso", staff)
+def test_it_accepts_a_bearer_token_without_csrf(contoso):
+    tenant = contoso
     key = token_for(buyer("contoso"))
     client = Client(enforce_csrf_checks=True)
     response = patch(client, api_body(tenant), HTTP_AUTHORIZATION=f"Bearer {key}")
@@ -259,10 +275,10 @@ def test_it_accepts_a_bearer_token_without_csrf(staff):
     assert listing.json()["count"] == 1
 
 
-def test_it_refuses_a_revoked_token(staff):
+def test_it_refuses_a_revoked_token(contoso):
     from django.utils import timezone
 
-    tenant = build("contoso", staff)
+    tenant = contoso
     key = token_for(buyer("contoso"))
     token = ApiToken.objects.get()
     token.revoked_at = timezone.now()
@@ -272,8 +288,8 @@ def test_it_refuses_a_revoked_token(staff):
     assert not AcceptanceRecord.objects.exists()
 
 
-def test_it_enforces_csrf_on_session_requests(staff):
-    tenant = build("contoso", staff)
+def test_it_enforces_csrf_on_session_requests(contoso):
+    tenant = contoso
     client = Client(enforce_csrf_checks=True)
     client.force_login(buyer("contoso"))
     refused = patch(client, api_body(tenant))
@@ -290,8 +306,8 @@ def test_it_enforces_csrf_on_session_requests(staff):
     assert patch(client, api_body(tenant), HTTP_X_CSRFTOKEN=token).status_code == 201
 
 
-def test_it_refuses_a_session_request_from_a_foreign_origin_over_https(staff):
-    tenant = build("contoso", staff)
+def test_it_refuses_a_session_request_from_a_foreign_origin_over_https(staff, contoso):
+    tenant = contoso
     client = Client(enforce_csrf_checks=True)
     client.force_login(buyer("contoso"))
     client.get("/launch-room/contoso/")
@@ -302,8 +318,8 @@ def test_it_refuses_a_session_request_from_a_foreign_origin_over_https(staff):
     assert not AcceptanceRecord.objects.exists()
 
 
-def test_it_lets_staff_record_a_buyers_written_approval_by_token(staff):
-    tenant = build("contoso", staff)
+def test_it_lets_staff_record_a_buyers_written_approval_by_token(staff, contoso):
+    tenant = contoso
     key = token_for(staff["commercial"])
     client = Client()
     body = api_body(
@@ -329,9 +345,8 @@ def test_it_lets_staff_record_a_buyers_written_approval_by_token(staff):
     assert record.on_written_approval
 
 
-def test_it_lists_records_only_for_members(client, staff):
-    tenant = build("globex", staff)
-    build("contoso", staff)
+def test_it_lists_records_only_for_members(client, globex, contoso):
+    tenant = globex
     client.force_login(buyer("contoso"))
     assert client.get(URL, {"tenant": tenant.slug}).status_code == 404
     assert client.get(URL).status_code == 400
@@ -342,10 +357,10 @@ def test_it_lists_records_only_for_members(client, staff):
     assert data["records"][0]["decision"] == "accepted"
 
 
-def test_it_keeps_the_list_at_its_pinned_query_count(client, staff):
+def test_it_keeps_the_list_at_its_pinned_query_count(client, contoso):
     from tests.query_counts import assert_pinned_queries
 
-    tenant = build("contoso", staff)
+    tenant = contoso
     client.force_login(buyer("contoso"))
     for decision in ("accepted", "accepted_with_exclusions", "accepted"):
         assert patch(client, api_body(tenant, decision)).status_code == 201
@@ -355,16 +370,15 @@ def test_it_keeps_the_list_at_its_pinned_query_count(client, staff):
     assert response.json()["count"] == 3
 
 
-def test_it_answers_405_to_other_methods(client, staff):
-    build("contoso", staff)
+def test_it_answers_405_to_other_methods(client, contoso):
     client.force_login(buyer("contoso"))
     response = client.post(URL, {}, content_type="application/json")
     assert response.status_code == 405
     assert response["Allow"] == "GET, PATCH"
 
 
-def test_it_never_edits_a_record_through_the_api(client, staff):
-    tenant = build("globex", staff)
+def test_it_never_edits_a_record_through_the_api(client, globex):
+    tenant = globex
     record = AcceptanceRecord.objects.get()
     client.force_login(buyer("globex"))
     response = patch(client, {**api_body(tenant, "rejected", note="x"), "id": record.pk})

@@ -1,4 +1,4 @@
-"""A signed acceptance record (the demo's globex, accepted for paid beta): it goes stale with a new
+"""A signed acceptance record (a tenant accepted for paid beta and moved into it): it goes stale with a new
 order form, it cannot be changed by any route, and its certificate says when it no longer matches.
 
 SPEC section 5; the signing form itself is tested in ``tests/test_acceptance.py``.
@@ -14,16 +14,20 @@ from core.append_only import AppendOnlyError
 from launchroom.models import AcceptanceRecord, OrderForm
 from launchroom.orderforms.services import order_form_create, order_form_sign
 from launchroom.readiness.evaluation import evaluate
-from tests.launch_helpers import build, buyer, prebuild
+from tests.factories import ready_tenant
+from tests.launch_helpers import buyer
 
 pytestmark = pytest.mark.django_db
 
-# Built once for the module; each test still runs in its own rolled-back transaction.
-_demo = prebuild("globex")
+
+@pytest.fixture
+def globex(db):
+    """Signed for paid beta by its buyer sponsor and moved into it."""
+    return ready_tenant("globex", sign_for="paid_beta", live=True)
 
 
-def test_it_marks_acceptance_stale_when_a_new_order_form_version_is_signed(client, staff):
-    tenant = build("globex", staff)
+def test_it_marks_acceptance_stale_when_a_new_order_form_version_is_signed(client, staff, globex):
+    tenant = globex
     draft = order_form_create(tenant=tenant, by=staff["commercial"], cohort_size=300)
     order_form_sign(
         order_form=draft, approval_reference="PO-GLOBEX-2026-02", signer_name="Procurement", by=staff["commercial"]
@@ -35,8 +39,8 @@ def test_it_marks_acceptance_stale_when_a_new_order_form_version_is_signed(clien
     assert OrderForm.objects.filter(tenant=tenant).count() == 2
 
 
-def test_it_cannot_change_an_acceptance_record_by_model_save_or_queryset(staff):
-    tenant = build("globex", staff)
+def test_it_cannot_change_an_acceptance_record_by_model_save_or_queryset(globex):
+    tenant = globex
     record = AcceptanceRecord.objects.get(tenant=tenant)
     record.decision = "rejected"
     with pytest.raises(AppendOnlyError):
@@ -53,8 +57,8 @@ def test_it_cannot_change_an_acceptance_record_by_model_save_or_queryset(staff):
     assert record.decision == "accepted"
 
 
-def test_it_cannot_change_an_acceptance_record_through_the_admin(client, staff):
-    tenant = build("globex", staff)
+def test_it_cannot_change_an_acceptance_record_through_the_admin(client, staff, globex):
+    tenant = globex
     record = AcceptanceRecord.objects.get(tenant=tenant)
     before = model_to_dict(record)
     client.force_login(staff["operator"])  # a superuser
@@ -71,10 +75,10 @@ def test_it_cannot_change_an_acceptance_record_through_the_admin(client, staff):
     assert AcceptanceRecord.objects.filter(pk=record.pk).exists()
 
 
-def test_it_says_when_a_certificate_no_longer_matches_and_what_changed(client, staff):
+def test_it_says_when_a_certificate_no_longer_matches_and_what_changed(client, staff, globex):
     from launchroom.readiness.services import gate_decide
 
-    tenant = build("globex", staff)
+    tenant = globex
     record = AcceptanceRecord.objects.get(tenant=tenant)
     gate_decide(
         tenant=tenant,
@@ -93,16 +97,23 @@ def test_it_says_when_a_certificate_no_longer_matches_and_what_changed(client, s
     assert "Gate 2 (Strict proof plan is published): accepted then, rejected now." in data["changes"]
 
 
-def test_it_still_names_evidence_that_was_replaced_after_signing(client, staff):
-    from launchroom import demo
+def test_it_still_names_evidence_that_was_replaced_after_signing(client, staff, globex):
+    from evidence.services import evidence_attach
 
-    tenant = build("globex", staff)
+    tenant = globex
     record = AcceptanceRecord.objects.get(tenant=tenant)
     signed_ids = {ref["id"] for ref in record.evidence_references}
-    demo.attach_evidence(tenant, staff, "strict-proof-plan", age_days=0)  # newer samples replace two of them
+    replaced = evaluate(tenant).gate("strict-proof-plan").requirements[0].attachment
+    evidence_attach(  # newer output replaces the file the buyer signed against
+        tenant=tenant,
+        gate_key="strict-proof-plan",
+        requirement_key=replaced.requirement_key,
+        by=staff["security"],
+        output="newer proof output",
+    )
     client.force_login(buyer("globex"))
     body = client.get(reverse("launchroom:certificate", args=[tenant.slug, record.pk])).content.decode()
     assert "No longer matches" in body
-    assert "launch-proof-bundle.json" in body  # the replaced file the buyer signed against (the demo's bundle)
+    assert replaced.original_name in body  # the replaced file the buyer signed against
     data = client.get(reverse("launchroom:certificate_json", args=[tenant.slug, record.pk])).json()
     assert {ref["id"] for ref in data["evidence_references"]} == signed_ids

@@ -17,12 +17,10 @@ from django.utils.http import urlsafe_base64_encode
 from core.errors import NotPermitted, Refused
 from launchroom.models import MembershipRole, TenantMembership
 from launchroom.tenants.accounts import invite_buyer, invite_token_generator
-from tests.launch_helpers import build, buyer, prebuild
+from tests.factories import draft_tenant
+from tests.launch_helpers import buyer
 
 pytestmark = pytest.mark.django_db
-
-# Built once for the module; each test still runs in its own rolled-back transaction.
-_demo_tenants = prebuild("northwind", "contoso")
 
 User = get_user_model()
 NEW_PASSWORD = "correct-horse-battery-staple-42"
@@ -35,9 +33,21 @@ def link_in(message) -> str:
 
 
 def invite(tenant, staff, capture, email="dana.doe@northwind.example", role=MembershipRole.BUYER_SPONSOR):
-    mail.outbox.clear()  # building a demo tenant can send its own mail (a status broadcast)
+    mail.outbox.clear()
     with capture(execute=True):
         return invite_buyer(tenant=tenant, email=email, role=role, by=staff["commercial"])
+
+
+@pytest.fixture
+def northwind(db):
+    """A tenant with its buyer sponsor ``buyer-northwind`` (password ``demo``)."""
+    return draft_tenant("northwind", name="Northwind Traders")
+
+
+@pytest.fixture
+def contoso(db):
+    """Another tenant with its buyer sponsor ``buyer-contoso``."""
+    return draft_tenant("contoso", name="Contoso Health")
 
 
 def set_password(client, link: str, password: str = NEW_PASSWORD):
@@ -48,8 +58,8 @@ def set_password(client, link: str, password: str = NEW_PASSWORD):
     return response
 
 
-def test_it_invites_a_new_buyer_with_a_one_time_link(client, staff, django_capture_on_commit_callbacks):
-    tenant = build("northwind", staff)
+def test_it_invites_a_new_buyer_with_a_one_time_link(client, staff, django_capture_on_commit_callbacks, northwind):
+    tenant = northwind
     membership = invite(tenant, staff, django_capture_on_commit_callbacks)
     user = membership.user
     assert membership.tenant == tenant
@@ -65,8 +75,8 @@ def test_it_invites_a_new_buyer_with_a_one_time_link(client, staff, django_captu
     assert "/accounts/invite/" in message.body
 
 
-def test_it_sends_the_mail_only_once_the_membership_is_committed(staff, django_capture_on_commit_callbacks):
-    tenant = build("northwind", staff)
+def test_it_sends_the_mail_only_once_the_membership_is_committed(staff, django_capture_on_commit_callbacks, northwind):
+    tenant = northwind
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         invite_buyer(tenant=tenant, email="late@northwind.example", role="viewer", by=staff["commercial"])
@@ -77,8 +87,10 @@ def test_it_sends_the_mail_only_once_the_membership_is_committed(staff, django_c
     assert len(mail.outbox) == 1
 
 
-def test_it_lets_an_invited_buyer_set_a_password_and_log_in(client, staff, django_capture_on_commit_callbacks):
-    tenant = build("northwind", staff)
+def test_it_lets_an_invited_buyer_set_a_password_and_log_in(
+    client, staff, django_capture_on_commit_callbacks, northwind
+):
+    tenant = northwind
     membership = invite(tenant, staff, django_capture_on_commit_callbacks)
     link = link_in(mail.outbox[0])
     response = set_password(client, link)
@@ -94,8 +106,8 @@ def test_it_lets_an_invited_buyer_set_a_password_and_log_in(client, staff, djang
     assert "Northwind Traders" in response.content.decode()
 
 
-def test_it_uses_the_link_only_once(client, staff, django_capture_on_commit_callbacks):
-    tenant = build("northwind", staff)
+def test_it_uses_the_link_only_once(client, staff, django_capture_on_commit_callbacks, northwind):
+    tenant = northwind
     invite(tenant, staff, django_capture_on_commit_callbacks)
     link = link_in(mail.outbox[0])
     set_password(client, link)
@@ -114,8 +126,8 @@ def signed_at(user, seconds_ago: int) -> str:
     return Backdated(salt=invite_token_generator.signer(user).salt).sign(str(user.pk))
 
 
-def test_it_expires_the_link(client, staff, django_capture_on_commit_callbacks, settings):
-    tenant = build("northwind", staff)
+def test_it_expires_the_link(client, staff, django_capture_on_commit_callbacks, settings, northwind):
+    tenant = northwind
     user = invite(tenant, staff, django_capture_on_commit_callbacks).user
     uid = urlsafe_base64_encode(force_bytes(user.pk))
     stale = signed_at(user, settings.INVITE_TIMEOUT_SECONDS + 5)
@@ -126,8 +138,8 @@ def test_it_expires_the_link(client, staff, django_capture_on_commit_callbacks, 
     assert response.status_code == 302
 
 
-def test_it_takes_the_lifetime_from_the_setting(client, staff, django_capture_on_commit_callbacks, settings):
-    tenant = build("northwind", staff)
+def test_it_takes_the_lifetime_from_the_setting(client, staff, django_capture_on_commit_callbacks, settings, northwind):
+    tenant = northwind
     user = invite(tenant, staff, django_capture_on_commit_callbacks).user
     uid = urlsafe_base64_encode(force_bytes(user.pk))
     token = signed_at(user, 120)
@@ -138,8 +150,8 @@ def test_it_takes_the_lifetime_from_the_setting(client, staff, django_capture_on
     assert client.get(reverse("invite_accept", args=[uid, token])).status_code == 302
 
 
-def test_it_refuses_another_users_link(client, staff, django_capture_on_commit_callbacks):
-    tenant = build("northwind", staff)
+def test_it_refuses_another_users_link(client, staff, django_capture_on_commit_callbacks, northwind):
+    tenant = northwind
     dana = invite(tenant, staff, django_capture_on_commit_callbacks).user
     other = invite(tenant, staff, django_capture_on_commit_callbacks, email="eve@northwind.example").user
     uid = urlsafe_base64_encode(force_bytes(other.pk))
@@ -147,19 +159,22 @@ def test_it_refuses_another_users_link(client, staff, django_capture_on_commit_c
     assert "expired or has already been used" in response.content.decode()
 
 
-def test_it_does_not_take_a_password_reset_token_as_an_invite(client, staff, django_capture_on_commit_callbacks):
+def test_it_does_not_take_a_password_reset_token_as_an_invite(
+    client, staff, django_capture_on_commit_callbacks, northwind
+):
     from django.contrib.auth.tokens import default_token_generator
 
-    tenant = build("northwind", staff)
+    tenant = northwind
     user = invite(tenant, staff, django_capture_on_commit_callbacks).user
     uid = urlsafe_base64_encode(force_bytes(user.pk))
     response = client.get(reverse("invite_accept", args=[uid, default_token_generator.make_token(user)]), follow=True)
     assert "expired or has already been used" in response.content.decode()
 
 
-def test_it_tells_an_existing_customer_about_a_new_tenant_without_a_link(staff, django_capture_on_commit_callbacks):
-    build("northwind", staff)
-    contoso = build("contoso", staff)
+def test_it_tells_an_existing_customer_about_a_new_tenant_without_a_link(
+    staff, django_capture_on_commit_callbacks, northwind, contoso
+):
+    contoso = contoso
     existing = buyer("northwind")
     membership = invite(contoso, staff, django_capture_on_commit_callbacks, email=existing.email, role="viewer")
     assert membership.user == existing
@@ -169,8 +184,8 @@ def test_it_tells_an_existing_customer_about_a_new_tenant_without_a_link(staff, 
     assert existing.has_usable_password()
 
 
-def test_it_refuses_invites_it_should_not_send(staff, django_capture_on_commit_callbacks):
-    tenant = build("northwind", staff)
+def test_it_refuses_invites_it_should_not_send(staff, django_capture_on_commit_callbacks, northwind):
+    tenant = northwind
     mail.outbox.clear()
     with pytest.raises(NotPermitted):
         invite_buyer(tenant=tenant, email="x@northwind.example", role="viewer", by=staff["finance"])
@@ -187,8 +202,8 @@ def test_it_refuses_invites_it_should_not_send(staff, django_capture_on_commit_c
     assert not User.objects.filter(email="x@northwind.example").exists()
 
 
-def test_it_resets_a_password_by_email(client, staff, django_capture_on_commit_callbacks):
-    tenant = build("northwind", staff)
+def test_it_resets_a_password_by_email(client, django_capture_on_commit_callbacks, northwind):
+    tenant = northwind
     user = buyer("northwind")
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
@@ -207,9 +222,9 @@ def test_it_resets_a_password_by_email(client, staff, django_capture_on_commit_c
 
 
 def test_it_resets_the_password_of_an_invited_buyer_who_never_set_one(
-    client, staff, django_capture_on_commit_callbacks
+    client, staff, django_capture_on_commit_callbacks, northwind
 ):
-    tenant = build("northwind", staff)
+    tenant = northwind
     invite(tenant, staff, django_capture_on_commit_callbacks)
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
@@ -224,8 +239,8 @@ def test_it_says_the_same_for_an_unknown_address(client, staff):
     assert mail.outbox == []
 
 
-def test_it_ends_access_at_once_when_the_membership_is_removed(client, staff):
-    tenant = build("contoso", staff)
+def test_it_ends_access_at_once_when_the_membership_is_removed(client, contoso):
+    tenant = contoso
     user = buyer("contoso")
     client.force_login(user)
     assert client.get(reverse("launchroom:room", args=[tenant.slug])).status_code == 200
@@ -235,8 +250,8 @@ def test_it_ends_access_at_once_when_the_membership_is_removed(client, staff):
     assert "no launch rooms yet" in client.get(reverse("launchroom:index")).content.decode()
 
 
-def test_it_logs_out(client, staff):
-    tenant = build("northwind", staff)
+def test_it_logs_out(client, northwind):
+    tenant = northwind
     client.force_login(buyer("northwind"))
     response = client.post(reverse("logout"))
     assert response.status_code == 302
@@ -246,8 +261,7 @@ def test_it_logs_out(client, staff):
     assert response["Location"].startswith(reverse("login"))
 
 
-def test_it_changes_the_password(client, staff):
-    build("northwind", staff)
+def test_it_changes_the_password(client, northwind):
     client.force_login(buyer("northwind"))
     page = client.get(reverse("password_change"))
     assert page.status_code == 200
@@ -265,8 +279,7 @@ def test_it_changes_the_password(client, staff):
     assert wrong.context["form"].errors
 
 
-def test_customers_never_reach_the_admin(client, staff):
-    build("contoso", staff)
+def test_customers_never_reach_the_admin(client, contoso):
     client.force_login(buyer("contoso"))
     for url in ("/admin/", "/admin/launchroom/acceptancerecord/", "/admin/launchroom/tenant/"):
         response = client.get(url)
@@ -288,8 +301,7 @@ def test_it_shows_the_styled_login_and_reset_pages(client, db):
     assert "Please enter a correct" in response.content.decode()
 
 
-def test_it_locks_out_after_repeated_failures(client, staff, settings):
-    build("northwind", staff)
+def test_it_locks_out_after_repeated_failures(client, settings, northwind):
     for _ in range(settings.AXES_FAILURE_LIMIT):
         client.post(reverse("login"), {"username": "buyer-northwind", "password": "wrong"})
     response = client.post(reverse("login"), {"username": "buyer-northwind", "password": "demo"})

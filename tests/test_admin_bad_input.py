@@ -11,22 +11,23 @@ from django.test import Client
 from simple_history.admin import SimpleHistoryAdmin
 
 from core.admin import model_admins
-from tests.launch_helpers import build, prebuild
-
-# Built once for the module; each test's changes are rolled back.
-_demo = prebuild("globex")
+from tests.factories import ready_tenant
 
 pytestmark = pytest.mark.django_db
 
 OUR_APPS = ("launchroom", "billing", "evidence")
 
 
-def our_admins() -> list[tuple[str, Any]]:
+def every_admin() -> list[tuple[str, Any]]:
+    """Each model the admin site registers, as ``app/model``, with its ModelAdmin."""
     return sorted(
         (f"{model._meta.app_label}/{model._meta.model_name}", model_admin)
         for model, model_admin in model_admins(admin.site)
-        if model._meta.app_label in OUR_APPS
     )
+
+
+def our_admins() -> list[tuple[str, Any]]:
+    return [(label, model_admin) for label, model_admin in every_admin() if label.split("/")[0] in OUR_APPS]
 
 
 def filter_parameters(model_admin: Any) -> list[str]:
@@ -43,16 +44,10 @@ def filter_parameters(model_admin: Any) -> list[str]:
 
 @pytest.fixture
 def operator(client: Client, staff: dict[str, Any]) -> Client:
-    build("globex", staff)
+    """The operator's admin, with a tenant signed for paid beta and moved into it."""
+    ready_tenant("globex", sign_for="paid_beta", live=True)
     client.force_login(staff["operator"])
     return client
-
-
-def every_admin() -> list[tuple[str, Any]]:
-    return sorted(
-        (f"{model._meta.app_label}/{model._meta.model_name}", model_admin)
-        for model, model_admin in model_admins(admin.site)
-    )
 
 
 @pytest.mark.parametrize("bad", ["%00", "a%00b", "%07", "%ED%A0%80"])

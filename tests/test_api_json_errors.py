@@ -10,14 +10,19 @@ from django.test import Client
 from django.urls import path
 
 from launchroom.models import AcceptanceRecord
-from tests.launch_helpers import api_body, build, buyer, prebuild
+from tests.factories import ready_tenant
+from tests.launch_helpers import api_body, buyer
 from thesmios import urls as project_urls
 
 pytestmark = pytest.mark.django_db
 
 URL = "/api/platform/launch-acceptance"
 
-_demo_tenants = prebuild("contoso")
+
+@pytest.fixture
+def contoso(db: None) -> Any:
+    """Every gate met for paid beta but the buyer's acceptance."""
+    return ready_tenant("contoso")
 
 
 def assert_json(response: Any, status: int, error: str | None = None) -> dict[str, Any]:
@@ -30,8 +35,8 @@ def assert_json(response: Any, status: int, error: str | None = None) -> dict[st
     return data
 
 
-def test_it_answers_an_anonymous_patch_with_a_json_401_even_with_csrf_checks(staff: dict[str, Any]) -> None:
-    tenant = build("contoso", staff)
+def test_it_answers_an_anonymous_patch_with_a_json_401_even_with_csrf_checks(contoso: Any) -> None:
+    tenant = contoso
     strict = Client(enforce_csrf_checks=True)
     response = strict.patch(URL, json.dumps(api_body(tenant)), content_type="application/json")
     assert_json(response, 401, "authentication_required")
@@ -39,8 +44,8 @@ def test_it_answers_an_anonymous_patch_with_a_json_401_even_with_csrf_checks(sta
     assert not AcceptanceRecord.objects.exists()
 
 
-def test_it_answers_a_session_patch_without_its_csrf_token_with_a_json_403(staff: dict[str, Any]) -> None:
-    tenant = build("contoso", staff)
+def test_it_answers_a_session_patch_without_its_csrf_token_with_a_json_403(contoso: Any) -> None:
+    tenant = contoso
     strict = Client(enforce_csrf_checks=True)
     strict.force_login(buyer("contoso"))
     response = strict.patch(URL, json.dumps(api_body(tenant)), content_type="application/json")

@@ -4,17 +4,15 @@ import pytest
 
 from core.append_only import AppendOnlyError
 from launchroom.models import AcceptanceRecord, DecisionLogEntry, GateDecision, LaunchStage, StageChange
-from tests.launch_helpers import build, prebuild
-
-# Built once for the module; each test's changes are rolled back.
-_demo = prebuild("globex")
+from tests.factories import ready_tenant
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def globex(staff):
-    return build("globex", staff)
+def globex(db):
+    """Every evidence gate decided, signed for paid beta and moved into it."""
+    return ready_tenant("globex", sign_for=LaunchStage.PAID_BETA, live=True)
 
 
 MODELS = [GateDecision, AcceptanceRecord, StageChange, DecisionLogEntry]

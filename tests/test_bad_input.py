@@ -17,10 +17,8 @@ from django.test import Client
 from core.validation import MAX_JSON_DEPTH, parse_json, slug_problem, text_problem
 from launchroom.acceptance.services import acceptance_sign
 from launchroom.models import AcceptanceRecord, DecisionLogEntry
-from tests.launch_helpers import api_body, build, buyer, prebuild
-
-# Built once for the module; each test's changes are rolled back.
-_demo = prebuild("contoso")
+from tests.factories import ready_tenant
+from tests.launch_helpers import api_body, buyer
 
 pytestmark = pytest.mark.django_db
 
@@ -44,8 +42,9 @@ def saved() -> tuple[int, int, int]:
 
 
 @pytest.fixture
-def contoso(client: Client, staff: dict[str, Any]) -> Any:
-    tenant = build("contoso", staff)
+def contoso(client: Client, db: None) -> Any:
+    """Every gate met for paid beta but the buyer's acceptance; its buyer sponsor logged in."""
+    tenant = ready_tenant("contoso")
     client.force_login(buyer("contoso"))
     return tenant
 

@@ -13,11 +13,15 @@ from billing.services import billing_profile_save
 from evidence.models import EvidenceAttachment
 from evidence.services import evidence_attach
 from launchroom.models import AcceptanceRecord
-from tests.launch_helpers import build, prebuild
+from tests.factories import ready_tenant
 
 pytestmark = pytest.mark.django_db
 
-_demo_tenants = prebuild("globex")
+
+@pytest.fixture
+def globex(db: None) -> Any:
+    """Billing accepted, signed for paid beta and moved into it."""
+    return ready_tenant("globex", sign_for="paid_beta", live=True)
 
 
 def as_user(client: Any, user: Any) -> Any:
@@ -25,8 +29,7 @@ def as_user(client: Any, user: Any) -> Any:
     return client
 
 
-def test_it_shows_the_buyer_the_billing_terms_that_changed_since_they_accepted(client, staff):
-    globex = build("globex", staff)
+def test_it_shows_the_buyer_the_billing_terms_that_changed_since_they_accepted(client, staff, globex):
     profile = BillingProfile.objects.get(tenant=globex)
     billing_profile_save(tenant=globex, by=staff["finance"], seat_cap=(profile.seat_cap or 0) + 50)
     profile.refresh_from_db()
@@ -39,8 +42,7 @@ def test_it_shows_the_buyer_the_billing_terms_that_changed_since_they_accepted(c
     assert f"<strong>Seat cap</strong>: {profile.seat_cap - 50} when accepted, {profile.seat_cap} now" in page
 
 
-def test_it_names_each_evidence_item_replaced_since_signing_on_the_certificate_and_in_the_room(client, staff):
-    globex = build("globex", staff)
+def test_it_names_each_evidence_item_replaced_since_signing_on_the_certificate_and_in_the_room(client, staff, globex):
     record = AcceptanceRecord.objects.filter(tenant=globex).latest("signed_at")
     old = EvidenceAttachment.objects.filter(
         tenant=globex, gate_key="public-deployment", requirement_key="deployment-url"
@@ -66,8 +68,7 @@ def test_it_names_each_evidence_item_replaced_since_signing_on_the_certificate_a
     assert expected in room
 
 
-def test_it_decides_with_the_evidence_in_view_and_flags_one_file_on_several_requirements(client, staff):
-    globex = build("globex", staff)
+def test_it_decides_with_the_evidence_in_view_and_flags_one_file_on_several_requirements(client, staff, globex):
     for key in ("production-proof-json", "production-proof-smoke"):
         evidence_attach(
             tenant=globex, gate_key="strict-proof-plan", requirement_key=key, by=staff["security"], output="same"
@@ -83,8 +84,7 @@ def test_it_decides_with_the_evidence_in_view_and_flags_one_file_on_several_requ
     assert "Gate 2. Strict proof plan is published" in html
 
 
-def test_it_offers_only_the_gates_the_user_may_decide(client, staff):
-    globex = build("globex", staff)
+def test_it_offers_only_the_gates_the_user_may_decide(client, staff, globex):
     support = as_user(client, staff["support"])
     form = support.get(f"/admin/launchroom/tenant/{globex.pk}/decide/").content.decode()
     assert 'value="support-fallback"' in form

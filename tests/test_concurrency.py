@@ -29,7 +29,8 @@ from launchroom.models import AcceptanceRecord
 from launchroom.readiness import ledger
 from launchroom.readiness.evaluation import evaluate
 from launchroom.tenants.roles import sync_groups
-from tests.launch_helpers import build, buyer, sign_form
+from tests.factories import ready_tenant
+from tests.launch_helpers import buyer, sign_form
 
 SIGNERS = 6
 
@@ -38,6 +39,12 @@ SIGNERS = 6
 def groups(transactional_db):  # type: ignore[no-untyped-def]
     # A transactional test flushes the tables afterwards, the role groups included.
     sync_groups()
+
+
+@pytest.fixture
+def contoso(groups):  # type: ignore[no-untyped-def]
+    """Every gate met for paid beta but the buyer's acceptance (committed: the threads read it)."""
+    return ready_tenant("contoso")
 
 
 @contextmanager
@@ -101,8 +108,8 @@ def current_records(tenant, stage: str) -> list[AcceptanceRecord]:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_it_leaves_one_current_record_after_concurrent_signatures(groups, staff):
-    tenant = build("contoso", staff)
+def test_it_leaves_one_current_record_after_concurrent_signatures(groups, contoso):
+    tenant = contoso
     user = buyer("contoso")
     exclusions = evaluate(tenant).do_not_claim
 
@@ -133,8 +140,8 @@ def test_it_leaves_one_current_record_after_concurrent_signatures(groups, staff)
 
 
 @pytest.mark.django_db(transaction=True)
-def test_it_leaves_one_current_record_after_concurrent_form_posts(groups, staff):
-    tenant = build("contoso", staff)
+def test_it_leaves_one_current_record_after_concurrent_form_posts(groups, contoso):
+    tenant = contoso
     user = buyer("contoso")
     data = sign_form(tenant, "accepted")
 

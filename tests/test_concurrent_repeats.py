@@ -10,16 +10,20 @@ from django.test import Client
 
 from launchroom.models import AcceptanceRecord
 from launchroom.readiness import ledger
-from tests.launch_helpers import api_body, build, buyer
-from tests.test_concurrency import groups, run_together  # noqa: F401  (fixture)
+from tests.launch_helpers import api_body, buyer
+from tests.test_concurrency import (  # noqa: F401  (fixtures)
+    contoso,
+    groups,
+    run_together,
+)
 
 CLIENTS = 4
 
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_it_records_one_acceptance_for_identical_concurrent_patches(groups, staff):  # noqa: F811
-    tenant = build("contoso", staff)
+def test_it_records_one_acceptance_for_identical_concurrent_patches(groups, contoso):  # noqa: F811
+    tenant = contoso
     user = buyer("contoso")
     body = json.dumps(api_body(tenant))
 

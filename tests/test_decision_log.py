@@ -15,7 +15,6 @@ from django.core.management.base import CommandError
 from django.db import connection, models
 from django.utils import timezone
 
-from launchroom import demo
 from launchroom.models import (
     AcceptanceRecord,
     DecisionLogEntry,
@@ -26,11 +25,8 @@ from launchroom.models import (
     Tenant,
 )
 from launchroom.readiness import ledger
-from tests.launch_helpers import build, prebuild
+from tests.factories import draft_tenant, ready_tenant
 from tests.tamper import raw
-
-# Built once for the module; each test's changes are rolled back.
-_demo = prebuild("globex", "initech")
 
 
 def q(name: str) -> str:
@@ -71,17 +67,18 @@ def link_of(kind: str, pk: int) -> int:
 
 
 @pytest.fixture
-def globex(staff: dict[str, Any]) -> Tenant:
+def globex(db: None) -> Tenant:
     """A signed order form, the billing fallback's acceptance, six gate decisions, an
     acceptance record and a stage move: ten links."""
-    tenant = build("globex", staff)
+    tenant = ready_tenant("globex", sign_for=LaunchStage.PAID_BETA, live=True)
     assert DecisionLogEntry.objects.filter(tenant=tenant).count() == 10
     return tenant
 
 
 @pytest.fixture
-def initech(staff: dict[str, Any]) -> Tenant:
-    return build("initech", staff)
+def initech(db: None) -> Tenant:
+    """No billing profile, signed for private beta and moved into it: nine links."""
+    return ready_tenant("initech", without=["billing"], sign_for=LaunchStage.PRIVATE_BETA, live=True)
 
 
 def test_it_passes_an_untouched_log(globex: Tenant, initech: Tenant) -> None:
@@ -170,8 +167,8 @@ def test_it_detects_a_gate_decision_inserted_by_raw_sql(globex: Tenant, staff: d
     assert "(the log ends at link 10)" in message
 
 
-def test_it_detects_an_acceptance_record_inserted_by_raw_sql(staff: dict[str, Any]) -> None:
-    tenant = demo.build_contoso(staff)
+def test_it_detects_an_acceptance_record_inserted_by_raw_sql(db: None) -> None:
+    tenant = ready_tenant("contoso")
     assert next(ledger.verify([tenant])).broken is None
     buyer = tenant.memberships.get(user__username="buyer-contoso").user
     pk = raw_insert(
@@ -234,7 +231,7 @@ def test_it_detects_a_row_and_link_forged_with_a_correct_hash(globex: Tenant, st
     assert f"globex: link {last.seq + 1}: has no creation record in the history" in broken()
 
 
-def test_it_names_the_first_broken_link(globex: Tenant) -> None:
+def test_it_names_the_first_broken_link(globex: Tenant, initech: Tenant) -> None:
     decisions = list(GateDecision.objects.filter(tenant=globex).order_by("id"))
     for decision in (decisions[4], decisions[1]):
         raw(f"UPDATE {table(GateDecision)} SET note = 'edited' WHERE id = %s", [decision.pk])
@@ -242,7 +239,7 @@ def test_it_names_the_first_broken_link(globex: Tenant) -> None:
     message = broken()
     first = link_of("gate_decision", decisions[1].pk)
     assert f"first: globex: link {first}:" in message
-    assert "broken for 1 of 2 tenant(s)" in message  # globex broken, the module's initech intact
+    assert "broken for 1 of 2 tenant(s)" in message  # globex broken, initech intact
 
 
 def test_it_verifies_one_tenant_with_the_tenant_option(globex: Tenant, initech: Tenant) -> None:
@@ -266,6 +263,6 @@ def test_it_reports_every_broken_tenant_and_keeps_checking(globex: Tenant, inite
     assert "BROKEN initech: link" in out.getvalue()
 
 
-def test_it_verifies_an_empty_log(staff: dict[str, Any]) -> None:
-    demo.build_northwind(staff)
+def test_it_verifies_an_empty_log(db: None) -> None:
+    draft_tenant("northwind")
     assert "OK     northwind: 0 links" in verify()

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 
 from core.events import log_event
-from launchroom import demo
 from launchroom.proofs.smoke import SmokeRun
-from tests.launch_helpers import api_body, build, buyer
+from tests.factories import TenantFactory, attach_gate, draft_tenant, ready_tenant
+from tests.launch_helpers import api_body, buyer
 
 pytestmark = pytest.mark.django_db
 
@@ -34,6 +34,24 @@ class Lines:
 
 
 @pytest.fixture
+def northwind(db: None) -> Any:
+    """A draft order form: hold."""
+    return draft_tenant("northwind")
+
+
+@pytest.fixture
+def contoso(db: None) -> Any:
+    """Every gate met for paid beta but the buyer's acceptance."""
+    return ready_tenant("contoso")
+
+
+@pytest.fixture
+def globex(db: None) -> Any:
+    """Signed for paid beta (order form v1 signed) and moved into it."""
+    return ready_tenant("globex", sign_for="paid_beta", live=True)
+
+
+@pytest.fixture
 def logged() -> Iterator[Lines]:
     """What the configured handler writes (JSON: LOG_FORMAT's default with DEBUG off)."""
     handler = next(h for h in logging.getLogger("thesmios.events").handlers if h.name == "console")
@@ -46,8 +64,8 @@ def logged() -> Iterator[Lines]:
 
 
 def test_it_logs_a_gate_decision_as_json_with_the_request_id(client, staff, logged, django_capture_on_commit_callbacks):
-    tenant = demo.new_tenant("acme", "Acme", staff)
-    demo.attach_evidence(tenant, staff, "strict-proof-plan")
+    tenant = TenantFactory(slug="acme", name="Acme")
+    attach_gate(tenant, "strict-proof-plan")
     client.force_login(staff["operator"])
     request_id = uuid.uuid4().hex
     with django_capture_on_commit_callbacks(execute=True):
@@ -70,7 +88,7 @@ def test_it_logs_a_gate_decision_as_json_with_the_request_id(client, staff, logg
 
 
 def test_it_gives_each_request_its_own_id_and_refuses_a_forged_one(client, staff, logged):
-    tenant = demo.new_tenant("acme", "Acme", staff)
+    tenant = TenantFactory(slug="acme", name="Acme")
     client.force_login(staff["operator"])
     url = f"/admin/launchroom/tenant/{tenant.pk}/decide/"
     data = {"apply": "1", "gate_key": "strict-proof-plan", "decision": "accepted", "note": "Looks fine."}
@@ -85,11 +103,11 @@ def test_it_gives_each_request_its_own_id_and_refuses_a_forged_one(client, staff
 
 
 def test_it_logs_token_use_and_the_acceptance_without_the_token(
-    client, staff, logged, django_capture_on_commit_callbacks
+    client, logged, django_capture_on_commit_callbacks, contoso
 ):
     from launchroom.models import ApiToken
 
-    tenant = build("contoso", staff)
+    tenant = contoso
     key = ApiToken.generate_key()
     ApiToken.objects.create(user=buyer("contoso"), name="ci", prefix=key[:12], key_sha256=ApiToken.hash_key(key))
     with django_capture_on_commit_callbacks(execute=True):
@@ -183,10 +201,10 @@ def patch(client: Any, body: Any, **headers: Any) -> Any:
     return client.patch("/api/platform/launch-acceptance", data, content_type="application/json", **headers)
 
 
-def test_it_logs_each_refusal_the_acceptance_api_decides_before_the_service(client, staff, logged):
+def test_it_logs_each_refusal_the_acceptance_api_decides_before_the_service(client, logged, contoso):
     from tests.launch_helpers import member
 
-    tenant = build("contoso", staff)
+    tenant = contoso
     anonymous = patch(client, api_body(tenant))
     client.force_login(member(tenant, "viewer-contoso"))
     not_the_signer = patch(client, api_body(tenant))
@@ -217,14 +235,14 @@ def test_it_logs_each_refusal_the_acceptance_api_decides_before_the_service(clie
     assert all(e["method"] == "PATCH" and e["request_id"] for e in events)
 
 
-def test_it_logs_a_refusal_of_the_service_once(client, staff, logged, django_capture_on_commit_callbacks):
-    tenant = build("northwind", staff)
+def test_it_logs_a_refusal_of_the_service_once(client, logged, django_capture_on_commit_callbacks, northwind, contoso):
+    tenant = northwind
     client.force_login(buyer("northwind"))
     assert patch(client, api_body(tenant)).status_code == 409
     [event] = logged.events("acceptance_decision")
     assert (event["outcome"], event["service"]) == ("refused", "acceptance_sign")
 
-    contoso = build("contoso", staff)
+    contoso = contoso
     client.force_login(buyer("contoso"))
     with django_capture_on_commit_callbacks(execute=True):
         assert patch(client, api_body(contoso)).status_code == 201
@@ -233,10 +251,10 @@ def test_it_logs_a_refusal_of_the_service_once(client, staff, logged, django_cap
     assert len(logged.events("acceptance_decision")) == 2
 
 
-def test_it_logs_a_refusal_of_the_launch_room_forms_before_their_service(client, staff, logged):
+def test_it_logs_a_refusal_of_the_launch_room_forms_before_their_service(client, logged, contoso):
     from tests.launch_helpers import member, sign_form
 
-    tenant = build("contoso", staff)
+    tenant = contoso
     client.force_login(member(tenant, "viewer-contoso"))
     assert client.post("/launch-room/contoso/sign", sign_form(tenant)).status_code == 403
     assert client.post("/launch-room/contoso/billing-fallback", {"name": "Vic"}).status_code == 403
@@ -252,7 +270,7 @@ def test_it_logs_a_refusal_of_the_launch_room_forms_before_their_service(client,
 
 
 def test_it_logs_the_buyers_order_form_review_and_its_refusals(
-    client, staff, logged, django_capture_on_commit_callbacks
+    client, staff, logged, django_capture_on_commit_callbacks, globex
 ):
     """The buyer's answer to an order form is a decision: recorded, refused by the service
     (nothing under review), or refused before it (a viewer; a name too long for its field)."""
@@ -260,7 +278,7 @@ def test_it_logs_the_buyers_order_form_review_and_its_refusals(
     from launchroom.orderforms.services import order_form_revise, order_form_send
     from tests.launch_helpers import member
 
-    tenant = build("globex", staff)
+    tenant = globex
     approve = "/launch-room/globex/order-form/approve"
     client.force_login(member(tenant, "viewer-globex"))
     assert client.post(approve, {"name": "Vic Viewer", "role": "Viewer"}).status_code == 403

@@ -20,10 +20,7 @@ from launchroom.mail.services import email_enqueue
 from launchroom.models import Incident, IncidentNotice, Tenant
 from launchroom.orderforms.services import order_form_create
 from launchroom.readiness.evaluation import evaluate
-from tests.launch_helpers import build, prebuild
-
-# Built once for the module; each test's changes are rolled back.
-_demo = prebuild("globex", "northwind")
+from tests.factories import draft_tenant, ready_tenant
 
 pytestmark = pytest.mark.django_db
 
@@ -48,8 +45,9 @@ def owned_models() -> list[type]:
 
 @pytest.fixture
 def two(staff: dict[str, Any]) -> tuple[Tenant, Tenant]:
-    globex = build("globex", staff)
-    northwind = build("northwind", staff)
+    """globex, with a row in every table that has a tenant, and another tenant, northwind."""
+    globex = ready_tenant("globex", sign_for="paid_beta", live=True)
+    northwind = draft_tenant("northwind")
     incident = Incident.objects.create(
         tenant=globex, severity="sev3", summary="Slow", customer_impact="Slow pages.", opened_at=timezone.now()
     )

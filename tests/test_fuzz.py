@@ -53,10 +53,8 @@ from launchroom.readiness_admin.decisions import GateDecisionForm, StageMoveForm
 from launchroom.tenants.accounts import LoginForm, PasswordResetForm
 from launchroom.tenants.admin import InviteForm
 from launchroom.tenants.two_factor import CodeForm
-from tests.launch_helpers import api_body, build, buyer, prebuild, sign_form
-
-# Built once for the module; each test's changes are rolled back.
-_demo = prebuild("contoso")
+from tests.factories import member, ready_tenant
+from tests.launch_helpers import api_body, buyer, sign_form
 
 pytestmark = pytest.mark.django_db
 
@@ -190,8 +188,9 @@ def acceptance_rows() -> tuple[int, int, int]:
 
 
 @pytest.fixture
-def contoso(staff: dict[str, Any]) -> Tenant:
-    return build("contoso", staff)
+def contoso(db: None) -> Tenant:
+    """Every gate met for paid beta but the buyer's acceptance."""
+    return ready_tenant("contoso")
 
 
 # Write APIs and forms ------------------------------------------------------------------------------
@@ -271,7 +270,6 @@ def test_it_never_fails_on_a_generated_signature_form(contoso: Tenant, changes: 
 
 @pytest.fixture
 def acme_finance(staff: dict[str, Any]) -> Any:
-    from launchroom import demo
     from launchroom.models import MembershipRole
 
     tenant = Tenant.objects.create(slug="acme", name="Acme")
@@ -285,7 +283,7 @@ def acme_finance(staff: dict[str, Any]) -> Any:
         renewal_terms="Yearly",
         cancellation_terms="30 days' notice",
     )
-    return demo.ensure_buyer(tenant, "finance-acme", role=MembershipRole.BUYER_FINANCE, name=("Fay", "Finance"))
+    return member(tenant, MembershipRole.BUYER_FINANCE, username="finance-acme")
 
 
 @FEWER

@@ -34,7 +34,7 @@ from evidence.models import EvidenceAttachment
 from evidence.services import evidence_verify
 from launchroom import demo
 from launchroom.models import AcceptanceRecord, GateDecision, OrderForm, StageChange, Tenant, TenantReadiness
-from tests.launch_helpers import build
+from tests.factories import ready_tenant
 
 pytestmark = pytest.mark.django_db
 
@@ -123,6 +123,12 @@ def test_every_command_of_ours_names_itself() -> None:
         assert isinstance(load_command_class(commands[name], name), SystemCommand), name
 
 
+@pytest.fixture
+def globex(db: None) -> Tenant:
+    """Evidence files, decisions, a signature and a stage move, and its stored readiness row."""
+    return ready_tenant("globex", sign_for="paid_beta", live=True)
+
+
 def stale_stored_row(tenant: Tenant) -> None:
     """Make the stored readiness due and wrong (it is derived: no history), so a refresh writes a transition."""
     TenantReadiness.objects.filter(tenant=tenant).update(
@@ -130,8 +136,7 @@ def stale_stored_row(tenant: Tenant) -> None:
     )
 
 
-def test_verify_evidence_names_the_system_account_and_the_command(staff: dict[str, Any]) -> None:
-    build("globex", staff)
+def test_verify_evidence_names_the_system_account_and_the_command(globex: Tenant) -> None:
     written = history_written(lambda: call_command("verify_evidence", stdout=StringIO()))
     assert set(written) == {"evidence.EvidenceCheck"}
     assert_actor_on_every_row(written, system_reason="command verify_evidence")
@@ -142,9 +147,9 @@ def test_verify_evidence_names_the_system_account_and_the_command(staff: dict[st
 
 
 def test_refresh_readiness_and_the_scheduler_name_the_system_account(
-    staff: dict[str, Any], django_capture_on_commit_callbacks: Any
+    django_capture_on_commit_callbacks: Any, globex: Tenant
 ) -> None:
-    tenant = build("globex", staff)
+    tenant = globex
     stale_stored_row(tenant)
     written = history_written(lambda: call_command("refresh_readiness", stdout=StringIO()))
     assert "launchroom.ReadinessTransition" in written
@@ -157,14 +162,12 @@ def test_refresh_readiness_and_the_scheduler_name_the_system_account(
     assert_actor_on_every_row(written, system_reason="task refresh_readiness in command run_scheduler")
 
 
-def test_sweep_pending_evidence_writes_no_history(staff: dict[str, Any]) -> None:
-    build("globex", staff)
+def test_sweep_pending_evidence_writes_no_history(globex: Tenant) -> None:
     written = history_written(lambda: call_command("sweep_pending_evidence", stdout=StringIO()))
     assert written == {}
 
 
-def test_a_service_from_the_shell_names_the_system_account(staff: dict[str, Any], monkeypatch: Any) -> None:
-    build("globex", staff)
+def test_a_service_from_the_shell_names_the_system_account(globex: Tenant, monkeypatch: Any) -> None:
     code = "from evidence.models import EvidenceAttachment as A; from evidence.services import evidence_verify as v; "
     code += "[v(attachment=a) for a in A.objects.all()]"
     # Django's own commands are named by the process, as ``manage.py shell -c ...`` starts it.

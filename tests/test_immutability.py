@@ -18,7 +18,6 @@ from billing.services import billing_fallback_accept
 from core.append_only import AppendOnlyError, AppendOnlyQuerySet
 from evidence.models import EvidenceAttachment, EvidenceCheck
 from evidence.services import evidence_verify
-from launchroom import demo
 from launchroom.models import (
     AcceptanceRecord,
     DecisionLogEntry,
@@ -30,18 +29,16 @@ from launchroom.models import (
 )
 from launchroom.orderforms.services import order_form_create, order_form_revise
 from launchroom.readiness import ledger
-from tests.launch_helpers import build, prebuild
+from tests.factories import BillingProfileFactory, ready_tenant
 from tests.tamper import protected_tables, raw
-
-# Built once for the module; each test's changes are rolled back.
-_demo = prebuild("globex")
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def globex(staff: dict[str, Any]) -> Tenant:
-    return build("globex", staff)
+def globex(db: None) -> Tenant:
+    """A signed order form, the billing fallback accepted, decisions, a signature, a stage move."""
+    return ready_tenant("globex", sign_for="paid_beta", live=True)
 
 
 def table(model: Any) -> str:
@@ -118,8 +115,8 @@ def test_it_chains_the_signed_order_form_and_the_fallback_acceptance(globex: Ten
     assert next(ledger.verify([globex])).broken is None
 
 
-def test_it_keeps_each_acceptance_when_the_terms_change(staff: dict[str, Any]) -> None:
-    tenant = demo.build_contoso(staff)
+def test_it_keeps_each_acceptance_when_the_terms_change(db: None) -> None:
+    tenant = ready_tenant("contoso")  # the buyer sponsor accepted the fallback for a seat cap of 150
     buyer = tenant.memberships.get(user__username="buyer-contoso").user
     profile = BillingProfile.objects.get(tenant=tenant)
     first = profile.fallback_acceptance
@@ -289,14 +286,15 @@ def test_it_refuses_an_upsert_of_an_append_only_row(globex: Tenant) -> None:
 # Upgrading: what was signed and accepted before the log held them is chained once -----------
 
 
-def test_it_chains_order_forms_and_fallbacks_recorded_before_the_upgrade(staff: dict[str, Any]) -> None:
+def test_it_chains_order_forms_and_fallbacks_recorded_before_the_upgrade(db: None) -> None:
     import importlib
 
     from django.apps import apps
     from django.utils import timezone
 
     migration = importlib.import_module("launchroom.migrations.0006_chain_signed_order_forms_and_fallbacks")
-    tenant = demo.build_initech(staff)  # signed order form, decisions, no billing yet
+    # A signed order form, decisions, no billing yet.
+    tenant = ready_tenant("initech", without=["billing"], sign_for="private_beta", live=True)
     buyer = tenant.memberships.get(user__username="buyer-initech").user
     # As rows written before this change: a second signed version and an accepted fallback, no links.
     OrderForm.objects.create(
@@ -308,7 +306,7 @@ def test_it_chains_order_forms_and_fallbacks_recorded_before_the_upgrade(staff: 
         compliance_modules="m",
         cohort_description="c",
     )
-    profile = demo.complete_billing(tenant, staff, accept_by=None)
+    profile = BillingProfileFactory(tenant=tenant)
     profile.fallback_accepted_by = buyer
     profile.fallback_accepted_name = "Ivan Ito"
     profile.fallback_accepted_at = timezone.now()

@@ -12,11 +12,9 @@ from launchroom.impact.preview import preview
 from launchroom.models import TenantReadiness
 from launchroom.readiness.evaluation import evaluate
 from launchroom.readiness.selectors import load
-from tests.launch_helpers import build, prebuild, stale_proof_plan
+from tests.launch_helpers import like_demo, stale_proof_plan
 
 pytestmark = pytest.mark.django_db
-
-_demo_tenants = prebuild("globex", "contoso", "initech")
 
 
 @pytest.fixture(autouse=True)
@@ -51,7 +49,7 @@ def decision(tenant: Any) -> str:
 def test_it_previews_the_real_service_and_saves_nothing(staff):
     from billing.services import billing_profile_save
 
-    globex = build("globex", staff)
+    globex = like_demo("globex")
     profile = BillingProfile.objects.get(tenant=globex)
     history = profile.history.count()
     readiness_row = TenantReadiness.objects.filter(tenant=globex).values_list("decision", flat=True).first()
@@ -74,7 +72,7 @@ def test_it_previews_the_real_service_and_saves_nothing(staff):
 def test_it_says_nothing_changes_when_nothing_does(staff):
     from billing.services import billing_profile_save
 
-    globex = build("globex", staff)
+    globex = like_demo("globex")
     profile = BillingProfile.objects.get(tenant=globex)
     impact = preview(globex, lambda: billing_profile_save(tenant=globex, by=staff["finance"], plan=profile.plan))
     assert not impact.changed
@@ -90,11 +88,11 @@ def test_it_starts_from_the_stored_row_while_valid_and_from_a_fresh_evaluation_a
 
     from launchroom.impact.preview import Before, before_change
 
-    for slug in ("globex", "contoso", "initech"):
-        tenant = build(slug, staff)
+    tenants = {slug: like_demo(slug) for slug in ("globex", "contoso", "initech")}
+    for tenant in tenants.values():
         assert before_change(tenant) == Before.of(evaluate(load(tenant, with_output=False)))
 
-    globex = build("globex", staff)
+    globex = tenants["globex"]
     fresh = Before.of(evaluate(load(globex, with_output=False)))
     # A row that (wrongly) says hold: trusted while valid, which shows the row is what is read...
     TenantReadiness.objects.filter(tenant=globex).update(decision="hold")
@@ -110,7 +108,7 @@ def test_it_starts_from_the_stored_row_while_valid_and_from_a_fresh_evaluation_a
 
 
 def test_it_confirms_a_billing_change_before_saving_it(client, staff):
-    globex = build("globex", staff)
+    globex = like_demo("globex")
     profile = BillingProfile.objects.get(tenant=globex)
     url = f"/admin/billing/billingprofile/{profile.pk}/change/"
     data = billing_post(profile, seat_cap=999, _save="Save")
@@ -134,7 +132,7 @@ def test_it_confirms_a_billing_change_before_saving_it(client, staff):
 
 
 def test_it_saves_a_billing_change_that_moves_nothing_directly(client, staff):
-    contoso = build("contoso", staff)
+    contoso = like_demo("contoso")
     profile = BillingProfile.objects.get(tenant=contoso)
     # Contoso's fallback is accepted; a change without a term change (route the same) moves nothing.
     url = f"/admin/billing/billingprofile/{profile.pk}/change/"
@@ -156,7 +154,7 @@ def test_it_confirms_a_flag_that_moves_a_gate(client, staff):
 
     # Initech's capabilities are not configured: saying the issuer fixture is configured makes
     # its (absent) output a requirement of gate 6.
-    initech = build("initech", staff)
+    initech = like_demo("initech")
     url = f"/admin/launchroom/tenant/{initech.pk}/change/"
     commercial = as_user(client, staff["commercial"])
     data = tenant_page(initech, issuer_fixture_configured="on", _save="Save")
@@ -176,7 +174,7 @@ def test_it_confirms_a_flag_that_moves_a_gate(client, staff):
 def test_it_saves_a_name_change_directly(client, staff):
     from launchroom.models import Tenant
 
-    contoso = build("contoso", staff)
+    contoso = like_demo("contoso")
     url = f"/admin/launchroom/tenant/{contoso.pk}/change/"
     response = as_user(client, staff["commercial"]).post(url, tenant_page(contoso, name="Contoso Care", _save="Save"))
     assert response.status_code == 302
@@ -189,7 +187,7 @@ def test_it_saves_a_name_change_directly(client, staff):
 def test_it_confirms_a_rejection_that_takes_the_go_away(client, staff):
     from launchroom.models import GateDecision
 
-    globex = build("globex", staff)
+    globex = like_demo("globex")
     url = f"/admin/launchroom/tenant/{globex.pk}/decide/"
     data = {"apply": "1", "gate_key": "public-deployment", "decision": "rejected", "note": "The URL is wrong."}
     operator = as_user(client, staff["operator"])
@@ -220,7 +218,7 @@ def test_it_confirms_signing_a_new_version_that_leaves_the_acceptance_stale(clie
     from launchroom.models import OrderForm
     from launchroom.orderforms.services import order_form_revise
 
-    globex = build("globex", staff)
+    globex = like_demo("globex")
     signed = OrderForm.objects.filter(tenant=globex).order_by("-version").first()
     draft = order_form_revise(order_form=signed, by=staff["commercial"])
     url = f"/admin/launchroom/orderform/{draft.pk}/sign/"
@@ -294,7 +292,7 @@ def test_it_attaches_evidence_that_moves_nothing_directly(client, staff):
 
     from evidence.models import EvidenceAttachment
 
-    globex = build("globex", staff)
+    globex = like_demo("globex")
     now = timezone.localtime()
     data = {
         "tenant": globex.pk,
@@ -346,7 +344,7 @@ def test_a_large_upload_replacing_evidence_saves_after_its_preview(client, staff
 
     settings.MEDIA_ROOT = tmp_path
     settings.FILE_UPLOAD_MAX_MEMORY_SIZE = 0  # every upload goes to a temporary file
-    globex = build("globex", staff)
+    globex = like_demo("globex")
     now = timezone.localtime()
     body = b'{"checks": [{"name": "launch", "ok": true}]}' + b" " * 4096
     data = {

@@ -16,12 +16,10 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from billing.models import BillingProfile
 from evidence.models import EvidenceAttachment
 from launchroom.models import AcceptanceRecord, DecisionLogEntry, TenantMembership
-from tests.launch_helpers import api_body, build, buyer, prebuild
+from tests.launch_helpers import api_body, buyer, like_demo
 
 pytestmark = pytest.mark.django_db
 
-# Built once for the module; each test still runs in its own rolled-back transaction.
-_demo_tenants = prebuild("northwind", "contoso", "globex")
 
 # The URL prefixes whose every route serves or changes tenant data.
 TENANT_PREFIXES = ("launch-room/", "api/platform/", "evidence/")
@@ -114,14 +112,14 @@ def state(b) -> tuple:
 
 
 def test_every_tenant_route_is_covered(staff):
-    a, b = build("contoso", staff), build("globex", staff)
+    a, b = like_demo("contoso"), like_demo("globex")
     covered = set(requests_against(a, b)) | NOT_TENANT_ROUTES
     assert tenant_routes() <= covered, f"aim these routes at tenant B: {sorted(tenant_routes() - covered)}"
 
 
 @pytest.mark.parametrize("csrf", [False, True])
 def test_a_buyer_of_a_gets_404_and_nothing_of_b_on_every_route(staff, csrf):
-    a, b = build("contoso", staff), build("globex", staff)
+    a, b = like_demo("contoso"), like_demo("globex")
     client = Client(enforce_csrf_checks=csrf)
     client.force_login(buyer(a.slug))
     if csrf:
@@ -148,7 +146,7 @@ def test_a_buyer_of_a_gets_404_and_nothing_of_b_on_every_route(staff, csrf):
 
 
 def test_a_buyer_sees_only_their_own_tenants_on_pages_without_a_tenant(staff, client):
-    a, b = build("contoso", staff), build("globex", staff)
+    a, b = like_demo("contoso"), like_demo("globex")
     client.force_login(buyer(a.slug))
     for name in sorted(NOT_TENANT_ROUTES):
         response = client.get(reverse(name), follow=True)
@@ -159,7 +157,7 @@ def test_a_buyer_sees_only_their_own_tenants_on_pages_without_a_tenant(staff, cl
 
 
 def test_a_removed_member_gets_404_at_once(staff, client):
-    a = build("contoso", staff)
+    a = like_demo("contoso")
     user = buyer(a.slug)
     client.force_login(user)
     assert client.get(reverse("launchroom:room", args=[a.slug])).status_code == 200
@@ -169,7 +167,7 @@ def test_a_removed_member_gets_404_at_once(staff, client):
 
 
 def test_anonymous_visitors_are_sent_to_login_or_refused(staff, client):
-    a, b = build("contoso", staff), build("globex", staff)
+    a, b = like_demo("contoso"), like_demo("globex")
     for route, requests in requests_against(a, b).items():
         for method, url, data in requests:
             if method == "get":
@@ -187,10 +185,10 @@ def test_anonymous_visitors_are_sent_to_login_or_refused(staff, client):
 
 @pytest.mark.django_db
 def test_it_answers_an_unknown_room_with_a_plain_styled_404(client, staff):
-    from tests.launch_helpers import build, buyer
+    from tests.launch_helpers import buyer, like_demo
 
-    build("northwind", staff)
-    build("globex", staff)
+    like_demo("northwind")
+    like_demo("globex")
     client.force_login(buyer("northwind"))
     for slug in ("globex", "no-such-tenant"):
         response = client.get(f"/launch-room/{slug}/")

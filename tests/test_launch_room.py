@@ -18,13 +18,10 @@ from launchroom import catalog
 from launchroom.models import AcceptanceRecord, Incident, MembershipRole, Severity, Tenant, TenantMembership
 from launchroom.readiness.evaluation import evaluate
 from launchroom.tenants.access import client_address
-from tests.launch_helpers import build, buyer, member, prebuild
+from tests.launch_helpers import buyer, like_demo, member
 from tests.query_counts import assert_pinned_queries
 
 pytestmark = pytest.mark.django_db
-
-# Built once for the module; each test still runs in its own rolled-back transaction.
-_demo_tenants = prebuild("northwind", "contoso", "globex", "initech")
 
 
 def room_url(tenant: Tenant) -> str:
@@ -47,7 +44,7 @@ def add_old_evidence(tenant: Tenant, staff: dict, count: int) -> None:
 
 
 def test_it_redirects_anonymous_users_to_the_login_page(client, staff):
-    tenant = build("northwind", staff)
+    tenant = like_demo("northwind")
     for url in (reverse("launchroom:index"), room_url(tenant)):
         response = client.get(url)
         assert response.status_code == 302
@@ -55,7 +52,7 @@ def test_it_redirects_anonymous_users_to_the_login_page(client, staff):
 
 
 def test_it_sends_a_buyer_with_one_tenant_straight_to_its_room(client, staff):
-    tenant = build("northwind", staff)
+    tenant = like_demo("northwind")
     client.force_login(buyer("northwind"))
     response = client.get(reverse("launchroom:index"))
     assert response.status_code == 302
@@ -63,15 +60,15 @@ def test_it_sends_a_buyer_with_one_tenant_straight_to_its_room(client, staff):
 
 
 def test_it_lands_on_the_launch_room_after_login(client, staff):
-    tenant = build("northwind", staff)
+    tenant = like_demo("northwind")
     response = client.post(reverse("login"), {"username": "buyer-northwind", "password": "demo"}, follow=True)
     assert response.redirect_chain[-1][0] == room_url(tenant)
     assert response.status_code == 200
 
 
 def test_it_lists_the_tenants_of_a_buyer_with_several(client, staff):
-    northwind = build("northwind", staff)
-    contoso = build("contoso", staff)
+    northwind = like_demo("northwind")
+    contoso = like_demo("contoso")
     user = buyer("northwind")
     TenantMembership.objects.create(user=user, tenant=contoso, role=MembershipRole.VIEWER)
     client.force_login(user)
@@ -99,7 +96,7 @@ def test_it_shows_staff_the_portfolio_at_the_index(client, staff):
 
 
 def test_it_shows_northwind_on_hold_with_its_reasons_in_plain_words(client, staff):
-    tenant = build("northwind", staff)
+    tenant = like_demo("northwind")
     client.force_login(buyer("northwind"))
     response = client.get(room_url(tenant))
     assert response.status_code == 200
@@ -119,7 +116,7 @@ def test_it_shows_northwind_on_hold_with_its_reasons_in_plain_words(client, staf
 
 
 def test_it_shows_every_gate_with_status_owner_and_what_is_needed(client, staff):
-    tenant = build("northwind", staff)
+    tenant = like_demo("northwind")
     client.force_login(buyer("northwind"))
     body = client.get(room_url(tenant)).content.decode()
     for gate in catalog.GATES:
@@ -135,7 +132,7 @@ def test_it_shows_every_gate_with_status_owner_and_what_is_needed(client, staff)
 
 
 def test_it_shows_only_the_latest_evidence_per_requirement_with_a_link_to_the_rest(client, staff):
-    tenant = build("contoso", staff)
+    tenant = like_demo("contoso")
     add_old_evidence(tenant, staff, 3)
     client.force_login(buyer("contoso"))
     body = client.get(room_url(tenant)).content.decode()
@@ -149,7 +146,7 @@ def test_it_shows_only_the_latest_evidence_per_requirement_with_a_link_to_the_re
 
 
 def test_it_pages_through_all_the_evidence(client, staff):
-    tenant = build("contoso", staff)
+    tenant = like_demo("contoso")
     add_old_evidence(tenant, staff, 30)
     client.force_login(buyer("contoso"))
     url = reverse("launchroom:evidence", args=[tenant.slug])
@@ -166,7 +163,7 @@ def test_it_pages_through_all_the_evidence(client, staff):
 
 
 def test_it_shows_scope_billing_support_and_open_incidents(client, staff):
-    tenant = build("contoso", staff)
+    tenant = like_demo("contoso")
     Incident.objects.create(
         tenant=tenant,
         opened_at=timezone.now(),
@@ -195,11 +192,11 @@ def test_it_shows_scope_billing_support_and_open_incidents(client, staff):
         "The buyer accepts the managed beta",
         "Invoice only",
         "Net 30 against a purchase order",
-        "Contoso Health accounts payable",
+        tenant.billing_profile.billing_owner_name,
         "Manual billing fallback",
         "Priya Patel",
         "on-call operator",
-        "#thesmios-contoso",
+        "Shared channel",  # the manual incident channel
         "Credential verification is slow",
         "Verifiers wait up to a minute",
     ):
@@ -210,7 +207,7 @@ def test_it_shows_scope_billing_support_and_open_incidents(client, staff):
 
 
 def test_it_shows_the_timeline_of_decisions_records_moves_and_order_forms(client, staff):
-    tenant = build("initech", staff)
+    tenant = like_demo("initech")
     client.force_login(buyer("initech"))
     body = client.get(room_url(tenant)).content.decode()
     # Initech buys paid beta but signed private beta: the timeline still shows that record.
@@ -224,7 +221,7 @@ def test_it_shows_the_timeline_of_decisions_records_moves_and_order_forms(client
 
 
 def test_it_shows_the_residual_risks_signed_for_the_stage(client, staff):
-    tenant = build("globex", staff)
+    tenant = like_demo("globex")
     client.force_login(buyer("globex"))
     body = client.get(room_url(tenant)).content.decode()
     assert 'data-testid="decision">Go<' in body
@@ -232,7 +229,7 @@ def test_it_shows_the_residual_risks_signed_for_the_stage(client, staff):
 
 
 def test_it_shows_the_form_to_the_buyer_sponsor_and_read_only_to_staff(client, staff):
-    tenant = build("contoso", staff)
+    tenant = like_demo("contoso")
     client.force_login(buyer("contoso"))
     body = client.get(room_url(tenant)).content.decode()
     assert "Sign the acceptance record</button>" in body
@@ -251,7 +248,7 @@ def test_it_shows_the_form_to_the_buyer_sponsor_and_read_only_to_staff(client, s
 
 
 def test_it_tells_other_members_only_the_sponsor_signs(client, staff):
-    tenant = build("contoso", staff)
+    tenant = like_demo("contoso")
     client.force_login(member(tenant, "viewer-contoso"))
     body = client.get(room_url(tenant)).content.decode()
     assert "Only your buyer sponsor signs" in body
@@ -259,7 +256,7 @@ def test_it_tells_other_members_only_the_sponsor_signs(client, staff):
 
 
 def test_it_refuses_the_sign_post_to_members_who_are_not_the_sponsor(client, staff):
-    tenant = build("contoso", staff)
+    tenant = like_demo("contoso")
     for user in (member(tenant, "viewer-contoso"), staff["operator"]):
         client.force_login(user)
         response = client.post(reverse("launchroom:sign", args=[tenant.slug]), {"decision": "accepted"})
@@ -268,7 +265,7 @@ def test_it_refuses_the_sign_post_to_members_who_are_not_the_sponsor(client, sta
 
 
 def test_it_lets_buyer_finance_accept_the_billing_fallback(client, staff):
-    tenant = build("contoso", staff)
+    tenant = like_demo("contoso")
     profile = BillingProfile.objects.get(tenant=tenant)
     # New terms need a new acceptance.
     profile.seat_cap = 200
@@ -291,7 +288,7 @@ def test_it_lets_buyer_finance_accept_the_billing_fallback(client, staff):
 
 
 def test_it_refuses_the_billing_fallback_to_viewers_and_without_confirmation(client, staff):
-    tenant = build("contoso", staff)
+    tenant = like_demo("contoso")
     profile = BillingProfile.objects.get(tenant=tenant)
     profile.plan = "Design partner, extended"
     profile.save()
@@ -306,7 +303,7 @@ def test_it_refuses_the_billing_fallback_to_viewers_and_without_confirmation(cli
 
 
 def test_it_never_changes_state_on_get(client, staff):
-    tenant = build("contoso", staff)
+    tenant = like_demo("contoso")
     client.force_login(buyer("contoso"))
     before = (
         AcceptanceRecord.objects.count(),
@@ -332,7 +329,7 @@ def test_it_never_changes_state_on_get(client, staff):
 
 
 def test_it_keeps_the_room_at_its_pinned_query_count_whatever_the_evidence(client, staff):
-    tenant = build("contoso", staff)
+    tenant = like_demo("contoso")
     client.force_login(buyer("contoso"))
     url = room_url(tenant)
     client.get(url)  # warm the session
@@ -354,7 +351,7 @@ def test_it_keeps_the_room_at_its_pinned_query_count_whatever_the_evidence(clien
 
 
 def test_it_keeps_the_evidence_page_at_its_pinned_query_count(client, staff):
-    tenant = build("contoso", staff)
+    tenant = like_demo("contoso")
     add_old_evidence(tenant, staff, 100)
     client.force_login(buyer("contoso"))
     url = reverse("launchroom:evidence", args=[tenant.slug])
@@ -365,7 +362,7 @@ def test_it_keeps_the_evidence_page_at_its_pinned_query_count(client, staff):
 
 
 def test_it_keeps_the_certificate_at_its_pinned_query_count(client, staff):
-    tenant = build("globex", staff)
+    tenant = like_demo("globex")
     add_old_evidence(tenant, staff, 50)
     record = AcceptanceRecord.objects.get(tenant=tenant)
     client.force_login(buyer("globex"))
@@ -392,7 +389,7 @@ def test_it_reads_the_client_address_through_trusted_proxies_only(rf, settings):
 
 
 def test_it_shows_how_the_current_beta_stands_while_buying_the_other(client, staff):
-    tenant = build("initech", staff)
+    tenant = like_demo("initech")
     client.force_login(buyer("initech"))
     response = client.get(room_url(tenant))
     body = response.content.decode()
@@ -404,7 +401,7 @@ def test_it_shows_how_the_current_beta_stands_while_buying_the_other(client, sta
 
 
 def test_it_keeps_tenant_pages_out_of_shared_caches(client, staff):
-    tenant = build("globex", staff)
+    tenant = like_demo("globex")
     record = AcceptanceRecord.objects.get(tenant=tenant)
     client.force_login(buyer("globex"))
     for url in (
@@ -420,7 +417,7 @@ def test_it_keeps_tenant_pages_out_of_shared_caches(client, staff):
 
 
 def test_it_offers_to_withdraw_only_when_there_is_a_record_to_withdraw(client, staff):
-    contoso, globex = build("contoso", staff), build("globex", staff)
+    contoso, globex = like_demo("contoso"), like_demo("globex")
     client.force_login(buyer("contoso"))
     choices = [
         value for value, _ in client.get(room_url(contoso)).context["acceptance_form"].fields["decision"].choices

@@ -29,11 +29,8 @@ from launchroom.notifications.events import acceptance_decided, evidence_expiry_
 from launchroom.notifications.services import mark_all_read, notify
 from launchroom.notifications.tasks import send_digests
 from launchroom.tenants.accounts import invite_buyer
-from tests.launch_helpers import build, buyer, prebuild, sign_form
+from tests.launch_helpers import buyer, like_demo, sign_form
 from tests.smtp_server import SMTPServer, closed_port
-
-# Built once for the module; each test's changes are rolled back.
-_demo = prebuild("northwind", "contoso", "globex")
 
 pytestmark = pytest.mark.django_db
 
@@ -50,7 +47,7 @@ def smtp_settings(settings, port: int) -> None:
 def test_it_saves_the_invitation_marks_it_failed_when_smtp_is_down_and_resends_once_it_is_back(
     client, staff, settings, django_capture_on_commit_callbacks
 ):
-    tenant = build("northwind", staff)
+    tenant = like_demo("northwind")
     smtp_settings(settings, closed_port())
     settings.EMAIL_MAX_ATTEMPTS = 3
     client.force_login(staff["commercial"])
@@ -79,7 +76,7 @@ def test_it_saves_the_invitation_marks_it_failed_when_smtp_is_down_and_resends_o
 
 
 def test_it_retries_a_failed_send_and_counts_the_attempts(staff, settings, django_capture_on_commit_callbacks):
-    tenant = build("northwind", staff)
+    tenant = like_demo("northwind")
     smtp_settings(settings, closed_port())
     settings.EMAIL_MAX_ATTEMPTS = 2
     with django_capture_on_commit_callbacks(execute=True):
@@ -89,7 +86,7 @@ def test_it_retries_a_failed_send_and_counts_the_attempts(staff, settings, djang
 
 
 def test_it_sends_nothing_inside_the_request(staff, django_capture_on_commit_callbacks):
-    tenant = build("northwind", staff)
+    tenant = like_demo("northwind")
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         invite_buyer(tenant=tenant, email="y@northwind.example", role="viewer", by=staff["commercial"])
@@ -100,7 +97,7 @@ def test_it_sends_nothing_inside_the_request(staff, django_capture_on_commit_cal
 def test_it_tells_operators_and_the_commercial_owner_of_a_signature_once(
     client, staff, django_capture_on_commit_callbacks
 ):
-    tenant = build("contoso", staff)
+    tenant = like_demo("contoso")
     client.force_login(buyer("contoso"))
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
@@ -144,7 +141,7 @@ def reminders() -> set[tuple[str, str]]:
 
 
 def test_it_reminds_the_gate_owner_role_7_days_and_1_day_before_evidence_goes_stale(staff, settings):
-    tenant = build("globex", staff)
+    tenant = like_demo("globex")
     settings.EVIDENCE_FRESHNESS_DAYS = 30
     evidence = expiring_evidence(tenant)
     first = min(expires for _, _, expires in evidence)
@@ -180,7 +177,7 @@ def test_it_reminds_the_gate_owner_role_7_days_and_1_day_before_evidence_goes_st
 def test_it_picks_the_tenants_to_remind_from_their_stored_valid_until(staff, settings):
     """The sweep loads only tenants whose stored row says evidence reaches its limit within 7
     days (valid until by then, passed, or no row yet): the rest are not evaluated at all."""
-    tenant = build("globex", staff)
+    tenant = like_demo("globex")
     settings.EVIDENCE_FRESHNESS_DAYS = 30
     row = TenantReadiness.objects.get(tenant=tenant)
     assert row.valid_until is not None
@@ -196,7 +193,7 @@ def test_it_picks_the_tenants_to_remind_from_their_stored_valid_until(staff, set
 
 
 def test_the_digest_gathers_pending_notifications_once(staff, django_capture_on_commit_callbacks):
-    tenant = build("contoso", staff)
+    tenant = like_demo("contoso")
     record_user = staff["commercial"]
     Notification.objects.all().delete()  # derived rows: start from an empty inbox
     Notification.objects.create(
@@ -228,7 +225,7 @@ def test_the_digest_gathers_pending_notifications_once(staff, django_capture_on_
 
 
 def test_an_immediate_preference_emails_at_once_and_off_never(staff, django_capture_on_commit_callbacks):
-    tenant = build("contoso", staff)
+    tenant = like_demo("contoso")
     NotificationPreference.objects.create(user=staff["commercial"], email_mode="immediate")
     NotificationPreference.objects.create(user=staff["operator"], email_mode="off")
     staff["commercial"].email = "commercial@thesmios.example"
@@ -249,8 +246,8 @@ def test_an_immediate_preference_emails_at_once_and_off_never(staff, django_capt
 
 
 def test_the_inbox_shows_a_buyer_only_their_tenants_and_marks_all_read(client, staff):
-    contoso = build("contoso", staff)
-    globex = build("globex", staff)
+    contoso = like_demo("contoso")
+    globex = like_demo("globex")
     me = buyer("contoso")
     Notification.objects.all().delete()  # derived rows: start from an empty inbox
     Notification.objects.create(recipient=me, kind="incident", tenant=contoso, event_key="a", subject="Mine", body="x")
@@ -267,7 +264,7 @@ def test_the_inbox_shows_a_buyer_only_their_tenants_and_marks_all_read(client, s
 
 
 def test_the_inbox_saves_the_email_preference_and_refuses_a_bad_one(client, staff):
-    build("contoso", staff)
+    like_demo("contoso")
     me = buyer("contoso")
     client.force_login(me)
     response = client.post(reverse("notifications:inbox"), {"email_mode": "sometimes"})
@@ -278,7 +275,7 @@ def test_the_inbox_saves_the_email_preference_and_refuses_a_bad_one(client, staf
 
 
 def test_opening_a_notification_marks_it_read_and_goes_to_the_place_to_act(client, staff):
-    tenant = build("contoso", staff)
+    tenant = like_demo("contoso")
     me = buyer("contoso")
     row = Notification.objects.create(
         recipient=me, kind="incident", tenant=tenant, event_key="c", subject="S", body="b", link="/launch-room/contoso/"
@@ -304,7 +301,7 @@ def kinds_of(username: str, tenant) -> list[str]:
 
 
 def test_the_buyer_sponsor_is_told_once_when_the_tenant_is_ready_to_sign(staff):
-    tenant = build("contoso", staff)
+    tenant = like_demo("contoso")
     assert kinds_of("buyer-contoso", tenant).count(NotificationKind.READY_TO_SIGN) == 1
     # Another change while still ready (new evidence on a met gate) tells nobody again.
     from launchroom import demo_evidence
@@ -318,7 +315,7 @@ def test_the_buyer_sponsor_is_told_once_when_the_tenant_is_ready_to_sign(staff):
 def test_a_fall_from_go_to_hold_tells_operators_the_commercial_owner_and_the_buyer_in_their_words(staff):
     from launchroom.readiness.services import gate_decide
 
-    tenant = build("globex", staff)
+    tenant = like_demo("globex")
     gate_decide(tenant=tenant, gate_key="tenant-access-proof", decision="reopened", note="Re-run", by=staff["operator"])
     staff_row = Notification.objects.get(recipient=staff["operator"], kind=NotificationKind.FELL_TO_HOLD)
     assert "fell from go to hold" in staff_row.subject and "gate_decide" in staff_row.body
@@ -329,7 +326,7 @@ def test_a_fall_from_go_to_hold_tells_operators_the_commercial_owner_and_the_buy
 
 
 def test_a_gate_ready_for_review_tells_the_members_of_its_deciding_role(staff):
-    tenant = build("northwind", staff)
+    tenant = like_demo("northwind")
     rows = Notification.objects.filter(tenant=tenant, kind=NotificationKind.READY_FOR_REVIEW)
     assert {n.recipient.username for n in rows} == {"operator"}
     assert any("gate 1 is ready for your review" in n.subject for n in rows)
@@ -340,7 +337,7 @@ def test_changed_billing_terms_after_acceptance_tell_buyer_finance_and_the_spons
     from billing.models import BillingProfile
     from billing.services import billing_profile_save
 
-    tenant = build("contoso", staff)
+    tenant = like_demo("contoso")
     profile = BillingProfile.objects.get(tenant=tenant)
     billing_profile_save(tenant=tenant, by=staff["finance"], seat_cap=profile.seat_cap + 50)
     told = Notification.objects.filter(tenant=tenant, kind=NotificationKind.BILLING_TERMS_CHANGED)
@@ -362,7 +359,7 @@ def test_the_demo_leaves_every_demo_user_something_in_the_inbox(django_capture_o
 def test_telling_adds_two_queries_to_the_change_and_delivers_after_commit(
     staff, django_assert_num_queries, django_capture_on_commit_callbacks
 ):
-    tenant = build("contoso", staff)
+    tenant = like_demo("contoso")
     # The recipients with what they were already told, then one insert of every recipient's
     # row; the preference is read by the worker.
     with django_capture_on_commit_callbacks(execute=False) as callbacks, django_assert_num_queries(2):
@@ -386,7 +383,7 @@ def test_telling_adds_two_queries_to_the_change_and_delivers_after_commit(
 def test_notify_reports_the_rows_it_wrote_and_skips_the_inactive_and_those_already_told(
     staff, django_capture_on_commit_callbacks
 ):
-    tenant = build("contoso", staff)
+    tenant = like_demo("contoso")
     staff["finance"].is_active = False
     staff["finance"].save()
     everyone = User.objects.filter(username__in=["operator", "commercial", "finance"])
@@ -411,7 +408,7 @@ def test_notify_reports_the_rows_it_wrote_and_skips_the_inactive_and_those_alrea
 def test_notify_gives_staff_and_customers_their_own_words_and_links(staff):
     from launchroom.notifications.services import BySide, link_to
 
-    tenant = build("contoso", staff)
+    tenant = like_demo("contoso")
     notify(
         recipients=User.objects.filter(username__in=["operator", "buyer-contoso"]),
         kind=NotificationKind.INCIDENT,
@@ -431,7 +428,7 @@ def test_notify_gives_staff_and_customers_their_own_words_and_links(staff):
 
 
 def test_notify_refuses_recipients_it_would_have_to_evaluate_and_an_empty_event_key(staff):
-    tenant = build("contoso", staff)
+    tenant = like_demo("contoso")
     with pytest.raises(TypeError, match="queryset of users"):
         notify(recipients=[staff["operator"]], kind="incident", tenant=tenant, event_key="k", subject="S", body="B")
     with pytest.raises(ValueError, match="needs an event key"):
@@ -442,7 +439,7 @@ def test_notify_refuses_recipients_it_would_have_to_evaluate_and_an_empty_event_
 def test_a_digest_preference_holds_back_even_what_needs_action_and_sends_it_once_in_the_digest(
     staff, django_capture_on_commit_callbacks
 ):
-    tenant = build("northwind", staff)
+    tenant = like_demo("northwind")
     operator = staff["operator"]
     operator.email = "operator@thesmios.example"
     operator.save()
@@ -475,7 +472,7 @@ def test_a_digest_preference_holds_back_even_what_needs_action_and_sends_it_once
 
 
 def test_the_admin_shows_the_inbox_link_with_the_unread_count(client, staff):
-    tenant = build("contoso", staff)
+    tenant = like_demo("contoso")
     operator = staff["operator"]
     Notification.objects.filter(recipient=operator).delete()
     for key in ("a", "b"):

@@ -42,10 +42,8 @@ from launchroom.notifications.events import evidence_expiry_reminders
 from launchroom.notifications.services import BySide, Event, link_to, notify, notify_many
 from launchroom.readiness.evaluation import evaluate
 from launchroom.readiness.services import gate_decide
-from tests.launch_helpers import build, buyer, prebuild
+from tests.launch_helpers import buyer, like_demo
 from tests.query_counts import describe
-
-_demo = prebuild("contoso", "globex")
 
 pytestmark = pytest.mark.django_db
 
@@ -104,7 +102,7 @@ def inserts(captured: CaptureQueriesContext) -> list[str]:
 
 
 def test_reopening_a_gate_tells_two_events_in_one_insert_each(staff, django_capture_on_commit_callbacks, enqueued):
-    tenant = build("globex", staff)
+    tenant = like_demo("globex")
     before = Notification.objects.count()
     with django_capture_on_commit_callbacks(execute=True):
         with CaptureQueriesContext(connection) as captured:
@@ -121,7 +119,7 @@ def test_reopening_a_gate_tells_two_events_in_one_insert_each(staff, django_capt
 
 
 def test_the_cost_does_not_grow_with_the_people_told(staff):
-    tenant = build("globex", staff)
+    tenant = like_demo("globex")
     more_people(tenant, 5)
     with CaptureQueriesContext(connection) as captured:
         reopen(tenant, staff)
@@ -132,7 +130,7 @@ def test_the_cost_does_not_grow_with_the_people_told(staff):
 
 
 def test_signing_tells_one_event_in_one_insert(staff, django_capture_on_commit_callbacks, enqueued):
-    tenant = build("contoso", staff)
+    tenant = like_demo("contoso")
     kwargs = sign_kwargs(tenant)
     with django_capture_on_commit_callbacks(execute=True):
         with CaptureQueriesContext(connection) as captured:
@@ -147,7 +145,7 @@ def test_signing_tells_one_event_in_one_insert(staff, django_capture_on_commit_c
 def test_one_transaction_queues_one_delivery_however_many_events_it_tells(
     staff, django_capture_on_commit_callbacks, enqueued
 ):
-    tenant = build("contoso", staff)
+    tenant = like_demo("contoso")
     everyone = User.objects.filter(username__in=["operator", "commercial"])
     with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
         for i in range(3):
@@ -159,7 +157,7 @@ def test_one_transaction_queues_one_delivery_however_many_events_it_tells(
 
 
 def test_a_rolled_back_savepoint_takes_its_delivery_with_it(staff, django_capture_on_commit_callbacks, enqueued):
-    tenant = build("contoso", staff)
+    tenant = like_demo("contoso")
     everyone = User.objects.filter(username__in=["operator", "commercial"])
     with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
         with pytest.raises(RuntimeError), transaction.atomic():
@@ -172,7 +170,7 @@ def test_a_rolled_back_savepoint_takes_its_delivery_with_it(staff, django_captur
 
 
 def test_a_rolled_back_write_tells_nobody_and_queues_nothing(staff, django_capture_on_commit_callbacks, enqueued):
-    tenant = build("contoso", staff)
+    tenant = like_demo("contoso")
     everyone = User.objects.filter(username__in=["operator", "commercial"])
     with (
         django_capture_on_commit_callbacks(execute=True) as callbacks,
@@ -199,7 +197,7 @@ def incident(key: str, tenant) -> Event:  # type: ignore[no-untyped-def]
 def test_several_events_are_told_in_one_read_and_one_insert_counting_only_the_rows_written(
     staff, django_capture_on_commit_callbacks, enqueued
 ):
-    tenant = build("contoso", staff)
+    tenant = like_demo("contoso")
     readers = User.objects.filter(username__in=["operator", "buyer-contoso"])
     plain = Event(kind=NotificationKind.INCIDENT, tenant=None, event_key="many:c", subject="c", body="About c")
     with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
@@ -224,7 +222,7 @@ def test_several_events_are_told_in_one_read_and_one_insert_counting_only_the_ro
 def test_thousands_of_events_stay_within_sqlites_parameter_limit(staff, django_capture_on_commit_callbacks):
     if connection.vendor != "sqlite":
         pytest.skip("SQLite's limit on a statement's parameters")
-    tenant = build("contoso", staff)
+    tenant = like_demo("contoso")
     connection.ensure_connection()
     # This build allows more; SQLite's default since 3.32 is 32766.
     limit = connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
@@ -245,7 +243,7 @@ def test_thousands_of_events_stay_within_sqlites_parameter_limit(staff, django_c
 def test_the_reminder_sweep_writes_each_roles_reminders_in_one_insert_however_many_tenants(staff):
     """The sweep costs its fixed load and one insert per deciding role with reminders (here the
     operators' and the support owners'): the same for two tenants as for one."""
-    contoso, globex = build("contoso", staff), build("globex", staff)
+    contoso, globex = like_demo("contoso"), like_demo("globex")
     now = TenantReadiness.objects.get(tenant=globex).valid_until - timedelta(days=4)
     waits = TenantReadiness.objects.filter(tenant=contoso)
     kept = waits.get().valid_until

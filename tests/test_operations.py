@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from tests import migrated_once
 from tests.test_hardening import SETTINGS_DUMP, production_env, production_settings, run
 
 POSTGRES_URL = "postgres://thesmios@db.invalid:5432/thesmios"
@@ -25,16 +24,19 @@ def test_it_fails_the_deploy_check_on_sqlite_naming_database_url(tmp_path: Path)
     assert "row locks" in output
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)  # SQLite copies a database outside a transaction only
 def test_it_still_runs_local_commands_on_sqlite(tmp_path: Path) -> None:
     """A deploy check, not a refusal to start: `check` without --deploy and migrate run.
 
-    On `make test`'s in-memory database, migrate runs on a copy of the migrated test database
-    (a fresh migrate takes 7 to 15 seconds of CPU: it was the suite's longest test). Migrating
-    from nothing with DEBUG off is what made that database whenever a migration changed
-    (tests/migrated_once.py), and what every PostgreSQL run does; elsewhere it runs here."""
+    On SQLite, migrate runs on a copy of the migrated test database (a fresh migrate takes 7
+    to 15 seconds of CPU: it was the suite's longest test); PostgreSQL runs migrate from nothing
+    here, with DEBUG off."""
+    from django.db import connection
+
     env = production_env(tmp_path)
-    migrated_once.write_ready_copy(tmp_path / "production.sqlite3")
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM INTO %s", [str(tmp_path / "production.sqlite3")])
     assert run(["manage.py", "check"], env).returncode == 0
     result = run(["manage.py", "migrate", "--noinput"], env)
     assert result.returncode == 0, result.stderr

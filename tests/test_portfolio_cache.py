@@ -20,10 +20,11 @@ def test_it_marks_the_portfolio_private_and_no_store(client: Client, staff: dict
     assert {"private", "no-store"} <= directives
 
 
-def test_it_marks_the_buyer_room_the_same_way(client: Client, staff: dict[str, Any]) -> None:
-    from tests.launch_helpers import build, buyer
+def test_it_marks_the_buyer_room_the_same_way(client: Client) -> None:
+    from tests.factories import ready_tenant
+    from tests.launch_helpers import buyer
 
-    build("contoso", staff)
+    ready_tenant("contoso")
     client.force_login(buyer("contoso"))
     response = client.get("/launch-room/contoso/")
     assert {"private", "no-store"} <= {part.strip() for part in response["Cache-Control"].split(",")}

@@ -8,11 +8,8 @@ from django.contrib.auth import get_user_model
 from launchroom import demo
 from launchroom.models import ApiToken, LaunchStage
 from launchroom.readiness.evaluation import evaluate
-from tests.launch_helpers import build, prebuild
+from tests.launch_helpers import like_demo
 from tests.readiness_builders import ready_tenant, tenant_row
-
-# Built once for the module; each test's changes are rolled back.
-_demo = prebuild(*demo.BUILDERS)
 
 
 def url(slug: str, stage: str | None = None) -> str:
@@ -21,12 +18,12 @@ def url(slug: str, stage: str | None = None) -> str:
 
 @pytest.fixture
 def globex(staff):
-    return build("globex", staff)
+    return like_demo("globex")
 
 
 @pytest.fixture
 def initech(staff):
-    return build("initech", staff)
+    return like_demo("initech")
 
 
 def test_it_gives_staff_the_readiness_as_json(client, staff, globex):
@@ -63,6 +60,8 @@ def test_it_gives_a_member_their_tenant_for_the_requested_stage(client, initech)
 
 
 def test_it_answers_the_four_demo_decisions(client, staff):
+    for slug in demo.BUILDERS:
+        like_demo(slug)
     client.force_login(staff["operator"])
 
     decisions = {

@@ -9,10 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from launchroom.models import AcceptanceRecord, GateDecision
-from tests.launch_helpers import build, buyer, prebuild, sign_form
-
-# Built once for the module; each test's changes are rolled back.
-_demo = prebuild("contoso")
+from tests.launch_helpers import buyer, like_demo, sign_form
 
 pytestmark = pytest.mark.django_db
 
@@ -41,7 +38,7 @@ def one_load(queries: CaptureQueriesContext, *, wrote: bool = False) -> None:
 
 
 def test_it_loads_readiness_once_for_the_launch_room(client, staff):
-    tenant = build("contoso", staff)
+    tenant = like_demo("contoso")
     client.force_login(buyer("contoso"))
     with CaptureQueriesContext(connection) as queries:
         assert client.get(reverse("launchroom:room", args=[tenant.slug])).status_code == 200
@@ -58,7 +55,7 @@ def test_it_loads_readiness_once_for_the_launch_room(client, staff):
     ],
 )
 def test_it_loads_readiness_once_for_a_signature(client, staff, overrides, status):
-    tenant = build("contoso", staff)
+    tenant = like_demo("contoso")
     client.force_login(buyer("contoso"))
     data = sign_form(tenant, "accepted", **overrides)
     with CaptureQueriesContext(connection) as queries:
@@ -69,7 +66,7 @@ def test_it_loads_readiness_once_for_a_signature(client, staff, overrides, statu
 
 
 def test_it_loads_readiness_once_for_the_tenant_admin_page(client, staff):
-    tenant = build("contoso", staff)
+    tenant = like_demo("contoso")
     client.force_login(staff["operator"])
     with CaptureQueriesContext(connection) as queries:
         assert client.get(f"/admin/launchroom/tenant/{tenant.pk}/change/").status_code == 200
@@ -77,7 +74,7 @@ def test_it_loads_readiness_once_for_the_tenant_admin_page(client, staff):
 
 
 def test_it_loads_readiness_once_to_decide_a_gate(client, staff):
-    tenant = build("contoso", staff)
+    tenant = like_demo("contoso")
     client.force_login(staff["security"])
     before = GateDecision.objects.count()
     with CaptureQueriesContext(connection) as queries:

@@ -17,10 +17,7 @@ from launchroom.acceptance.services import SnapshotChanged, acceptance_sign
 from launchroom.models import AcceptanceRecord, MembershipRole, Tenant
 from launchroom.readiness.evaluation import evaluate
 from launchroom.tenants.access import member_role, tenant_for_user
-from tests.launch_helpers import api_body, build, buyer, member, prebuild, sign_form
-
-# Built once for the module; each test's changes are rolled back.
-_demo = prebuild("contoso", "northwind")
+from tests.launch_helpers import api_body, buyer, like_demo, member, sign_form
 
 pytestmark = pytest.mark.django_db
 
@@ -49,7 +46,7 @@ def sign_kwargs(tenant, user, **overrides):  # type: ignore[no-untyped-def]
 
 @pytest.mark.parametrize("role", [MembershipRole.VIEWER, MembershipRole.BUYER_FINANCE])
 def test_it_gives_a_non_sponsor_the_services_refusal_through_room_api_and_service(client, staff, role):
-    tenant = build("contoso", staff)
+    tenant = like_demo("contoso")
     user = member(tenant, f"{role}-contoso", role)
     with pytest.raises(NotPermitted) as refused:
         acceptance_sign(**sign_kwargs(tenant, user))
@@ -67,7 +64,7 @@ def test_it_gives_a_non_sponsor_the_services_refusal_through_room_api_and_servic
 
 
 def test_it_refuses_staff_signing_for_themselves_in_the_room_as_in_the_api(client, staff):
-    tenant = build("contoso", staff)
+    tenant = like_demo("contoso")
     client.force_login(staff["operator"])
     assert client.post(reverse("launchroom:sign", args=[tenant.slug]), sign_form(tenant)).status_code == 403
     api = client.patch(API, json.dumps(api_body(tenant)), content_type="application/json")
@@ -80,7 +77,7 @@ def test_it_refuses_staff_signing_for_themselves_in_the_room_as_in_the_api(clien
 
 
 def test_it_refuses_in_the_service_a_signature_of_a_snapshot_that_changed(staff):
-    tenant = build("contoso", staff)
+    tenant = like_demo("contoso")
     with pytest.raises(SnapshotChanged) as refused:
         acceptance_sign(**sign_kwargs(tenant, buyer("contoso"), seen_snapshot_sha256="0" * 64))
     assert refused.value.current_sha256 == evaluate(tenant).acceptance_snapshot_sha256()
@@ -88,7 +85,7 @@ def test_it_refuses_in_the_service_a_signature_of_a_snapshot_that_changed(staff)
 
 
 def test_it_shows_the_room_again_with_the_new_snapshot_when_it_changed(client, staff):
-    tenant = build("contoso", staff)
+    tenant = like_demo("contoso")
     client.force_login(buyer("contoso"))
     response = client.post(reverse("launchroom:sign", args=[tenant.slug]), sign_form(tenant, snapshot_sha256="0" * 64))
     assert response.status_code == 409
@@ -99,7 +96,7 @@ def test_it_shows_the_room_again_with_the_new_snapshot_when_it_changed(client, s
 
 
 def test_it_saves_nothing_for_an_identical_repeat_in_the_service(staff):
-    tenant = build("contoso", staff)
+    tenant = like_demo("contoso")
     user = buyer("contoso")
     first = acceptance_sign(**sign_kwargs(tenant, user))
     again = acceptance_sign(**sign_kwargs(tenant, user))
@@ -111,7 +108,7 @@ def test_it_saves_nothing_for_an_identical_repeat_in_the_service(staff):
 
 
 def test_it_refuses_a_signature_resting_on_evidence_other_than_the_one_seen(staff):
-    tenant = build("contoso", staff)
+    tenant = like_demo("contoso")
     ref = evaluate(tenant).evidence_references()[0]
     with pytest.raises(Refused, match="does not have the SHA-256"):
         acceptance_sign(**sign_kwargs(tenant, buyer("contoso"), seen_evidence=[(ref["id"], "f" * 64)]))
@@ -122,8 +119,8 @@ def test_it_refuses_a_signature_resting_on_evidence_other_than_the_one_seen(staf
 
 
 def test_it_restricts_tenants_to_what_each_user_may_see(staff):
-    contoso = build("contoso", staff)
-    northwind = build("northwind", staff)
+    contoso = like_demo("contoso")
+    northwind = like_demo("northwind")
     inactive = member(northwind, "gone-northwind", MembershipRole.BUYER_SPONSOR)
     inactive.is_active = False
     inactive.save()
@@ -143,8 +140,8 @@ def test_it_restricts_tenants_to_what_each_user_may_see(staff):
 
 
 def test_it_answers_isolation_with_one_rule_for_room_api_and_evidence(client, staff):
-    contoso = build("contoso", staff)
-    northwind = build("northwind", staff)
+    contoso = like_demo("contoso")
+    northwind = like_demo("northwind")
     attachment = evaluate(northwind).data.attachments[0]
     stranger = buyer("contoso")
     inactive = member(northwind, "gone-northwind")

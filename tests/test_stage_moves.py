@@ -13,11 +13,8 @@ from core.errors import NotPermitted, Refused
 from launchroom.models import LaunchStage, Stage, StageChange, Tenant
 from launchroom.readiness.evaluation import evaluate
 from launchroom.readiness.services import stage_move
-from tests.launch_helpers import build, prebuild
+from tests.launch_helpers import like_demo
 from tests.readiness_builders import acceptance_row, ready_tenant
-
-# Built once for the module; each test still runs in its own rolled-back transaction.
-_demo_tenants = prebuild("northwind", "globex", "initech")
 
 
 def move(tenant, to_stage, by, reason=""):
@@ -31,7 +28,7 @@ def canonical_sha256(data) -> str:
 
 
 def test_it_refuses_a_move_to_a_beta_on_hold_with_the_reasons(staff):
-    northwind = build("northwind", staff)
+    northwind = like_demo("northwind")
 
     with pytest.raises(Refused) as refused:
         move(northwind, Stage.PRIVATE_BETA, staff["operator"], reason="Let's go")
@@ -46,7 +43,7 @@ def test_it_refuses_a_move_to_a_beta_on_hold_with_the_reasons(staff):
 
 
 def test_it_refuses_paid_beta_to_a_tenant_capped_at_private_beta(staff):
-    initech = build("initech", staff)
+    initech = like_demo("initech")
 
     with pytest.raises(Refused) as refused:
         move(initech, Stage.PAID_BETA, staff["operator"])
@@ -95,7 +92,7 @@ def test_it_moves_between_betas_only_on_go(db, staff):
 
 @pytest.mark.parametrize("to_stage", [Stage.PAUSED, Stage.ENDED])
 def test_it_needs_a_reason_to_pause_or_end(staff, to_stage):
-    globex = build("globex", staff)
+    globex = like_demo("globex")
 
     with pytest.raises(ValidationError) as invalid:
         move(globex, to_stage, staff["operator"], reason="   ")
@@ -109,13 +106,13 @@ def test_it_needs_a_reason_to_pause_or_end(staff, to_stage):
 
 
 def test_it_pauses_a_tenant_on_hold_and_brings_it_back_only_on_go(staff):
-    northwind = build("northwind", staff)
+    northwind = like_demo("northwind")
     move(northwind, Stage.PAUSED, staff["operator"], reason="Buyer reorganising.")
 
     with pytest.raises(Refused):
         move(northwind, Stage.PRIVATE_BETA, staff["operator"])
 
-    globex = build("globex", staff)
+    globex = like_demo("globex")
     move(globex, Stage.PAUSED, staff["operator"], reason="Incident review.")
     move(globex, Stage.PAID_BETA, staff["operator"], reason="Review closed.")
     globex.refresh_from_db()
@@ -123,7 +120,7 @@ def test_it_pauses_a_tenant_on_hold_and_brings_it_back_only_on_go(staff):
 
 
 def test_it_never_restarts_an_ended_launch(staff):
-    globex = build("globex", staff)
+    globex = like_demo("globex")
     move(globex, Stage.ENDED, staff["operator"], reason="Pilot complete.")
 
     with pytest.raises(Refused, match="has ended"):
@@ -131,7 +128,7 @@ def test_it_never_restarts_an_ended_launch(staff):
 
 
 def test_it_lets_only_an_operator_move_a_stage(staff):
-    globex = build("globex", staff)
+    globex = like_demo("globex")
 
     for username in ("commercial", "finance", "security", "support"):
         with pytest.raises(NotPermitted):
@@ -140,7 +137,7 @@ def test_it_lets_only_an_operator_move_a_stage(staff):
 
 
 def test_it_refuses_a_move_to_the_current_stage_or_an_unknown_one(staff):
-    globex = build("globex", staff)
+    globex = like_demo("globex")
 
     with pytest.raises(Refused, match="already in"):
         move(globex, Stage.PAID_BETA, staff["operator"])
@@ -149,7 +146,7 @@ def test_it_refuses_a_move_to_the_current_stage_or_an_unknown_one(staff):
 
 
 def test_it_keeps_stage_changes_append_only(staff):
-    row = StageChange.objects.get(tenant=build("globex", staff))
+    row = StageChange.objects.get(tenant=like_demo("globex"))
 
     with pytest.raises(AppendOnlyError):
         row.save()

@@ -12,8 +12,10 @@ from core import status
 from launchroom import catalog
 from launchroom.acceptance.services import acceptance_sign
 from launchroom.models import AcceptanceDecision, GateDecisionKind, OrderFormStatus
+from launchroom.readiness import projection
 from launchroom.readiness.evaluation import STATUS_LABELS
-from tests.launch_helpers import build, buyer
+from tests.factories import EvidenceAttachmentFactory, draft_tenant, ready_tenant
+from tests.launch_helpers import buyer
 
 STATUS_CSS = Path(__file__).resolve().parents[1] / "static" / "css" / "status.css"
 
@@ -82,7 +84,7 @@ def compact_cell(number: int, value: str) -> str:
 
 
 def test_it_renders_the_same_label_and_class_in_the_room_and_the_admin(client, staff):
-    tenant = build("contoso", staff)
+    tenant = ready_tenant("contoso")
     acceptance_sign(
         tenant=tenant,
         stage="paid_beta",
@@ -121,7 +123,11 @@ def test_it_renders_the_same_label_and_class_in_the_room_and_the_admin(client, s
 
 @pytest.mark.django_db
 def test_it_renders_missing_and_ready_for_review_alike_in_room_admin_and_dashboard(client, staff):
-    tenant = build("northwind", staff)
+    # A draft order form (gate 3 missing) and gate 1's evidence, not yet decided.
+    tenant = draft_tenant("northwind")
+    for requirement in catalog.GATES_BY_KEY["public-deployment"].attachment_requirements:
+        EvidenceAttachmentFactory(tenant=tenant, gate_key="public-deployment", requirement_key=requirement.key)
+    projection.refresh()  # the stored row the portfolio reads, as refresh_readiness writes it
     client.force_login(staff["operator"])
     pages = [
         client.get(reverse("launchroom:room", args=[tenant.slug])).content.decode(),

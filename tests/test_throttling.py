@@ -17,7 +17,7 @@ from core.models import Throttle
 from core.throttle import throttle_hit
 from launchroom.models import MembershipRole, TenantMembership
 from launchroom.tenants.accounts import invite_buyer
-from tests.launch_helpers import build, buyer
+from tests.launch_helpers import buyer, like_demo
 
 pytestmark = pytest.mark.django_db
 
@@ -81,7 +81,7 @@ def reset(client: Any, email: str, forwarded_for: str = VICTIM):
 
 def test_it_throttles_password_reset_mails_per_account(client, staff, settings, django_capture_on_commit_callbacks):
     settings.TRUSTED_PROXY_COUNT = 1
-    build("northwind", staff)
+    like_demo("northwind")
     email = buyer("northwind").email
     mail.outbox.clear()
     for n in range(settings.EMAIL_THROTTLE_PER_ACCOUNT):
@@ -142,8 +142,8 @@ def test_it_starts_counting_afresh_in_the_next_window(db: Any) -> None:
 
 def test_it_throttles_invitations_per_account_and_saves_nothing(staff, settings, django_capture_on_commit_callbacks):
     settings.EMAIL_THROTTLE_PER_ACCOUNT = 1
-    northwind = build("northwind", staff)
-    contoso = build("contoso", staff)
+    northwind = like_demo("northwind")
+    contoso = like_demo("contoso")
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
         invite_buyer(tenant=northwind, email="dana.doe@example.com", role=MembershipRole.VIEWER, by=staff["commercial"])
@@ -159,7 +159,7 @@ def test_it_throttles_invitations_per_account_and_saves_nothing(staff, settings,
 
 def test_it_throttles_invitations_per_address(staff, settings, django_capture_on_commit_callbacks):
     settings.EMAIL_THROTTLE_PER_ADDRESS = 2
-    tenant = build("northwind", staff)
+    tenant = like_demo("northwind")
     request = RequestFactory().post("/admin/", REMOTE_ADDR=ATTACKER)
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
@@ -183,7 +183,7 @@ def test_it_does_not_count_an_invitation_that_was_refused_for_another_reason(
     staff, settings, django_capture_on_commit_callbacks
 ):
     settings.EMAIL_THROTTLE_PER_ACCOUNT = 1
-    tenant = build("northwind", staff)
+    tenant = like_demo("northwind")
     with pytest.raises(Refused, match="staff account"):
         invite_buyer(tenant=tenant, email=staff["support"].email, role="viewer", by=staff["commercial"])
     assert not Throttle.objects.exists()

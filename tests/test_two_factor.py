@@ -19,10 +19,7 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from launchroom.tenants.two_factor import totp_device_for_enrolment, two_factor_enrol
-from tests.launch_helpers import build, prebuild
-
-# Built once for the module; each test's changes are rolled back.
-_demo = prebuild("globex", "contoso")
+from tests.launch_helpers import like_demo
 
 pytestmark = pytest.mark.django_db
 
@@ -160,7 +157,7 @@ def test_it_accepts_a_recovery_code_once(client, staff):
 
 
 def test_unverified_staff_cannot_open_the_admin_the_room_or_the_api(client, staff):
-    tenant = build("globex", staff)
+    tenant = like_demo("globex")
     enrolled(staff["operator"])
     log_in(client, "operator")
     for path in ("/admin/", "/admin/launchroom/tenant/", reverse("launchroom:room", args=[tenant.slug])):
@@ -186,7 +183,7 @@ def test_it_lets_unverified_staff_log_out(client, staff):
 
 
 def test_buyers_are_never_asked(client, staff):
-    tenant = build("contoso", staff)
+    tenant = like_demo("contoso")
     response = log_in(client, "buyer-contoso")
     assert response.status_code == 302
     assert client.get(reverse("launchroom:room", args=[tenant.slug])).status_code == 200
@@ -205,7 +202,7 @@ def test_it_does_not_ask_when_the_setting_is_off(client, staff, settings):
 def test_it_does_not_ask_api_token_requests(client, staff):
     from launchroom.models import ApiToken
 
-    tenant = build("globex", staff)
+    tenant = like_demo("globex")
     key = ApiToken.generate_key()
     ApiToken.objects.create(user=staff["operator"], name="ci", prefix=key[:12], key_sha256=ApiToken.hash_key(key))
     response = client.get(f"/api/platform/tenants/{tenant.slug}/readiness", HTTP_AUTHORIZATION=f"Bearer {key}")

@@ -22,3 +22,13 @@ else:
     os.environ.setdefault("MEDIA_ROOT", tempfile.mkdtemp(prefix="thesmios-test-media-"))
 # Background work runs at once in tests (on commit); one integration test runs the real worker.
 os.environ.setdefault("TASKS_BACKEND", "django_tasks.backends.immediate.ImmediateBackend")
+
+
+def pytest_configure(config: object) -> None:
+    """An off-site MEDIA_URL for the test run. The portal leaves MEDIA_URL unset on purpose:
+    evidence has no public URL. Django's live server (pytest-django's ``live_server``) serves
+    files under MEDIA_URL and fails to start without one; under an off-site URL it serves none,
+    so no evidence file is reachable through it, as in the portal."""
+    from django.conf import settings
+
+    settings.MEDIA_URL = "https://media.invalid/"

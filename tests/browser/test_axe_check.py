@@ -9,7 +9,7 @@ import pytest
 
 from tests.browser.axe import axe_violations, describe
 
-pytestmark = [pytest.mark.browser]
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
 PAGE = """<!doctype html><html lang="en"><head><title>Check</title></head><body><main>
 <h1>Check</h1>

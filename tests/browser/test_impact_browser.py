@@ -17,7 +17,7 @@ from launchroom.readiness.selectors import load
 from tests.browser.test_launch_room_browser import log_in, shoot
 from tests.launch_helpers import build
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser"), pytest.mark.django_db(transaction=True)]
 
 
 def log_out(page):

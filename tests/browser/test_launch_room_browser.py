@@ -15,7 +15,7 @@ from launchroom.tenants.accounts import invite_buyer
 from tests.browser.conftest import PHONE, WRITE_SCREENSHOTS
 from tests.launch_helpers import build
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser"), pytest.mark.django_db(transaction=True)]
 
 NEW_PASSWORD = "correct-horse-battery-staple-42"
 
