@@ -28,13 +28,11 @@ from django.contrib.auth.models import Group
 from django.core.files.base import ContentFile
 from django.utils import timezone
 from factory.django import DjangoModelFactory, Password
-from launchroom.gates.services import stage_move
 
 from billing.models import BillingFallbackAcceptance, BillingProfile, BillingRoute
 from evidence.models import EvidenceAttachment
 from launchroom import catalog, demo
 from launchroom.catalog import Role
-from launchroom.gates import ledger
 from launchroom.models import (
     AcceptanceDecision,
     AcceptanceRecord,
@@ -48,6 +46,8 @@ from launchroom.models import (
     Tenant,
     TenantMembership,
 )
+from launchroom.readiness import ledger
+from launchroom.readiness.services import stage_move
 
 User = get_user_model()
 

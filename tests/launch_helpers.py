@@ -163,8 +163,8 @@ def like_demo(slug: str) -> Tenant:
     tenant its stored readiness row.
     """
     from launchroom import catalog
-    from launchroom.gates import projection
     from launchroom.models import LaunchStage
+    from launchroom.readiness import projection
     from tests import factories
 
     if slug not in demo.BUYER_NAMES:
