@@ -183,6 +183,17 @@ def _fast_hashing(settings):  # type: ignore[no-untyped-def]
     }
 
 
+@pytest.fixture(autouse=True)
+def _empty_cache() -> Iterator[None]:
+    """Every test starts with an empty cache (the launch room keeps its pages there, and a
+    test's rolled-back database would otherwise meet pages cached by the one before)."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 @pytest.fixture
 def staff(db):  # type: ignore[no-untyped-def]
     """The five named staff users of the demo, each in their role's group."""

@@ -27,7 +27,7 @@ from launchroom.models.notifications import (
     NotificationPreference,
 )
 from launchroom.models.orderforms import OrderForm, OrderFormQuerySet, OrderFormStatus
-from launchroom.models.readiness import GATE_COLUMNS, ReadinessTransition, TenantReadiness
+from launchroom.models.readiness import GATE_COLUMNS, ReadinessTransition, TenantReadiness, new_room_version
 from launchroom.models.support import Incident, IncidentNotice, Severity, SupportPlan
 from launchroom.models.tenants import LaunchStage, MembershipRole, Stage, Tenant, TenantMembership
 from launchroom.models.tokens import ApiToken
@@ -66,4 +66,5 @@ __all__ = [
     "Tenant",
     "TenantMembership",
     "TenantReadiness",
+    "new_room_version",
 ]

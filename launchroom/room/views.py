@@ -37,7 +37,6 @@ from launchroom.acceptance.services import (
     may_sign,
 )
 from launchroom.gates import dashboard
-from launchroom.gates.projection import valid_until
 from launchroom.gates.readiness import evaluate
 from launchroom.gates.selectors import TenantData, load, load_tenants
 from launchroom.models import (
@@ -185,16 +184,17 @@ def room(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     if not room_cache.may_use(request):
         return render(request, "launchroom/room.html", _room_context(request, tenant, role))
     # The same page as last time while nothing it shows has changed (launchroom/room/cache.py).
-    key, unread = room_cache.key_for(request, tenant, role, visible_to(request.user).filter(read_at__isnull=True))
-    html = room_cache.get(key, request)
+    now = timezone.now()
+    current = room_cache.state(tenant.pk, visible_to(request.user).filter(read_at__isnull=True))
+    key = room_cache.key_for(request.user, tenant, role, current, now)
+    html = room_cache.get(key, request, now) if key else None
     if html is None:
-        rendered_at = timezone.now()
         context = _room_context(request, tenant, role)
         token = get_token(request)
-        context.update(unread_notifications=unread, csrf_token=token)
+        context.update(unread_notifications=current.unread, csrf_token=token)
         html = render_to_string("launchroom/room.html", context, request)
-        until = valid_until(context["readiness"].data, rendered_at)
-        room_cache.put(key, html, csrf=token, rendered_at=rendered_at, valid_until=until)
+        if key:
+            room_cache.put(key, html, csrf=token, rendered_at=now)
     return HttpResponse(html)
 
 
