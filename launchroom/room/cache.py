@@ -10,8 +10,9 @@ database never meets a page cached after it.
 
 A viewer gets the page rendered for them last time while its key is the same: the tenant, its
 room version and the stored row's *valid until* (the first time at which time alone changes
-its readiness), the viewer (user, name, staff or not, role) and their unread count; the
-version, the valid until and the count come from one query (``state``). Besides:
+its readiness), the viewer (user, name, staff or not, role), their unread count and the
+evidence freshness setting; the version, the valid until and the count come from one query
+(``state``). Besides:
 
 - a tenant without a stored row (not evaluated yet), or whose row is past its valid until,
   is rendered on every request;
@@ -84,7 +85,8 @@ def key_for(user: User, tenant: Tenant, role: str | None, current: State, now: d
         return None
     viewer = (user.pk, user.get_username(), user.get_full_name(), user.is_staff, role or "")
     until = current.valid_until.isoformat() if current.valid_until else ""
-    parts = (tenant.pk, current.version, until, *viewer, current.unread)
+    # The freshness limit is read from the settings, not the database: a new one is a new key.
+    parts = (tenant.pk, current.version, until, *viewer, current.unread, settings.EVIDENCE_FRESHNESS_DAYS)
     return "launch-room:" + hashlib.sha256(repr(parts).encode()).hexdigest()
 
 
