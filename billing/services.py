@@ -26,6 +26,7 @@ def check_fallback_acceptor(*, role: str | None) -> None:
         raise NotPermitted("Only the buyer sponsor or buyer finance accepts the manual billing fallback.")
 
 
+@hooks.changes_launch_room
 @records_actor()
 @audited("billing_fallback_accept")
 def billing_fallback_accept(*, profile: BillingProfile, by: User, name: str = "") -> BillingProfile:
@@ -67,6 +68,7 @@ def billing_fallback_accept(*, profile: BillingProfile, by: User, name: str = ""
 PROFILE_FIELDS = BillingProfile.TERMS_FIELDS
 
 
+@hooks.changes_launch_room
 @records_actor()
 def billing_profile_save(*, tenant: Tenant, by: User, **terms: Any) -> BillingProfile:
     """Create or change a tenant's billing profile (gate 4), as the finance owner.

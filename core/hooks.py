@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextvars import ContextVar
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from core.types import User
@@ -70,6 +70,38 @@ def transition_recorded(transition: Any, readiness: Any) -> None:
     whoever tells people of it does so in the caller's transaction."""
     for listener in list(_transition_listeners):
         listener(transition, readiness)
+
+
+# The launch room (docs/RULES.md section 6): what it shows changes only through the services
+# marked ``changes_launch_room``. Each announces its change in its transaction: through
+# ``readiness_may_change`` (the stored readiness row is rewritten with a new room version) or,
+# when readiness cannot move, through ``room_may_change`` (a new room version alone).
+RoomListener = Callable[..., None]
+_room_listeners: list[RoomListener] = []
+Service = TypeVar("Service", bound=Callable[..., Any])
+# Every service marked ``changes_launch_room``; tests/test_room_versions.py calls each one.
+LAUNCH_ROOM_SERVICES: list[Callable[..., Any]] = []
+
+
+def changes_launch_room(service: Service) -> Service:
+    """Mark a service as one that changes what the launch room shows (records it, nothing more)."""
+    if service not in LAUNCH_ROOM_SERVICES:
+        LAUNCH_ROOM_SERVICES.append(service)
+    return service
+
+
+def on_room_change(listener: RoomListener) -> RoomListener:
+    """Register ``listener(tenant_id=...)``; usable as a decorator."""
+    if listener not in _room_listeners:
+        _room_listeners.append(listener)
+    return listener
+
+
+def room_may_change(*, tenant_id: int) -> None:
+    """A service changed something the tenant's launch room shows that readiness does not read
+    (a comment, an incident, the tenant's name)."""
+    for listener in list(_room_listeners):
+        listener(tenant_id=tenant_id)
 
 
 # Impact before saving: launchroom registers the one previewer (``launchroom.impact.preview.preview``).

@@ -40,6 +40,7 @@ def check_attachment_input(*, file: File | None, url: str, output: str, captured
         raise ValidationError({"captured_at": "Evidence cannot be captured in the future."})
 
 
+@hooks.changes_launch_room
 @records_actor()
 def evidence_attach(
     *,
@@ -236,6 +237,7 @@ def recompute(attachment: EvidenceAttachment) -> Recomputed:
     return Recomputed(True, "")
 
 
+@hooks.changes_launch_room
 def evidence_verify(*, attachment: EvidenceAttachment) -> EvidenceCheck:
     """Re-hash an attachment's stored content and record the result as an ``EvidenceCheck``.
 

@@ -12,9 +12,6 @@ os.environ.setdefault("WHITENOISE_USE_FINDERS", "1")
 # Staff log in with a password alone in the tests, as in the `make run` demo; the two-factor
 # tests (tests/test_two_factor.py) turn it on.
 os.environ.setdefault("STAFF_REQUIRE_2FA", "0")
-# Every launch-room request renders, so tests can read the page's context; the room cache has
-# its own tests (tests/test_room_cache.py) that turn it on.
-os.environ.setdefault("ROOM_CACHE_SECONDS", "0")
 if os.environ.get("PYTEST_XDIST_WORKER"):
     # Each xdist worker gets its own media folder: tests compare the files on disk.
     os.environ["MEDIA_ROOT"] = tempfile.mkdtemp(prefix=f"thesmios-test-media-{os.environ['PYTEST_XDIST_WORKER']}-")

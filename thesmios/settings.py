@@ -239,6 +239,10 @@ PACKET_SIGNING_KEY = env.str("PACKET_SIGNING_KEY", default="", multiline=True)
 if not PACKET_SIGNING_KEY and DEBUG and (BASE_DIR / ".packet-key.pem").is_file():
     PACKET_SIGNING_KEY = (BASE_DIR / ".packet-key.pem").read_text()
 EVIDENCE_FRESHNESS_DAYS = env_positive_int("EVIDENCE_FRESHNESS_DAYS", 30)
+# Django's cache framework, where the rendered launch rooms are kept (launchroom/room/cache.py):
+# local memory, per process, unless CACHE_URL names a shared cache, e.g. redis://127.0.0.1:6379/0
+# (Django's own RedisCache backend; it needs the redis package).
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
 # How long a rendered launch room may be served again to the same viewer while nothing it
 # shows has changed (launchroom/room/cache.py); 0 renders every request.
 ROOM_CACHE_SECONDS = (

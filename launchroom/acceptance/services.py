@@ -198,6 +198,7 @@ def _repeats(
     )
 
 
+@hooks.changes_launch_room
 @records_actor("recorded_by")
 @audited("acceptance_decision")
 def acceptance_sign(

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
 
+from core import hooks
 from core.errors import NotPermitted
 from core.types import User
 from launchroom import catalog
@@ -20,6 +21,7 @@ from launchroom.tenants.locking import lock_tenant
 BODY_MAX = 5000
 
 
+@hooks.changes_launch_room
 def comment_add(
     *, tenant: Tenant, author: User, body: str, gate_key: str = "", order_form: OrderForm | None = None
 ) -> Comment:
@@ -47,6 +49,7 @@ def comment_add(
         comment = Comment(tenant=tenant, author=author, body=body, gate_key=gate_key, order_form=order_form)
         comment.full_clean()
         comment.save()
+        hooks.room_may_change(tenant_id=tenant.pk)
         _tell_other_side(comment, from_staff=is_staff)
         return comment
 

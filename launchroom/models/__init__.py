@@ -27,7 +27,7 @@ from launchroom.models.notifications import (
     NotificationPreference,
 )
 from launchroom.models.orderforms import OrderForm, OrderFormQuerySet, OrderFormStatus
-from launchroom.models.readiness import GATE_COLUMNS, ReadinessTransition, TenantReadiness
+from launchroom.models.readiness import GATE_COLUMNS, ReadinessTransition, TenantReadiness, new_room_version
 from launchroom.models.support import Incident, IncidentNotice, Severity, SupportPlan
 from launchroom.models.tenants import LaunchStage, MembershipRole, Stage, Tenant, TenantMembership, TenantQuerySet
 from launchroom.models.tokens import ApiToken
@@ -67,4 +67,5 @@ __all__ = [
     "TenantMembership",
     "TenantQuerySet",
     "TenantReadiness",
+    "new_room_version",
 ]

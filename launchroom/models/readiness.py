@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+
 from django.conf import settings
 from django.db import models
 from simple_history.models import HistoricalRecords
@@ -12,6 +14,11 @@ from launchroom.models.tenants import Tenant
 
 # The gate columns are named by gate number (catalog.GATES), so the portfolio filters in SQL.
 GATE_COLUMNS = tuple(f"gate_{n}" for n in range(1, 11))
+
+
+def new_room_version() -> str:
+    """A fresh random room version: a rolled-back or restored database never meets a key cached after it."""
+    return secrets.token_hex(16)
 
 
 class TenantReadiness(FixedTenantMixin, models.Model):
@@ -44,6 +51,11 @@ class TenantReadiness(FixedTenantMixin, models.Model):
     computed_at = models.DateTimeField()
     valid_until = models.DateTimeField(
         null=True, blank=True, help_text="The earliest time at which time alone changes this row; empty: never."
+    )
+    room_version = models.CharField(
+        max_length=32,
+        default=new_room_version,
+        help_text="New whenever what the launch room shows changes (launchroom/room/cache.py keys its pages on it).",
     )
     gate_1 = models.CharField(max_length=20, blank=True)
     gate_2 = models.CharField(max_length=20, blank=True)

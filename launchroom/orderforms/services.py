@@ -61,6 +61,7 @@ def check_new_version(*, tenant: Tenant) -> OrderForm | None:
     return latest
 
 
+@hooks.changes_launch_room
 @records_actor()
 def order_form_create(*, tenant: Tenant, by: User, **scope: Any) -> OrderForm:
     """Start the tenant's order form, or its next version, as a draft."""
@@ -83,6 +84,7 @@ def order_form_create(*, tenant: Tenant, by: User, **scope: Any) -> OrderForm:
         return order_form
 
 
+@hooks.changes_launch_room
 @records_actor()
 def order_form_revise(*, order_form: OrderForm, by: User, **changes: Any) -> OrderForm:
     """Change an order form's scope. A signed version is frozen, so its change becomes the
@@ -123,6 +125,7 @@ def _back_to_draft(order_form: OrderForm) -> None:
     order_form.buyer_approver_role = ""
 
 
+@hooks.changes_launch_room
 @records_actor()
 @audited("order_form_sign")
 def order_form_sign(
@@ -183,6 +186,7 @@ def _refuse_missing_exclusions(order_form: OrderForm, verb: str) -> None:
         )
 
 
+@hooks.changes_launch_room
 @records_actor()
 def order_form_send(*, order_form: OrderForm, by: User) -> OrderForm:
     """Send a draft version to the buyer sponsor for review; they are told once it is saved."""
@@ -224,6 +228,7 @@ def _check_buyer(order_form: OrderForm, by: User) -> None:
         raise NotPermitted("Only the buyer sponsor approves the order form or requests changes.")
 
 
+@hooks.changes_launch_room
 @records_actor()
 @audited("order_form_review")
 def order_form_buyer_approve(*, order_form: OrderForm, by: User, name: str, role: str) -> OrderForm:
@@ -260,6 +265,7 @@ def order_form_buyer_approve(*, order_form: OrderForm, by: User, name: str, role
         return locked
 
 
+@hooks.changes_launch_room
 @records_actor()
 @audited("order_form_review")
 def order_form_request_changes(*, order_form: OrderForm, by: User, comment: str) -> OrderForm:

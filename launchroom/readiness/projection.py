@@ -22,7 +22,14 @@ from core import hooks
 from core.types import User
 from evidence.freshness import freshness_limit
 from launchroom import catalog
-from launchroom.models import GATE_COLUMNS, LaunchStage, ReadinessTransition, Tenant, TenantReadiness
+from launchroom.models import (
+    GATE_COLUMNS,
+    LaunchStage,
+    ReadinessTransition,
+    Tenant,
+    TenantReadiness,
+    new_room_version,
+)
 from launchroom.readiness.evaluation import STALE, Readiness, evaluate
 from launchroom.readiness.selectors import TenantData, load_one, load_tenants
 
@@ -192,6 +199,9 @@ def _apply(previous: TenantReadiness | None, fields: dict[str, Any], now: dateti
     for name in EVALUATED_FIELDS:
         setattr(row, name, fields[name])
     row.computed_at = now
+    # Every write of the row may change the launch room: its cached pages are left behind
+    # (launchroom/room/cache.py); folded into this write, so it costs no query.
+    row.room_version = new_room_version()
     if not row.fallen_to_hold:
         row.held_since = None
     elif previous is None or not previous.fallen_to_hold or previous.held_since is None:
@@ -304,9 +314,8 @@ def refresh(
                 result.evaluated += 1
             TenantReadiness.objects.bulk_create(new_rows, batch_size=batch_size)
             if changed_rows:
-                TenantReadiness.objects.bulk_update(
-                    changed_rows, [*EVALUATED_FIELDS, "computed_at", "held_since"], batch_size=batch_size
-                )
+                written = [*EVALUATED_FIELDS, "computed_at", "held_since", "room_version"]
+                TenantReadiness.objects.bulk_update(changed_rows, written, batch_size=batch_size)
             result.rewritten += len(new_rows) + len(changed_rows)
     return result
 

@@ -38,6 +38,7 @@ from launchroom.tenants.services import has_role
 # Gate decisions -------------------------------------------------------------------------
 
 
+@hooks.changes_launch_room
 @records_actor()
 @audited("gate_decision")
 def gate_decide(*, tenant: Tenant, gate_key: str, decision: str, note: str, by: User) -> GateDecision:
@@ -98,6 +99,7 @@ def gate_decide(*, tenant: Tenant, gate_key: str, decision: str, note: str, by: 
 # Stage moves ----------------------------------------------------------------------------
 
 
+@hooks.changes_launch_room
 @records_actor()
 @audited("stage_move")
 def stage_move(*, tenant: Tenant, to_stage: str, reason: str, by: User) -> StageChange:

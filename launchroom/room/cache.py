@@ -1,25 +1,29 @@
-"""The rendered launch room, kept while nothing it shows has changed (issue 11: serve it fast).
+"""The rendered launch room, kept until something it shows changes (docs/RULES.md section 6).
 
 Rendering the room costs about forty bare views: five loads, two evaluations and ~70 KB of
-template, most of it the same on every reload. A viewer who reloads their room gets the page
-rendered for them last time when all of these still hold:
+template, most of it the same on every reload. What the room shows changes only through the
+services marked ``core.hooks.changes_launch_room``, and each of them gives the tenant a new
+*room version* in its own transaction: the projection writes one with the stored readiness
+row (``core.hooks.readiness_may_change``), the room listener writes one alone
+(``core.hooks.room_may_change``). The version is a random token: a rolled-back or restored
+database never meets a page cached after it.
 
-- the *fingerprint* is the same: one query for the newest history row of every table the
-  room shows (the tenant, its order forms, billing profile and fallback acceptances, support
-  plan, evidence and its integrity checks, gate decisions, acceptance records, stage moves,
-  incidents, readiness transitions, comments and memberships). Every write to those tables,
-  through a service, the admin or a bulk load with history, adds a history row, so any change
-  makes a new fingerprint. A new table shown in the room belongs in ``SOURCES``;
-- the moment is before the page's *valid until* (the first time at which time alone changes
-  its readiness, as the stored projection computes it) and after it was rendered;
-- the viewer is the same user, with the same role and unread count, and no message is
-  waiting to be shown;
-- it is younger than ``ROOM_CACHE_SECONDS`` (0 turns the cache off). Names of other users
-  shown in the room (who decided a gate) are not in the fingerprint: a renamed user shows
-  in the room within that time.
+A viewer gets the page rendered for them last time while its key is the same: the tenant, its
+room version and the stored row's *valid until* (the first time at which time alone changes
+its readiness), the viewer (user, name, staff or not, role), their unread count and the
+evidence freshness setting; the version, the valid until and the count come from one query
+(``state``). Besides:
 
-The CSRF token in the cached page is masked afresh for every answer, as a render would.
-The cache is Django's default cache (per process unless ``CACHES`` says otherwise).
+- a tenant without a stored row (not evaluated yet), or whose row is past its valid until,
+  is rendered on every request;
+- a page with a message waiting is rendered (showing the message uses it up);
+- a page is kept at most ``ROOM_CACHE_SECONDS`` (0 turns the cache off): names of other
+  users shown in the room (who decided a gate) change in the user admin, not through a
+  launch-room service, and show within that time.
+
+The CSRF token in the kept page is masked afresh for every answer, as a render would. The
+pages are kept in Django's cache framework: ``CACHES["default"]``, local memory per process
+unless ``CACHE_URL`` chooses a shared cache (thesmios/settings.py).
 """
 
 from __future__ import annotations
@@ -27,101 +31,47 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
 from typing import Any
 
 from django.conf import settings
 from django.contrib.messages import get_messages
 from django.core.cache import cache as default_cache
-from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import F, Func, IntegerField, QuerySet, Subquery
 from django.http import HttpRequest
 from django.middleware.csrf import get_token
-from django.utils import timezone
 
-from billing.models import BillingFallbackAcceptance, BillingProfile
-from evidence.models import EvidenceAttachment, EvidenceCheck
-from launchroom.models import (
-    AcceptanceRecord,
-    Comment,
-    GateDecision,
-    Incident,
-    OrderForm,
-    ReadinessTransition,
-    StageChange,
-    SupportPlan,
-    Tenant,
-    TenantMembership,
-)
-
-# The tenant-scoped tables the room shows; each history table has an index on tenant_id.
-SOURCES = (
-    OrderForm,
-    BillingProfile,
-    BillingFallbackAcceptance,
-    SupportPlan,
-    EvidenceAttachment,
-    GateDecision,
-    AcceptanceRecord,
-    StageChange,
-    Incident,
-    ReadinessTransition,
-    Comment,
-    TenantMembership,
-)
+from core.types import User
+from launchroom.models import Tenant
 
 
-def _history_table(model: Any) -> str:
-    return connection.ops.quote_name(model.history.model._meta.db_table)
+@dataclass(frozen=True)
+class State:
+    """What the key reads from the database: the room version and valid until of the
+    tenant's stored readiness row (None without a row) and the viewer's unread count."""
 
-
-def _newest(table: str, where: str) -> str:
-    # The newest history row's id and date: ids alone could repeat where a database reuses
-    # them after a rollback (SQLite), dates alone where a bulk load writes one date for many.
-    return (
-        f"(SELECT CAST(MAX(history_id) AS TEXT) || '/' || CAST(MAX(history_date) AS TEXT) "  # noqa: S608
-        f"FROM {table} WHERE {where})"
-    )
-
-
-@cache
-def _fingerprint_sql() -> str:
-    """Table names come from the models, the tenant id is a parameter: nothing from a request."""
-    q = connection.ops.quote_name
-    parts = [_newest(_history_table(Tenant), f"{q('id')} = %s")]
-    parts += [_newest(_history_table(m), "tenant_id = %s") for m in SOURCES]
-    attachments = q(EvidenceAttachment._meta.db_table)
-    parts.append(
-        _newest(
-            _history_table(EvidenceCheck),
-            f"attachment_id IN (SELECT {q('id')} FROM {attachments} WHERE tenant_id = %s)",  # noqa: S608
-        )
-    )
-    return "SELECT " + ", ".join(parts)
-
-
-def fingerprint(tenant_id: int, unread: QuerySet[Any]) -> tuple[tuple[str, ...], int]:
-    """One query: the newest history row of everything the room shows of this tenant, and
-    the size of ``unread`` (the viewer's unread notifications, shown in the navigation)."""
-    sql, params = unread.values("pk").query.sql_with_params()
-    count = f"(SELECT COUNT(*) FROM ({sql}) unread)"  # noqa: S608 (Django's own SQL for a queryset)
-    body = _fingerprint_sql()
-    with connection.cursor() as cursor:
-        cursor.execute(f"{body}, {count}", [tenant_id] * body.count("%s") + list(params))
-        row = cursor.fetchone()
-    return tuple(str(v) for v in row[:-1]), int(row[-1])
-
-
-@dataclass
-class Entry:
-    html: str
-    csrf_token: str
-    rendered_at: datetime
+    version: str | None
     valid_until: datetime | None
+    unread: int
+
+
+def state(tenant_id: int, unread: QuerySet[Any]) -> State:
+    """One query: the tenant's room version and valid until, and the size of ``unread`` (the
+    viewer's unread notifications, shown in the navigation)."""
+    count = unread.order_by().annotate(n=Func(F("pk"), function="COUNT", output_field=IntegerField())).values("n")
+    row = (
+        Tenant.objects.filter(pk=tenant_id)
+        .values(
+            version=F("readiness_row__room_version"),
+            until=F("readiness_row__valid_until"),
+            unread=Subquery(count),
+        )
+        .get()
+    )
+    return State(version=row["version"], valid_until=row["until"], unread=row["unread"])
 
 
 def enabled() -> bool:
-    return int(getattr(settings, "ROOM_CACHE_SECONDS", 0)) > 0
+    return int(settings.ROOM_CACHE_SECONDS) > 0
 
 
 def may_use(request: HttpRequest) -> bool:
@@ -129,24 +79,28 @@ def may_use(request: HttpRequest) -> bool:
     return enabled() and len(get_messages(request)) == 0
 
 
-def key_for(request: HttpRequest, tenant: Tenant, role: str | None, unread: QuerySet[Any]) -> tuple[str, int]:
-    """This viewer's room as the database stands now, and their unread count (one query)."""
-    rows, count = fingerprint(tenant.pk, unread)
-    parts = (tenant.pk, request.user.pk, role or "", count, settings.EVIDENCE_FRESHNESS_DAYS, *rows)
-    return "launch-room:" + hashlib.sha256(repr(parts).encode()).hexdigest(), count
+def key_for(user: User, tenant: Tenant, role: str | None, current: State, now: datetime) -> str | None:
+    """This viewer's room as the database stands now; None when it is not to be kept."""
+    if current.version is None or (current.valid_until is not None and now >= current.valid_until):
+        return None
+    viewer = (user.pk, user.get_username(), user.get_full_name(), user.is_staff, role or "")
+    until = current.valid_until.isoformat() if current.valid_until else ""
+    # The freshness limit is read from the settings, not the database: a new one is a new key.
+    parts = (tenant.pk, current.version, until, *viewer, current.unread, settings.EVIDENCE_FRESHNESS_DAYS)
+    return "launch-room:" + hashlib.sha256(repr(parts).encode()).hexdigest()
 
 
-def get(key: str, request: HttpRequest) -> str | None:
-    """The page kept under ``key``, its CSRF token masked afresh; None when there is none or it is out of date."""
-    entry: Entry | None = default_cache.get(key)
+def get(key: str, request: HttpRequest, now: datetime) -> str | None:
+    """The page kept under ``key``, its CSRF token masked afresh; None when there is none, or
+    it was rendered "later" than now (a clock moved back)."""
+    entry: tuple[str, str, datetime] | None = default_cache.get(key)
     if entry is None:
         return None
-    now = timezone.now()
-    if now < entry.rendered_at or (entry.valid_until is not None and now >= entry.valid_until):
+    html, csrf_token, rendered_at = entry
+    if now < rendered_at:
         return None
-    return entry.html.replace(entry.csrf_token, get_token(request)) if entry.csrf_token else entry.html
+    return html.replace(csrf_token, get_token(request)) if csrf_token else html
 
 
-def put(key: str, html: str, *, csrf: str, rendered_at: datetime, valid_until: datetime | None) -> None:
-    entry = Entry(html=html, csrf_token=csrf, rendered_at=rendered_at, valid_until=valid_until)
-    default_cache.set(key, entry, timeout=int(settings.ROOM_CACHE_SECONDS))
+def put(key: str, html: str, *, csrf: str, rendered_at: datetime) -> None:
+    default_cache.set(key, (html, csrf, rendered_at), timeout=int(settings.ROOM_CACHE_SECONDS))

@@ -47,7 +47,6 @@ from launchroom.models import (
 from launchroom.notifications.services import visible_to
 from launchroom.portfolio import views as dashboard
 from launchroom.readiness.evaluation import evaluate
-from launchroom.readiness.projection import valid_until
 from launchroom.readiness.selectors import TenantData, load, load_tenants
 from launchroom.room import cache as room_cache
 from launchroom.room import transitions
@@ -183,16 +182,17 @@ def room(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     if not room_cache.may_use(request):
         return render(request, "launchroom/room.html", _room_context(request, tenant, role))
     # The same page as last time while nothing it shows has changed (launchroom/room/cache.py).
-    key, unread = room_cache.key_for(request, tenant, role, visible_to(request.user).filter(read_at__isnull=True))
-    html = room_cache.get(key, request)
+    now = timezone.now()
+    current = room_cache.state(tenant.pk, visible_to(request.user).filter(read_at__isnull=True))
+    key = room_cache.key_for(request.user, tenant, role, current, now)
+    html = room_cache.get(key, request, now) if key else None
     if html is None:
-        rendered_at = timezone.now()
         context = _room_context(request, tenant, role)
         token = get_token(request)
-        context.update(unread_notifications=unread, csrf_token=token)
+        context.update(unread_notifications=current.unread, csrf_token=token)
         html = render_to_string("launchroom/room.html", context, request)
-        until = valid_until(context["readiness"].data, rendered_at)
-        room_cache.put(key, html, csrf=token, rendered_at=rendered_at, valid_until=until)
+        if key:
+            room_cache.put(key, html, csrf=token, rendered_at=now)
     return HttpResponse(html)
 
 

@@ -102,6 +102,7 @@ def delivering_backend_configured() -> bool:
 # Support plans ------------------------------------------------------------------------------
 
 
+@hooks.changes_launch_room
 @records_actor()
 def support_plan_save(*, tenant: Tenant, by: User, **fields: Any) -> SupportPlan:
     """Create or change a tenant's support plan (gate 7's records)."""
@@ -124,6 +125,7 @@ def support_plan_save(*, tenant: Tenant, by: User, **fields: Any) -> SupportPlan
 # Incidents ----------------------------------------------------------------------------------
 
 
+@hooks.changes_launch_room
 @records_actor()
 def incident_open(*, tenant: Tenant, severity: str, summary: str, customer_impact: str, by: User) -> Incident:
     """Open an incident for a tenant."""
@@ -149,6 +151,7 @@ def incident_open(*, tenant: Tenant, severity: str, summary: str, customer_impac
     with transaction.atomic():
         incident.save()
         tell_status_subscribers(incident)
+        hooks.room_may_change(tenant_id=incident.tenant_id)
         incident_changed(incident, resolved=False)
     return incident
 
@@ -192,6 +195,7 @@ def incident_notice_add(
     return notice
 
 
+@hooks.changes_launch_room
 @records_actor()
 def incident_resolve(*, incident: Incident, resolution: str, by: User) -> Incident:
     """Resolve an open incident, saying how."""
@@ -207,6 +211,7 @@ def incident_resolve(*, incident: Incident, resolution: str, by: User) -> Incide
         locked.full_clean()
         locked.save()
         tell_status_subscribers(locked)
+        hooks.room_may_change(tenant_id=locked.tenant_id)
         incident_changed(locked, resolved=True)
         return locked
 
@@ -226,6 +231,7 @@ class Broadcast:
     messages: list[EmailMessage]
 
 
+@hooks.changes_launch_room
 @records_actor()
 def status_broadcast_dry_run(
     *, tenant: Tenant, by: User, incident: Incident | None = None, send: bool = False

@@ -70,6 +70,7 @@ def tenant_create(*, by: User, name: str, slug: str, **values: Any) -> Tenant:
         return tenant
 
 
+@hooks.changes_launch_room
 @records_actor()
 def tenant_update(*, tenant: Tenant, by: User, **changes: Any) -> Tenant:
     """Change a tenant's name, owner, regulated-buyer flag or configured capabilities.
@@ -92,6 +93,8 @@ def tenant_update(*, tenant: Tenant, by: User, **changes: Any) -> Tenant:
             hooks.readiness_may_change(
                 tenant_id=locked.pk, cause=f"tenant_update: {', '.join(touched)} changed", actor=by
             )
+        elif changed:
+            hooks.room_may_change(tenant_id=locked.pk)
         return locked
 
 
