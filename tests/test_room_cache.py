@@ -27,11 +27,9 @@ from launchroom.conversation.services import comment_add
 from launchroom.models import TenantReadiness
 from launchroom.readiness import projection
 from launchroom.room import cache as room_cache
-from tests.launch_helpers import build, buyer, prebuild
+from tests.launch_helpers import buyer, like_demo
 
 pytestmark = pytest.mark.django_db
-
-_demo_tenants = prebuild("northwind", "contoso")
 
 
 def room_url(tenant) -> str:
@@ -43,7 +41,7 @@ def _without_tokens(html: str) -> str:
 
 
 def test_it_serves_the_same_page_again_in_four_queries(client, staff):
-    tenant = build("contoso", staff)
+    tenant = like_demo("contoso")
     client.force_login(buyer("contoso"))
     first = client.get(room_url(tenant))
     with CaptureQueriesContext(connection) as ctx:
@@ -57,7 +55,7 @@ def test_it_serves_the_same_page_again_in_four_queries(client, staff):
 
 
 def test_it_masks_the_csrf_token_afresh_and_the_form_still_posts(client, staff):
-    tenant = build("contoso", staff)
+    tenant = like_demo("contoso")
     client = type(client)(enforce_csrf_checks=True)
     client.force_login(buyer("contoso"))
     first = client.get(room_url(tenant)).content.decode()
@@ -72,7 +70,7 @@ def test_it_masks_the_csrf_token_afresh_and_the_form_still_posts(client, staff):
 
 
 def test_it_shows_a_change_on_the_next_request(client, staff):
-    tenant = build("northwind", staff)
+    tenant = like_demo("northwind")
     client.force_login(buyer("northwind"))
     before = client.get(room_url(tenant)).content.decode()
     assert "run 99: all checks passed" not in before
@@ -96,7 +94,7 @@ def test_it_shows_a_change_on_the_next_request(client, staff):
 
 
 def test_it_keeps_pages_apart_by_viewer(client, staff):
-    tenant = build("contoso", staff)
+    tenant = like_demo("contoso")
     client.force_login(buyer("contoso"))
     as_buyer = client.get(room_url(tenant)).content.decode()
     client.force_login(staff["operator"])
@@ -106,7 +104,7 @@ def test_it_keeps_pages_apart_by_viewer(client, staff):
 
 
 def test_it_renders_when_a_message_is_waiting(client, staff):
-    tenant = build("contoso", staff)
+    tenant = like_demo("contoso")
     client.force_login(buyer("contoso"))
     client.get(room_url(tenant))
     # The POST leaves a message for the room it redirects to: a render shows it (and uses it up).
@@ -125,7 +123,7 @@ def rendered(response) -> bool:
 
 
 def test_it_renders_once_the_stored_row_is_past_its_valid_until(client, staff):
-    tenant = build("contoso", staff)
+    tenant = like_demo("contoso")
     client.force_login(buyer("contoso"))
     assert rendered(client.get(room_url(tenant)))
     assert not rendered(client.get(room_url(tenant)))
@@ -139,7 +137,7 @@ def test_it_renders_once_the_stored_row_is_past_its_valid_until(client, staff):
 
 
 def test_it_renders_a_tenant_without_a_stored_row_every_time(client, staff):
-    tenant = build("contoso", staff)
+    tenant = like_demo("contoso")
     TenantReadiness.objects.filter(tenant=tenant).delete()  # as a bulk import leaves a tenant
     client.force_login(buyer("contoso"))
     assert rendered(client.get(room_url(tenant)))
@@ -147,7 +145,7 @@ def test_it_renders_a_tenant_without_a_stored_row_every_time(client, staff):
 
 
 def test_a_refused_service_leaves_the_kept_page(client, staff):
-    tenant = build("contoso", staff)
+    tenant = like_demo("contoso")
     client.force_login(buyer("contoso"))
     client.get(room_url(tenant))
     version = TenantReadiness.objects.get(tenant=tenant).room_version
@@ -165,7 +163,7 @@ def test_a_page_rendered_later_than_now_is_not_served():
 
 
 def test_it_renders_every_request_when_turned_off(client, staff):
-    tenant = build("contoso", staff)
+    tenant = like_demo("contoso")
     client.force_login(buyer("contoso"))
     with override_settings(ROOM_CACHE_SECONDS=0):
         assert rendered(client.get(room_url(tenant)))
