@@ -39,6 +39,7 @@ JOB_TASKS = {
     "reminder_sweep": "reminder_sweep",
     "daily_digest": "daily_digest",
     "sweep_pending_evidence": "sweep_pending_evidence",
+    "recover_stranded": "recover_stranded",
 }
 
 

@@ -170,6 +170,9 @@ MEDIA_URL = None  # deliberately unset: evidence has no public URL
 
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
+# Seconds an SMTP connection may wait on the server: a server that accepts and never answers
+# fails the attempt (retried later) instead of stalling the worker and every task behind it.
+EMAIL_TIMEOUT = env_positive_int("EMAIL_TIMEOUT", 10)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Thesmios launch operations <launch@thesmios.local>")
 
 # Security: secure by default, relaxed only where DEBUG is on for local work.
@@ -228,6 +231,10 @@ PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default="http://127.0.0.1:8000")
 TASKS = {"default": {"BACKEND": env.str("TASKS_BACKEND", default="django_tasks_db.DatabaseBackend")}}
 EMAIL_MAX_ATTEMPTS = env.int("EMAIL_MAX_ATTEMPTS", default=5)
 EMAIL_RETRY_BASE_SECONDS = env.int("EMAIL_RETRY_BASE_SECONDS", default=30)
+# A task still RUNNING this long after a worker claimed it has lost its worker (killed, out of
+# memory, a lost host): the scheduler's `recover_stranded` job retries it or marks it failed.
+# Longer than any task runs (an e-mail attempt is bounded by EMAIL_TIMEOUT).
+TASK_LEASE_SECONDS = env_positive_int("TASK_LEASE_SECONDS", 10 * 60)
 REMINDER_SWEEP_SECONDS = env.int("REMINDER_SWEEP_SECONDS", default=3600)
 READINESS_REFRESH_SECONDS = env.int("READINESS_REFRESH_SECONDS", default=60)
 THESMIOS_SMOKE_URL = env.str("THESMIOS_SMOKE_URL", default="")

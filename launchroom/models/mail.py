@@ -41,6 +41,12 @@ class OutboundEmail(FixedTenantMixin, models.Model):
     )
     status = models.CharField(max_length=10, choices=EmailStatus.choices, default=EmailStatus.QUEUED)
     attempts = models.PositiveSmallIntegerField(default=0)
+    sending_since = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the attempt under way began; set before the message leaves, cleared when the "
+        "attempt ends. Still set past the task lease: the worker stopped mid-send.",
+    )
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)

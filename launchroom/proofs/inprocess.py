@@ -7,6 +7,11 @@ goes through the real URL routing, middleware, login view and access rules, only
 socket. It implements the small part of ``requests`` the proof code uses. The run is marked
 ``in_process``: its report's ``url`` and ``transport`` say so, and checks of the connection
 itself (HSTS, Secure cookies) are skipped.
+
+The requests are made the way the deployment receives them: to a host it allows
+(``proof_host``), over HTTPS, with the TLS proxy's header where ``SECURE_PROXY_SSL_HEADER``
+trusts one; pages need collected static files when the storage reads a manifest
+(``missing_static_step`` names the step before anything runs).
 """
 
 from __future__ import annotations
@@ -19,13 +24,13 @@ from types import SimpleNamespace
 from typing import Any, cast
 from urllib.parse import urlsplit
 
+from django.conf import settings
+from django.contrib.staticfiles.storage import ManifestFilesMixin, staticfiles_storage
+from django.http.request import validate_host
 from django.test import Client
 
 from core.history import acting_as, current_actor
 from launchroom.proofs.smoke import SmokeRun
-
-# Only to route the requests (HTTPS, as a deployment answers them): reports say "in-process".
-IN_PROCESS_URL = "https://testserver/"
 
 
 class ClientResponse:
@@ -46,11 +51,42 @@ class ClientResponse:
         return json.loads(self.content)
 
 
+def proof_host() -> str:
+    """A host name the deployment answers: ``PORTAL_BASE_URL``'s when allowed, else the first
+    of ``ALLOWED_HOSTS`` that is not a pattern (``*``, ``.example.com``), else ``testserver``
+    (the test client's own, allowed while DEBUG is on)."""
+    portal = urlsplit(settings.PORTAL_BASE_URL).hostname or ""
+    if portal and validate_host(portal, settings.ALLOWED_HOSTS):
+        return portal
+    exact = [host for host in settings.ALLOWED_HOSTS if host != "*" and not host.startswith(".")]
+    return exact[0] if exact else "testserver"
+
+
+def secure_request_meta() -> dict[str, Any]:
+    """What makes a request secure to the deployment: HTTPS, plus the TLS proxy's header when
+    ``SECURE_PROXY_SSL_HEADER`` names one (so the request is the one the proxy forwards)."""
+    header = getattr(settings, "SECURE_PROXY_SSL_HEADER", None)
+    return {header[0]: header[1]} if header else {}
+
+
+def missing_static_step() -> str | None:
+    """The step to run first when pages cannot render: a manifest static storage (DEBUG off)
+    without ``collectstatic``'s manifest fails every page that links a stylesheet."""
+    storage = staticfiles_storage
+    if isinstance(storage, ManifestFilesMixin) and not storage.exists(storage.manifest_name):
+        return (
+            f"static files are not collected (no {storage.manifest_name} in {settings.STATIC_ROOT}): "
+            "run `manage.py collectstatic --noinput` first"
+        )
+    return None
+
+
 class ClientSession:
-    """A ``requests.Session`` look-alike over ``django.test.Client`` (HTTPS, host testserver)."""
+    """A ``requests.Session`` look-alike over ``django.test.Client`` (HTTPS, an allowed host)."""
 
     def __init__(self) -> None:
-        self.client = Client(enforce_csrf_checks=True)
+        self.host = proof_host()
+        self.client = Client(enforce_csrf_checks=True, HTTP_HOST=self.host, **secure_request_meta())
         self.headers: dict[str, str] = {}
 
     @property
@@ -81,7 +117,9 @@ class ClientSession:
 
 def in_process_run(command: str) -> SmokeRun:
     """A run of ``command``'s checks through ``ClientSession``, marked as in process."""
-    return SmokeRun(base_url=IN_PROCESS_URL, command=command, session=cast(Any, ClientSession()), in_process=True)
+    session = ClientSession()
+    # The URL only routes the requests (and names the Referer of a login): reports say "in-process".
+    return SmokeRun(base_url=f"https://{session.host}/", command=command, session=cast(Any, session), in_process=True)
 
 
 @contextmanager

@@ -1,5 +1,6 @@
 """Enqueue the periodic jobs (readiness refresh, reminder sweep, daily digest, sweep of waiting
-uploads) once per period: the list is `launchroom.scheduler.jobs`."""
+uploads, recovery of what stopped workers left behind) once per period: the list is
+`launchroom.scheduler.jobs`."""
 
 from __future__ import annotations
 

@@ -11,6 +11,7 @@ from django.test.utils import override_settings
 from core.history import SystemCommand, acting_as
 from launchroom import demo
 from launchroom.models import Tenant
+from launchroom.proofs.inprocess import missing_static_step
 from launchroom.readiness.evaluation import evaluate
 
 
@@ -32,6 +33,9 @@ class Command(SystemCommand):
                 "seed_demo creates users with the password 'demo'; it refuses to run with DEBUG off "
                 "unless --force is given."
             )
+        # The in-process proofs render pages: stop before creating anything, naming the step.
+        if step := missing_static_step():
+            raise CommandError(f"seed_demo cannot build the demo's proofs: {step}.")
         self.password = demo.DEMO_PASSWORD if reset_passwords else None
         staff = demo.ensure_staff(password=self.password)
         # The demo's broadcast dry-runs are kept as evidence, not printed to the console.
