@@ -2,7 +2,7 @@
 #   make run    set up, load the demo data (only what is missing: data and passwords are kept
 #               across restarts) and serve on 127.0.0.1:$(PORT) (SQLite, DEBUG on)
 #   make demo-reset   wipe the local database and load the demo data afresh (every password: demo)
-#   make test   set up and run the tests (in parallel; under 2 minutes on 2 cores)
+#   make test   set up and run the tests (in parallel, browser tests included; .ci/run adds the slow drills)
 #   make lint / make typecheck / make migrations-check   the checks CI runs too
 #   make requirements   recompile requirements*.txt (pinned, with hashes) from requirements*.in
 PYTHON ?= python3
@@ -64,9 +64,10 @@ demo-reset: $(VENV)/.installed
 # UPDATE_QUERY_COUNTS=1 make test rewrites tests/query_counts.json (see tests/query_counts.py).
 # Bytecode is written even where the environment says not to (PYTHONDONTWRITEBYTECODE): without
 # it every worker and every subprocess the tests start compiles and assertion-rewrites every
-# module again, about five seconds a process.
+# module again, about five seconds a process. Tests marked slow (long drills in fresh processes)
+# run in .ci/run only.
 test: $(VENV)/.installed node_modules/.installed
-	env -u PYTHONDONTWRITEBYTECODE $(PY) -m pytest -n auto --dist loadgroup
+	env -u PYTHONDONTWRITEBYTECODE $(PY) -m pytest -n auto --dist loadgroup -m "not slow"
 
 typecheck: $(VENV)/.installed
 	DEBUG=1 $(PY) -m mypy

@@ -21,6 +21,7 @@ def test_it_refuses_with_debug_off_unless_forced(settings):
     assert Tenant.objects.count() == 4
 
 
+@pytest.mark.slow
 def test_it_seeds_under_real_production_settings_once_static_files_are_collected(tmp_path):
     """A fresh process with what production sets (DEBUG off, its own host name only, behind a
     TLS proxy): the in-process proofs ask for an allowed host over HTTPS, so every check runs;
