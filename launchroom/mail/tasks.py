@@ -16,6 +16,7 @@ from django.utils import timezone
 from django_tasks import task
 
 from core.history import system_task
+from core.validation import one_line
 from launchroom.models import EmailStatus, OutboundEmail
 
 log = logging.getLogger("thesmios.mail")
@@ -31,7 +32,7 @@ def send_email(email_id: int) -> str:
             return "skipped"
         row.attempts += 1
         row.save(update_fields=["attempts"])
-    message = EmailMultiAlternatives(subject=row.subject, body=row.body, to=[row.to])
+    message = EmailMultiAlternatives(subject=one_line(row.subject), body=row.body, to=[row.to])
     if row.html_body:
         message.attach_alternative(row.html_body, "text/html")
     try:
