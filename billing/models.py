@@ -11,6 +11,7 @@ from simple_history.models import HistoricalRecords
 
 from core.append_only import AppendOnlyModel, append_only_trigger
 from core.fixed import FixedTenantMixin, FixedTenantQuerySet, fixed_owner_trigger
+from core.validation import single_line
 
 
 def terms_fingerprint(tenant_id: int | None, terms: dict[str, object]) -> str:
@@ -46,18 +47,18 @@ class BillingProfile(FixedTenantMixin, models.Model):
 
     tenant = models.OneToOneField("launchroom.Tenant", on_delete=models.CASCADE, related_name="billing_profile")
     route = models.CharField(max_length=20, choices=BillingRoute.choices, default=BillingRoute.INVOICE_ONLY)
-    billing_owner_name = models.CharField(max_length=200, blank=True)
+    billing_owner_name = models.CharField(max_length=200, blank=True, validators=[single_line])
     billing_owner_email = models.EmailField(blank=True)
     po_terms = models.TextField("purchase-order terms", blank=True)
-    invoice_contact = models.CharField(max_length=300, blank=True)
-    plan = models.CharField(max_length=120, blank=True)
+    invoice_contact = models.CharField(max_length=300, blank=True, validators=[single_line])
+    plan = models.CharField(max_length=120, blank=True, validators=[single_line])
     seat_cap = models.PositiveIntegerField(null=True, blank=True)
     renewal_terms = models.TextField(blank=True)
     cancellation_terms = models.TextField(blank=True)
     fallback_accepted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
-    fallback_accepted_name = models.CharField(max_length=200, blank=True)
+    fallback_accepted_name = models.CharField(max_length=200, blank=True, validators=[single_line])
     fallback_accepted_at = models.DateTimeField(null=True, blank=True)
     fallback_terms_sha256 = models.CharField(max_length=64, blank=True, editable=False)
     fallback_acceptance = models.ForeignKey(
@@ -152,7 +153,7 @@ class BillingFallbackAcceptance(AppendOnlyModel):
     )
     profile = models.ForeignKey(BillingProfile, on_delete=models.PROTECT, related_name="fallback_acceptances")
     accepted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    accepted_name = models.CharField(max_length=200)
+    accepted_name = models.CharField(max_length=200, validators=[single_line])
     accepted_at = models.DateTimeField()
     terms = models.JSONField(default=dict, help_text="The billing terms as they were accepted.")
     terms_sha256 = models.CharField(max_length=64)

@@ -14,6 +14,7 @@ from core.errors import NotPermitted, Refused
 from core.events import audited
 from core.history import records_actor
 from core.types import User
+from core.validation import check_text
 from launchroom.models import Tenant
 from launchroom.tenants.access import FALLBACK_ROLES, member_role
 from launchroom.tenants.locking import lock_tenant
@@ -33,6 +34,7 @@ def billing_fallback_accept(*, profile: BillingProfile, by: User, name: str = ""
     """The buyer's sponsor or finance member accepts the manual billing fallback for the
     terms as they stand; a later change to the terms needs a new acceptance."""
     check_fallback_acceptor(role=member_role(by, profile.tenant))
+    check_text(BillingFallbackAcceptance, accepted_name=name)
     with transaction.atomic():
         # The tenant first, as every service locks: its decision log takes the next link.
         lock_tenant(profile.tenant)

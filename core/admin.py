@@ -9,6 +9,7 @@ from django import forms
 from django.apps import apps
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
+from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import NON_FIELD_ERRORS, BadRequest, PermissionDenied, ValidationError
 from django.db.models import Model
 from django.http import Http404, HttpRequest, HttpResponse
@@ -33,7 +34,36 @@ def tone_badge(tone: status.Tone | str, words: str) -> str:
     return status.tone_badge(tone, words)
 
 
-class FixedOwnerAdmin(admin.ModelAdmin):
+class CheckedAutocompleteSelect(AutocompleteSelect):
+    """An autocomplete that redraws only values its target field can hold.
+
+    Django's widget looks the submitted value up in the database to redraw it next to the
+    form's error; a value no key can be ("NaN", "1e309", "0x10", a NUL) failed in that query
+    with a 500. The form field refuses such a value already ("Select a valid choice"): the
+    widget then shows an empty choice beside that error."""
+
+    def format_value(self, value: Any) -> list[str]:  # type: ignore[override]  # as Select does (django-stubs)
+        target = self.field.target_field
+        kept = []
+        for item in super().format_value(value):
+            try:
+                target.clean(item, None)
+            except (ValidationError, TypeError, ValueError, OverflowError):
+                continue
+            kept.append(item)
+        return kept
+
+
+class CheckedAutocompleteAdmin(admin.ModelAdmin):
+    """Every autocomplete foreign key of our admins uses ``CheckedAutocompleteSelect``."""
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if "widget" not in kwargs and db_field.name in self.get_autocomplete_fields(request):
+            kwargs["widget"] = CheckedAutocompleteSelect(db_field, self.admin_site, using=kwargs.get("using"))
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class FixedOwnerAdmin(CheckedAutocompleteAdmin):
     """A record's tenant (its owner) is shown, never edited, once the record exists (``core.fixed``)."""
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:

@@ -47,6 +47,21 @@ def text_problem(value: str, *, max_length: int | None = None, multiline: bool =
     return ""
 
 
+def single_line(value: str) -> None:
+    """A model field validator: a name or other single-line field holds no control character
+    (a line break in a tenant's name would reach e-mail subjects and every other one-line place).
+    On the field, it runs in ``full_clean`` (every service) and in every ModelForm (the admin)."""
+    problem = text_problem(value, max_length=len(value))
+    if problem:
+        raise ValidationError(problem, code="control_character")
+
+
+def one_line(value: str) -> str:
+    """``value`` with every run of whitespace or control characters made one space: what an
+    e-mail subject is built from, so no stored value can put a line break into a header."""
+    return " ".join("".join(" " if unicodedata.category(c) in ("Cc", "Cs", "Zl", "Zp") else c for c in value).split())
+
+
 def slug_problem(value: str, *, max_length: int = 50) -> str:
     """Why ``value`` cannot be a slug at all, or "" when it could be one."""
     if len(value) > max_length:

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
 
+from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, JsonResponse
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.views.decorators.cache import never_cache
 
 from core.errorpages import json_methods
-from launchroom.models import LaunchStage, ReadinessTransition
+from launchroom.models import LaunchStage, ReadinessTransition, TenantMembership
+from launchroom.readiness import words
 from launchroom.readiness.evaluation import evaluate
 from launchroom.readiness.selectors import load
 from launchroom.tenants.access import tenant_for_user
@@ -55,6 +57,30 @@ TRANSITIONS_LIMIT = 500
 
 
 def _transition_json(row: ReadinessTransition) -> dict[str, object]:
+    """A transition as staff read it: the cause and the actor's username."""
+    return {
+        **_transition_facts(row),
+        "cause": row.cause,
+        "cause_kind": row.cause_kind,
+        "actor": row.actor.get_username() if row.actor else None,
+    }
+
+
+def _buyer_transition_json(row: ReadinessTransition) -> dict[str, object]:
+    """A transition as a buyer reads it, in the launch room's words (``readiness/words.py``):
+    what happened, why, and who acted as a role title, never a username or a service name."""
+    actor = row.actor
+    memberships = list(actor.memberships.all()) if actor is not None and not actor.is_staff else []
+    return {
+        **_transition_facts(row),
+        "headline": words.headline(row),
+        "cause": words.why(row),
+        "gates": words.gate_lines(row),
+        "actor": words.actor_title(actor, memberships[0].role if memberships else None),
+    }
+
+
+def _transition_facts(row: ReadinessTransition) -> dict[str, object]:
     return {
         "id": row.pk,
         "at": row.at.isoformat(),
@@ -65,9 +91,6 @@ def _transition_json(row: ReadinessTransition) -> dict[str, object]:
         "running_before": row.running_before or None,
         "running_after": row.running_after or None,
         "gates_changed": row.gates_changed,
-        "cause": row.cause,
-        "cause_kind": row.cause_kind,
-        "actor": row.actor.get_username() if row.actor else None,
     }
 
 
@@ -76,7 +99,9 @@ def _transition_json(row: ReadinessTransition) -> dict[str, object]:
 def transitions(request: HttpRequest, slug: str) -> JsonResponse:
     """GET /api/platform/tenants/<slug>/transitions?since=<ISO time>: newest first (docs/RULES.md section 11).
 
-    The same auth and isolation as the readiness API: 401 anonymous, 404 for a tenant the
+    Staff read each transition's cause and actor as stored; a member of the tenant reads them
+    in the launch room's words, the actor as a role title. The same auth and isolation as the
+    readiness API: 401 anonymous, 404 for a tenant the
     caller is not a member of (or that does not exist), 400 for a ``since`` that is not an
     ISO 8601 date or time, or whose offset or year no time zone or database holds. At most
     500 rows; ``more`` says whether older ones were left out.
@@ -95,18 +120,25 @@ def transitions(request: HttpRequest, slug: str) -> JsonResponse:
         since = parsed
     # The one isolation check, as for readiness.
     try:
-        tenant, _role = tenant_for_user(user, slug)
+        tenant, role = tenant_for_user(user, slug)
     except Http404:
         return _not_found()
     rows = ReadinessTransition.objects.filter(tenant=tenant).select_related("actor").order_by("-at", "-id")
     if since is not None:
         rows = rows.filter(at__gte=since)
+    # A member reads the room's words; staff the cause and the username (docs/RULES.md section 11.2).
+    as_json = _transition_json
+    if role is not None:
+        as_json = _buyer_transition_json
+        rows = rows.prefetch_related(
+            "actor__groups", Prefetch("actor__memberships", queryset=TenantMembership.objects.filter(tenant=tenant))
+        )
     page = list(rows[: TRANSITIONS_LIMIT + 1])
     return JsonResponse(
         {
             "tenant": tenant.slug,
             "since": since.isoformat() if since else None,
-            "transitions": [_transition_json(r) for r in page[:TRANSITIONS_LIMIT]],
+            "transitions": [as_json(r) for r in page[:TRANSITIONS_LIMIT]],
             "more": len(page) > TRANSITIONS_LIMIT,
         },
         json_dumps_params={"ensure_ascii": False},

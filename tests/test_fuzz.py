@@ -668,3 +668,118 @@ def test_it_reaches_every_query_parameter_a_view_reads() -> None:
     # A page that reads its whole query string (a filter form) is fuzzed with every field of the form.
     covered |= {(p.source, "*") for p in PAGES if p.params == PORTFOLIO}
     assert read - covered == set(), "fuzz these parameters in PAGES"
+
+
+# Comments, order-form review, /verify codes, admin add forms with autocomplete fields -----------
+# (hardening round 3: each with what a saved row may hold, and nothing saved on a refusal)
+
+# What a key can look like and cannot be: Django's autocomplete redrew these through a query.
+key_like = st.one_of(
+    st.sampled_from(["NaN", "nan", "inf", "-inf", "1e309", "0x10", "0b1", "1_000", "1.5", "+1", "-1", "\x00", ""]),
+    st.integers(min_value=-(2**80), max_value=2**80).map(str),
+    st.floats().map(str),
+    st.text(alphabet=st.characters(categories=["Nd", "No"]), min_size=1, max_size=6),
+    texts,
+)
+
+
+def storable(value: str) -> bool:
+    """Whether multi-line text could have been stored (no NUL, surrogate or other control)."""
+    return not any(c not in "\n\r\t" and (ord(c) < 32 or 0xD800 <= ord(c) <= 0xDFFF or ord(c) == 0x7F) for c in value)
+
+
+def browser_text(value: str) -> str:
+    return value.encode("utf-8", "replace").decode("utf-8", "replace")
+
+
+@pytest.mark.parametrize("who", ["buyer-contoso", "operator"])
+def test_it_never_fails_or_stores_bad_text_on_a_generated_room_comment(world: Tenant, who: str) -> None:
+    from launchroom.models import Comment
+
+    draft = OrderForm.objects.filter(tenant=world).order_by("-version").first()
+    assert draft is not None
+    subjects = [f"gate:{g.key}" for g in catalog.GATES] + [f"order-form:{draft.pk}", "order-form:0", "gate:"]
+    client = login(who)
+
+    @EACH
+    @given(subject=st.one_of(st.sampled_from(subjects), texts), body=texts)
+    def check(subject: str, body: str) -> None:
+        data = {"subject": browser_text(subject), "body": browser_text(body)}
+        before = Comment.objects.count(), history_rows()
+        response = client.post("/launch-room/contoso/comments", data)
+        assert_no_5xx(response, repr(data)[:300])
+        if Comment.objects.count() == before[0]:
+            assert history_rows() == before[1], data
+        else:  # saved: only text that could be, and never after a refusal
+            saved = Comment.objects.order_by("-pk").first()
+            assert saved is not None and storable(saved.body) and saved.body.strip(), data
+            assert response.status_code in (302, 303), data
+
+    check()
+
+
+@pytest.mark.parametrize("action", ["approve", "request-changes"])
+def test_it_never_fails_on_a_generated_order_form_review(world: Tenant, action: str) -> None:
+    draft = OrderForm.objects.filter(tenant=world).order_by("-version").first()
+    assert draft is not None
+    fields = ApproveOrderFormForm.base_fields if action == "approve" else RequestChangesForm.base_fields
+    client = login("buyer-contoso")
+
+    @EACH
+    @given(data=st.fixed_dictionaries({}, optional={name: texts for name in fields}))
+    def check(data: dict[str, str]) -> None:
+        sent = {k: browser_text(v) for k, v in data.items()}
+        before = OrderForm.objects.get(pk=draft.pk).status, history_rows()
+        response = client.post(f"/launch-room/contoso/order-form/{action}", sent)
+        assert_no_5xx(response, repr(sent)[:300])
+        if refused(response):
+            assert (OrderForm.objects.get(pk=draft.pk).status, history_rows()) == before, sent
+
+    check()
+
+
+@EACH
+@given(head=key_like, mac=st.one_of(st.from_regex(r"[a-z2-7]{0,30}", fullmatch=True), texts))
+def test_it_answers_404_to_a_generated_verification_code(head: str, mac: str) -> None:
+    code = quote(f"{head}-{mac}".encode("utf-8", "surrogatepass"), safe="")
+    response = Client().get(f"/verify/{code}")
+    assert response.status_code == 404, (code, response.status_code)
+
+
+AUTOCOMPLETE_ADD_FORMS = [
+    ("/admin/launchroom/comment/add/", "operator", ("tenant", "order_form"), {"gate_key": "", "body": "A question"}),
+    (
+        "/admin/launchroom/incident/add/",
+        "support",
+        ("tenant",),
+        {
+            "severity": "sev3",
+            "summary": "Slow pages",
+            "customer_impact": "Pages load slowly",
+            "notices-TOTAL_FORMS": "0",
+            "notices-INITIAL_FORMS": "0",
+        },
+    ),
+]
+
+
+@pytest.mark.parametrize(("url", "who", "keys", "rest"), AUTOCOMPLETE_ADD_FORMS, ids=lambda v: str(v)[:30])
+def test_it_answers_a_form_error_on_a_generated_autocomplete_value(
+    world: Tenant, url: str, who: str, keys: tuple[str, ...], rest: dict[str, str]
+) -> None:
+    client = login(who)
+
+    @EACH
+    @given(values=st.fixed_dictionaries({name: key_like for name in keys}), other=st.one_of(st.none(), texts))
+    def check(values: dict[str, str], other: str | None) -> None:
+        data = {**rest, **{k: browser_text(v) for k, v in values.items()}}
+        if other is not None:
+            data["body" if "comment" in url else "summary"] = browser_text(other)
+        valid_keys = {str(world.pk), *(str(pk) for pk in OrderForm.objects.filter(tenant=world).values_list("pk"))}
+        before = history_rows()
+        response = client.post(url, data)
+        assert_no_5xx(response, repr(data)[:300])
+        if any(v.strip() not in valid_keys for v in values.values()):
+            assert response.status_code == 200 and history_rows() == before, data
+
+    check()

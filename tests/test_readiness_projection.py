@@ -191,7 +191,8 @@ def test_it_serves_a_tenants_transitions_newest_first(client, demo_tenants):
     rows = data["transitions"]
     assert data["tenant"] == "globex" and data["more"] is False
     assert rows == sorted(rows, key=lambda r: (r["at"], r["id"]), reverse=True)
-    assert rows[0]["cause_kind"] == "stage_move" and rows[0]["running_after"] == "go"
+    # A buyer reads the room's words (tests/test_transitions_api_words.py).
+    assert rows[0]["cause"] == "Thesmios moved your launch to another stage" and rows[0]["running_after"] == "go"
     assert rows[-1]["decision_before"] is None
     assert ReadinessTransition.objects.filter(tenant=demo_tenants["globex"]).count() == len(rows)
 

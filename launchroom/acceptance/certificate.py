@@ -40,7 +40,8 @@ def verification_code(record_id: int) -> str:
 def record_id_for_code(code: str) -> int | None:
     """The acceptance record id a code names, or None when the code is not one of ours."""
     head, _, mac = code.partition("-")
-    if not head.isdigit() or len(head) > 18 or not mac:
+    # ASCII digits only: str.isdigit() also accepts '²', which int() then refuses.
+    if not (head.isascii() and head.isdigit()) or len(head) > 18 or not mac:
         return None
     record_id = int(head)
     for secret in (settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])):

@@ -17,6 +17,7 @@ from core.history import records_actor
 from core.types import User
 from core.validation import text_errors
 from evidence.models import EvidenceAttachment
+from launchroom.catalog import Role
 from launchroom.models import (
     AcceptanceDecision,
     AcceptanceRecord,
@@ -28,6 +29,7 @@ from launchroom.readiness.evaluation import Readiness, evaluate
 from launchroom.readiness.selectors import load
 from launchroom.tenants.access import SIGNING_ROLES, member_role
 from launchroom.tenants.locking import lock_tenant
+from launchroom.tenants.services import has_role
 
 AFFIRMATION = (
     "I am authorised to sign for my organisation. I have read the readiness snapshot above, and I accept the "
@@ -77,15 +79,17 @@ class SnapshotChanged(AcceptanceRefused):
 
 def check_signer(*, user: User, role: str | None, on_written_approval: bool) -> None:
     """Who may record an acceptance (docs/RULES.md section 5): the tenant's buyer sponsor for
-    themselves, or staff with the permission on a buyer's written approval.
+    themselves, or a commercial owner on a buyer's written approval. Recording the buyer's
+    written approval is a rule of the launch, not a permission (docs/RULES.md section 1.3):
+    a superuser outside the Commercial owner group is refused like anyone else.
 
     ``role`` is the user's membership role in the tenant (``tenants.access.tenant_for_user``
     gives it). Raises ``NotPermitted``; the surfaces call it first so that a 403 comes
     before their own checks of the request, and ``acceptance_sign`` calls it again.
     """
     if on_written_approval:
-        if not (user.is_staff and user.has_perm("launchroom.add_acceptancerecord")):
-            raise NotPermitted("Only staff with the permission record a buyer's written approval.")
+        if not has_role(user, Role.COMMERCIAL):
+            raise NotPermitted("Only a commercial owner records a buyer's written approval.")
         return
     if user.is_staff and role is None:
         raise NotPermitted(

@@ -14,8 +14,15 @@ from functools import partial
 
 from django.db import transaction
 
+from core.validation import one_line
 from launchroom.mail.tasks import enqueue_delivery
 from launchroom.models import OutboundEmail, Tenant, TenantMembership
+
+
+def email_subject(text: str) -> str:
+    """A subject as it is stored and sent: one line (``core.validation.one_line``) of at most
+    300 characters, so no stored name can break a send with a header error."""
+    return one_line(text)[:300]
 
 
 def email_enqueue(
@@ -31,7 +38,7 @@ def email_enqueue(
     row = OutboundEmail.objects.create(
         kind=kind,
         to=to,
-        subject=subject[:300],
+        subject=email_subject(subject),
         body=body,
         tenant=tenant,
         membership=membership,
@@ -46,7 +53,7 @@ def email_enqueue_many(
     """Queue several e-mails, each ``(to, subject, body)``, in one insert; each is handed to the
     worker when the caller's transaction commits."""
     rows = OutboundEmail.objects.bulk_create(
-        OutboundEmail(kind=kind, to=to, subject=subject[:300], body=body, tenant=tenant)
+        OutboundEmail(kind=kind, to=to, subject=email_subject(subject), body=body, tenant=tenant)
         for to, subject, body in messages
     )
     for row in rows:

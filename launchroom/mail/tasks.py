@@ -27,6 +27,7 @@ from django.utils import timezone
 from django_tasks import task
 
 from core.history import system_task
+from core.validation import one_line
 from launchroom.models import EmailStatus, OutboundEmail
 
 log = logging.getLogger("thesmios.mail")
@@ -55,7 +56,7 @@ def send_email(email_id: int) -> str:
         row.sending_since = started
         row.save(update_fields=["attempts", "sending_since"])
     message = EmailMultiAlternatives(
-        subject=row.subject, body=row.body, to=[row.to], headers={"Message-ID": message_id(row)}
+        subject=one_line(row.subject), body=row.body, to=[row.to], headers={"Message-ID": message_id(row)}
     )
     if row.html_body:
         message.attach_alternative(row.html_body, "text/html")

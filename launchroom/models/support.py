@@ -8,6 +8,7 @@ from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
 from core.fixed import FixedTenantMixin, FixedTenantQuerySet, fixed_owner_trigger
+from core.validation import single_line
 from launchroom.models.tenants import Tenant
 
 
@@ -23,7 +24,7 @@ class SupportPlan(FixedTenantMixin, models.Model):
         related_name="+",
         limit_choices_to={"is_staff": True},
     )
-    support_owner_name = models.CharField(max_length=200, blank=True)
+    support_owner_name = models.CharField(max_length=200, blank=True, validators=[single_line])
     support_owner_email = models.EmailField(blank=True)
     escalation_route = models.TextField(blank=True)
     manual_incident_channel = models.TextField(
@@ -71,7 +72,7 @@ class Incident(FixedTenantMixin, models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     severity = models.CharField(max_length=10, choices=Severity.choices)
-    summary = models.CharField(max_length=300)
+    summary = models.CharField(max_length=300, validators=[single_line])
     customer_impact = models.TextField()
     broadcast_dry_run_output = models.TextField(blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
@@ -107,8 +108,8 @@ class IncidentNotice(FixedTenantMixin, models.Model):
     fixed_fields = ("incident_id",)
 
     incident = models.ForeignKey(Incident, on_delete=models.PROTECT, related_name="notices")
-    recipient = models.CharField("who was told", max_length=300)
-    channel = models.CharField("how", max_length=120)
+    recipient = models.CharField("who was told", max_length=300, validators=[single_line])
+    channel = models.CharField("how", max_length=120, validators=[single_line])
     sent_at = models.DateTimeField("when")
     text = models.TextField()
     recorded_by = models.ForeignKey(

@@ -10,6 +10,7 @@ from simple_history.models import HistoricalRecords
 
 from core.fixed import FixedTenantMixin, FixedTenantQuerySet, fixed_owner_trigger
 from core.types import RequestUser
+from core.validation import single_line
 
 
 class Stage(models.TextChoices):
@@ -53,7 +54,7 @@ class TenantQuerySet(models.QuerySet["Tenant"]):
 class Tenant(models.Model):
     """A customer tenant being launched through the managed beta."""
 
-    name = models.CharField(max_length=200)
+    name = models.CharField(max_length=200, validators=[single_line])
     slug = models.SlugField(max_length=60, unique=True)
     stage = models.CharField(max_length=20, choices=Stage.choices, default=Stage.SETUP)
     regulated_buyer = models.BooleanField(

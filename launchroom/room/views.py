@@ -275,6 +275,8 @@ def billing_fallback(request: AuthenticatedHttpRequest, slug: str) -> HttpRespon
             raise PermissionDenied(str(exc)) from None
         except Refused as exc:
             messages.error(request, " ".join(exc.reasons))
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
         else:
             messages.success(request, "You accepted the manual billing fallback for the billing terms shown.")
     return redirect(room_url)

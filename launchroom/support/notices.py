@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from django.core.mail import EmailMessage
 
-from launchroom.mail.services import email_enqueue_many
+from launchroom.mail.services import email_enqueue_many, email_subject
 from launchroom.models import EmailKind, Incident, SupportPlan
 
 
@@ -46,7 +46,7 @@ def _render(plan: SupportPlan, incident: Incident | None, subscriber: str) -> Em
         f"  Escalation: {plan.escalation_route}",
     ]
     # One message per subscriber: subscribers never see each other's addresses.
-    return EmailMessage(subject=subject, body="\n".join(lines) + "\n", to=[subscriber])
+    return EmailMessage(subject=email_subject(subject), body="\n".join(lines) + "\n", to=[subscriber])
 
 
 def render_broadcast(plan: SupportPlan, incident: Incident | None = None) -> list[EmailMessage]:

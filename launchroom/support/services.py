@@ -37,6 +37,7 @@ from launchroom.notifications.events import incident_changed
 from launchroom.support.notices import render_broadcast, tell_status_subscribers
 from launchroom.tenants.locking import lock_tenant
 from launchroom.tenants.services import has_role
+from launchroom.tenants.throttling import email_throttle
 
 GATE = "support-fallback"
 DRY_RUN_REQUIREMENT = "broadcast-dry-run"
@@ -299,6 +300,10 @@ def status_broadcast_dry_run(
             locked.broadcast_dry_run_output = text
             locked.save(update_fields=["broadcast_dry_run_output"])
         if send:
+            # A controlled send can be repeated at will: each subscriber is counted as an
+            # invitation's recipient is (the first refusal rolls the whole send back).
+            for to in recipients:
+                email_throttle(scope="broadcast", email=to, request=None)
             email_enqueue_many(
                 messages=[(m.to[0], str(m.subject), str(m.body)) for m in messages],
                 kind=EmailKind.BROADCAST,

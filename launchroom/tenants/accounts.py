@@ -164,7 +164,9 @@ def invite_buyer(
 
 
 def invitation_resend(*, membership: TenantMembership, by: User, request: HttpRequest | None = None) -> OutboundEmail:
-    """E-mail a member's invitation again (after a failed send, or a lost e-mail), with a fresh link."""
+    """E-mail a member's invitation again (after a failed send, or a lost e-mail), with a fresh link.
+
+    Counted with the first invitations (``throttling.email_throttle``): Refused past a limit."""
     if not (getattr(by, "is_staff", False) and by.has_perm("launchroom.invite_buyer")):
         raise NotPermitted("Only a commercial owner re-sends invitations.")
     user = membership.user
@@ -172,6 +174,8 @@ def invitation_resend(*, membership: TenantMembership, by: User, request: HttpRe
         raise Refused(f"{user} has no e-mail address.")
     subject, body = _invitation_email(membership, by, request)
     with transaction.atomic():
+        # The same rule as every e-mail a person can ask for again and again.
+        email_throttle(scope="invitation", email=user.email, request=request)
         return email_enqueue(
             to=user.email,
             subject=subject,

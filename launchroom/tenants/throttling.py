@@ -1,4 +1,5 @@
-"""Throttles on the e-mails anyone can make the portal send: password resets and invitations.
+"""Throttles on the e-mails a person can make the portal send again and again: password resets,
+invitations and their resends, and the support owner's controlled status broadcast.
 
 Each is counted per client address (by the trusted-proxy rule of ``access.client_address``)
 and per recipient account (the e-mail address it goes to), in the database
@@ -21,7 +22,7 @@ from core.events import log_event
 from core.throttle import retry_after_seconds, throttle_hit
 from launchroom.tenants.access import client_address
 
-WHAT = {"password_reset": "password-reset e-mails", "invitation": "invitations"}
+WHAT = {"password_reset": "password-reset e-mails", "invitation": "invitations", "broadcast": "status broadcasts"}
 
 
 def _minutes(seconds: int) -> str:

@@ -119,7 +119,7 @@ def two_factor_enrol(*, user: User, device_id: int, token: str) -> tuple[TOTPDev
 def two_factor_check(*, user: User, token: str) -> Any:
     """The device that accepts ``token`` (an app code, or a recovery code, used up), or Refused."""
     token = token.strip().replace(" ", "")
-    wanted = TOTPDevice if token.isdigit() else StaticDevice
+    wanted = TOTPDevice if token.isascii() and token.isdigit() else StaticDevice
     for device in devices_for_user(user):
         if isinstance(device, wanted) and otp_verify_token(user, device.persistent_id, token):
             log_event("two_factor_verify", actor=user, outcome="accepted", device=wanted.__name__)
@@ -138,6 +138,14 @@ class CodeForm(forms.Form):
         help_text="The six digits from your authenticator app, or one of your recovery codes.",
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "autofocus": True, "spellcheck": "false"}),
     )
+
+
+def verified_login(request: HttpRequest, device: Any) -> None:
+    """Mark the session verified by ``device`` under a new session key: the key issued after
+    the password step must not become the key of the fully verified session (a key fixed or
+    seen before the second factor would otherwise carry the staff session)."""
+    otp_login(request, device)
+    request.session.cycle_key()
 
 
 def _next_url(request: HttpRequest) -> str:
@@ -178,7 +186,7 @@ def verify(request: HttpRequest) -> HttpResponse:
             form.add_error("otp_token", str(exc))
             status = 400
         else:
-            otp_login(request, device)
+            verified_login(request, device)
             if isinstance(device, StaticDevice):
                 left = device.token_set.count()
                 messages.warning(
@@ -212,7 +220,7 @@ def setup(request: HttpRequest) -> HttpResponse:
             form.add_error("otp_token", str(exc))
             status = 400
         else:
-            otp_login(request, device)
+            verified_login(request, device)
             shown = {"codes": codes, "next": _next_url(request)}
             return render(request, "registration/two_factor_recovery_codes.html", shown)
     elif request.method == "POST":
