@@ -8,11 +8,11 @@ consequence in words and each gate that changes, and one POST form that replays 
 posted, a signed token and a submit button named ``confirm``. Otherwise it returns None and
 the path saves as usual.
 
-The token binds the confirmation to what was shown: the page, the object (the path and each
-previewed tenant), the posted values the change saves and the readiness the preview started
-from. A ``confirm`` without it, with a token of another page or object, or after the values
-or the readiness changed, is not a confirmation: the preview is shown again and nothing is
-saved. A confirmation is good for ``MAX_AGE`` seconds.
+The token binds the confirmation to what was shown, and to whom: the page, the user, the
+object (the path and each previewed tenant), the posted values the change saves and the
+readiness the preview started from. A ``confirm`` without it, with a token of another page,
+user or object, or after the values or the readiness changed, is not a confirmation: the
+preview is shown again and nothing is saved. A confirmation is good for ``MAX_AGE`` seconds.
 """
 
 from __future__ import annotations
@@ -66,6 +66,7 @@ def _binding(request: HttpRequest, tenants: list[Any], values: Iterable[tuple[st
     """Everything but the readiness: cheap to compare first."""
     return {
         "page": _page(request),
+        "user": request.user.pk,
         "path": request.path,
         "objects": [f"{tenant._meta.label_lower}:{tenant.pk}" for tenant in tenants],
         "values": sha256_of(sorted([name, _lines(value)] for name, value in values)),

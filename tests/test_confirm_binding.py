@@ -258,6 +258,23 @@ def test_a_confirmation_of_another_page_saves_nothing(client: Any, staff: Any) -
     assert response.status_code == 200 and NOTICE in response.content.decode()
 
 
+def test_a_confirmation_shown_to_someone_else_saves_nothing(client: Any, staff: Any) -> None:
+    # The operator (a superuser) previews a billing change; the finance owner posts its confirmation.
+    globex = like_demo("globex")
+    profile = BillingProfile.objects.get(tenant=globex)
+    url = f"/admin/billing/billingprofile/{profile.pk}/change/"
+    client.force_login(staff["operator"])
+    first = client.post(url, billing_post(profile, seat_cap=999))
+    assert first.status_code == 200 and 'name="confirm"' in first.content.decode()
+    history = profile.history.count()
+    client.force_login(staff["finance"])
+
+    response = client.post(url, confirm_post(first))
+
+    assert profile.history.count() == history
+    assert response.status_code == 200 and NOTICE in response.content.decode()
+
+
 def test_a_confirmation_after_the_readiness_changed_shows_the_preview_again(client: Any, staff: Any) -> None:
     from launchroom.readiness.services import gate_decide
 
