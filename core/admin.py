@@ -8,6 +8,7 @@ from typing import Any
 from django import forms
 from django.apps import apps
 from django.contrib import admin
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.utils import unquote
 from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import NON_FIELD_ERRORS, BadRequest, PermissionDenied, ValidationError
@@ -100,14 +101,11 @@ class HistoryAdmin(FixedOwnerAdmin, SimpleHistoryAdmin):
     def _is_pk(self, object_id: str) -> bool:
         """Whether ``object_id`` (from the URL) could be a primary key of this model at all;
         anything else is a 404, not a database error."""
-        try:
-            value = self.model._meta.pk.to_python(unquote(object_id))
-        except (ValidationError, ValueError, TypeError):
-            return False
-        return not isinstance(value, int) or 0 < value < 2**63
+        return could_be_pk(self.model, unquote(object_id))
 
     def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
         refuse_bad_query(request)
+        refuse_bad_selection(request, self.model)
         return super().changelist_view(request, extra_context)
 
 
@@ -120,13 +118,16 @@ def guard_changelists(site: admin.AdminSite) -> None:
     """Give the changelists of the packages' admins (users, groups, login attempts) the same
     refusal of impossible filter values as ``HistoryAdmin``'s. Called once the admin
     modules are loaded (``thesmios/urls.py``)."""
-    for _model, model_admin in model_admins(site):
+    for model, model_admin in model_admins(site):
         if isinstance(model_admin, HistoryAdmin) or getattr(model_admin.changelist_view, "guarded", False):
             continue
         view = model_admin.changelist_view
 
-        def guarded(request: HttpRequest, extra_context: Any = None, _view: Any = view) -> HttpResponse:
+        def guarded(
+            request: HttpRequest, extra_context: Any = None, _view: Any = view, _model: Any = model
+        ) -> HttpResponse:
             refuse_bad_query(request)
+            refuse_bad_selection(request, _model)
             return _view(request, extra_context)
 
         guarded.guarded = True  # type: ignore[attr-defined]  # a marker on the function
@@ -139,6 +140,24 @@ def refuse_bad_query(request: HttpRequest) -> None:
     for name, values in request.GET.lists():
         if has_bad_characters(name) or any(has_bad_characters(value) for value in values):
             raise BadRequest(f"The parameter {name!r} holds a character no record contains.")
+
+
+def could_be_pk(model: type[Model], value: Any) -> bool:
+    """Whether ``value`` could be a primary key of ``model`` at all (a number a column holds)."""
+    try:
+        pk = model._meta.pk.to_python(value)
+    except (ValidationError, ValueError, TypeError):
+        return False
+    return not isinstance(pk, int) or 0 < pk < 2**63
+
+
+def refuse_bad_selection(request: HttpRequest, model: type[Model]) -> None:
+    """The rows an admin action is posted for must be primary keys: Django filters on them as
+    they come, and anything else is a database error (a 500). Answer 400 instead."""
+    if request.method == "POST":
+        for value in request.POST.getlist(ACTION_CHECKBOX_NAME):
+            if not could_be_pk(model, value):
+                raise BadRequest("An action was posted for rows that do not exist.")
 
 
 class DecisionRecordAdmin(HistoryAdmin):

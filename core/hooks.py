@@ -136,3 +136,24 @@ def preview_impact(*, tenant: Any, run: Callable[[], Any]) -> Any:
         return None
     finally:
         _previewing.reset(token)
+
+
+# The readiness a confirmation was shown for: launchroom registers the one reader
+# (``launchroom.impact.preview.seen_sha256``); ``core.confirm`` binds its tokens to it.
+ReadinessReader = Callable[[Any], str]
+_readiness_readers: list[ReadinessReader] = []
+
+
+def on_readiness_seen(reader: ReadinessReader) -> ReadinessReader:
+    """Register ``reader(tenant)``, which returns a SHA-256 of the readiness a change starts from."""
+    if reader not in _readiness_readers:
+        _readiness_readers.append(reader)
+    return reader
+
+
+def readiness_seen(*, tenant: Any) -> str:
+    """A SHA-256 of ``tenant``'s readiness as a change would start from it ("" when no reader
+    is registered)."""
+    for reader in _readiness_readers:
+        return reader(tenant)
+    return ""

@@ -199,7 +199,7 @@ class EvidenceAttachmentAdmin(ImpactConfirmAdmin, HistoryAdmin):
 
     def add_view(self, request: HttpRequest, form_url: str = "", extra_context: Any = None) -> Any:
         response = super().add_view(request, form_url, extra_context)
-        saved = request.method == "POST" and confirmed(request) and getattr(response, "status_code", 200) == 302
+        saved = request.method == "POST" and CONFIRM in request.POST and getattr(response, "status_code", 200) == 302
         # Saved from the stash (AttachEvidenceForm): a storage that copied it keeps no stash.
         if saved and (restored := pending.restore(request.POST)) is not None:
             restored.discard()
@@ -226,7 +226,7 @@ class EvidenceAttachmentAdmin(ImpactConfirmAdmin, HistoryAdmin):
         replacing = EvidenceAttachment.objects.filter(
             tenant=tenant, gate_key=gate_key, requirement_key=requirement_key
         ).exists()
-        if not replacing or confirmed(request):
+        if not replacing or confirmed(request, [tenant]):
             return attach(file)
         # Replacing evidence can move readiness: confirmed first. An uploaded file cannot be
         # posted again from the confirmation page, so it waits in the media store: stored

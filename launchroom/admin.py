@@ -43,7 +43,7 @@ from launchroom.tenants import admin as tenants_admin  # noqa: F401  isort: skip
 from core.admin import add_service_errors, refusal_list
 from core.types import AuthenticatedHttpRequest, RequestUser, signed_in_user
 from launchroom.readiness_admin.decide import decidable_gates, decide_form_class, decide_previews, evidence_in_view
-from launchroom.readiness_admin.decisions import StageMoveForm
+from launchroom.readiness_admin.decisions import StageMoveForm, move_previews
 from launchroom.readiness_admin.transitions import TransitionInline
 from launchroom.tenants.admin import InviteForm, MembershipInline, save_memberships
 from launchroom.tenants.filters import ActiveStageFilter
@@ -223,7 +223,7 @@ class TenantAdmin(ImpactConfirmAdmin, HistoryAdmin):
         form = form_class(request.POST if "apply" in request.POST else None, initial=initial)
         back = reverse("admin:launchroom_tenant_change", args=[tenants[0].pk]) if action is None else request.path
         if form.is_valid() and previews is not None:
-            runs = previews(tenants, form.cleaned_data, request.user)
+            runs = previews(tenants, form.cleaned_data, request.user)  # a refused run previews no change
             confirm = confirm_impact(
                 request, admin_site=self.admin_site, opts=self.model._meta, previews=runs, title=title, cancel_url=back
             )
@@ -305,6 +305,7 @@ class TenantAdmin(ImpactConfirmAdmin, HistoryAdmin):
             title="Move stage",
             apply=self._move(request),
             action="move_stage",
+            previews=move_previews,
         )
 
     def has_decide_permission(self, request: HttpRequest) -> bool:
@@ -348,6 +349,7 @@ class TenantAdmin(ImpactConfirmAdmin, HistoryAdmin):
             title=f"Move the stage of {tenant}",
             apply=self._move(request),
             action=None,
+            previews=move_previews,
         )
         assert response is not None
         return response

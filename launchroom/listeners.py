@@ -39,3 +39,4 @@ def renew_room_version(*, tenant_id: int) -> None:
 
 # Impact before saving: the real service run and rolled back, for the admins below launchroom too.
 hooks.on_impact_preview(impact.preview)
+hooks.on_readiness_seen(impact.seen_sha256)

@@ -54,7 +54,7 @@ from launchroom.tenants.accounts import LoginForm, PasswordResetForm
 from launchroom.tenants.admin import InviteForm
 from launchroom.tenants.two_factor import CodeForm
 from tests.factories import member, ready_tenant
-from tests.launch_helpers import api_body, buyer, sign_form
+from tests.launch_helpers import api_body, buyer, sign_form, stale_proof_plan
 
 pytestmark = pytest.mark.django_db
 
@@ -781,5 +781,136 @@ def test_it_answers_a_form_error_on_a_generated_autocomplete_value(
         assert_no_5xx(response, repr(data)[:300])
         if any(v.strip() not in valid_keys for v in values.values()):
             assert response.status_code == 200 and history_rows() == before, data
+
+    check()
+
+
+# Confirmation pages: bound to what was previewed -----------------------------------------------
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    """A confirmation page: who posts a change that moves contoso's readiness, where, and what."""
+
+    name: str
+    user: str
+    url: str  # {pk}: the tenant's id; {profile}: its billing profile
+    change: Any  # (tenant) -> the posted change
+    tenant: Any = None  # (contoso, staff) -> the tenant the change is made to; contoso by default
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def billing_change(tenant: Tenant) -> dict[str, Any]:
+    profile = BillingProfile.objects.get(tenant=tenant)
+    terms = {name: getattr(profile, name) for name in BillingProfile.TERMS_FIELDS}
+    return {**{k: "" if v is None else v for k, v in terms.items()}, "seat_cap": 999, "_save": "Save"}
+
+
+def evidence_change(tenant: Tenant) -> dict[str, Any]:
+    from django.utils import timezone
+
+    now = timezone.localtime()
+    return {
+        "tenant": tenant.pk,
+        "requirement": "strict-proof-plan/production-proof-smoke",
+        "output": "production-proof smoke: all passed",
+        "captured_at_0": now.strftime("%Y-%m-%d"),
+        "captured_at_1": now.strftime("%H:%M:%S"),
+        "_save": "Save",
+    }
+
+
+CONFIRMATIONS = [
+    Confirmation("billing profile", "finance", "/admin/billing/billingprofile/{profile}/change/", billing_change),
+    Confirmation(
+        "gate decision",
+        "operator",
+        "/admin/launchroom/tenant/{pk}/decide/",
+        lambda tenant: {"apply": "1", "gate_key": "public-deployment", "decision": "rejected", "note": "Wrong."},
+    ),
+    Confirmation(
+        "evidence replacement",
+        "operator",
+        "/admin/evidence/evidenceattachment/add/",
+        evidence_change,
+        lambda contoso, staff: stale_proof_plan(staff),  # replacing its stale smoke output moves gate 2
+    ),
+    Confirmation(
+        "status broadcast",
+        "support",
+        "/admin/launchroom/supportplan/",
+        lambda tenant: {"action": "status_broadcast", "_selected_action": [tenant.support_plan.pk]},
+    ),
+]
+
+
+def readiness_now(tenant: Tenant) -> tuple[str, dict[str, str]]:
+    from launchroom.readiness.evaluation import evaluate
+    from launchroom.readiness.selectors import load
+
+    readiness = evaluate(load(tenant, with_output=False))
+    return readiness.decision, {g.gate.key: g.status for g in readiness.gates}
+
+
+def replayed(response: Any) -> dict[str, list[str]]:
+    """What a confirmation page posts back, its token included (``tests/confirming.py``)."""
+    from tests.confirming import confirm_post
+
+    assert response.status_code == 200 and 'name="confirm"' in response.content.decode(), response.content[:300]
+    return confirm_post(response)
+
+
+@pytest.mark.parametrize("page", CONFIRMATIONS, ids=str)
+def test_it_never_fails_on_a_generated_confirmation(world: Tenant, staff: dict[str, Any], page: Confirmation) -> None:
+    """Generated values, confirm buttons and tokens (none, made up, tampered with, another page's)
+    posted to a confirmation page: never a 5xx, and nothing that moves readiness is saved unless
+    the post is the page's own confirmation, unchanged."""
+    from django.db import transaction
+
+    from core.confirm import TOKEN
+
+    def url(of: Confirmation, tenant: Tenant) -> str:
+        profile = BillingProfile.objects.filter(tenant=tenant).values_list("pk", flat=True).first()
+        return of.url.format(pk=tenant.pk, profile=profile)
+
+    other_page = next(c for c in CONFIRMATIONS if c is not page and c.tenant is None)
+    other = replayed(login(other_page.user).post(url(other_page, world), other_page.change(world)))
+    tenant = world if page.tenant is None else page.tenant(world, staff)
+    own = replayed(login(page.user).post(url(page, tenant), page.change(tenant)))
+    token = own[TOKEN][0]
+    tokens = st.one_of(
+        st.just(token),
+        st.just(other[TOKEN][0]),
+        st.none(),
+        texts,
+        st.integers(0, len(token) - 1).map(lambda i: token[:i] + ("A" if token[i] != "A" else "B") + token[i + 1 :]),
+    )
+    names = sorted({*own, "tenant", "seat_cap", "decision", "note", "select_across"} - {TOKEN, "confirm"})
+
+    @EACH
+    @given(
+        changes=st.dictionaries(st.sampled_from(names), st.one_of(texts, st.sampled_from(VALID)), max_size=2),
+        sent_token=tokens,
+        confirm=st.sampled_from(["Save anyway", "", "\x00", "1"]),
+    )
+    def check(changes: dict[str, str], sent_token: str | None, confirm: str) -> None:
+        clean = {k: v.encode("utf-8", "replace").decode("utf-8", "replace") for k, v in changes.items()}
+        data: dict[str, Any] = {**own, **{k: [v] for k, v in clean.items()}, "confirm": [confirm]}
+        if sent_token is None:
+            data.pop(TOKEN)
+        else:
+            data[TOKEN] = [sent_token.encode("utf-8", "replace").decode("utf-8", "replace")]
+        genuine = sent_token == token and all(own.get(k) == [v] for k, v in clean.items())
+        with transaction.atomic():
+            before, rows = readiness_now(tenant), history_rows()
+            response = login(page.user).post(url(page, tenant), data)
+            assert_no_5xx(response, f"{page} {data!r}"[:300])
+            if not genuine:
+                assert readiness_now(tenant) == before, (page.name, data)
+                if response.status_code == 200:  # shown again (the preview, or the form's errors)
+                    assert history_rows() == rows, (page.name, data)
+            transaction.set_rollback(True)
 
     check()

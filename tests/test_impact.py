@@ -12,6 +12,7 @@ from launchroom.impact.preview import preview
 from launchroom.models import TenantReadiness
 from launchroom.readiness.evaluation import evaluate
 from launchroom.readiness.selectors import load
+from tests.confirming import token_of
 from tests.launch_helpers import like_demo, stale_proof_plan
 
 pytestmark = pytest.mark.django_db
@@ -124,7 +125,7 @@ def test_it_confirms_a_billing_change_before_saving_it(client, staff):
     assert profile.seat_cap != 999
     assert decision(globex) == "go"
 
-    second = finance.post(url, {**data, "confirm": "Save anyway"})
+    second = finance.post(url, {**data, **token_of(first), "confirm": "Save anyway"})
     assert second.status_code == 302
     profile.refresh_from_db()
     assert profile.seat_cap == 999
@@ -166,7 +167,7 @@ def test_it_confirms_a_flag_that_moves_a_gate(client, staff):
     assert 'name="confirm"' in page
     assert not Tenant.objects.get(pk=initech.pk).issuer_fixture_configured
 
-    second = commercial.post(url, {**data, "confirm": "Save anyway"})
+    second = commercial.post(url, {**data, **token_of(first), "confirm": "Save anyway"})
     assert second.status_code == 302
     assert Tenant.objects.get(pk=initech.pk).issuer_fixture_configured
 
@@ -200,7 +201,7 @@ def test_it_confirms_a_rejection_that_takes_the_go_away(client, staff):
     assert "goes from Accepted to Rejected" in page
     assert GateDecision.objects.count() == count
 
-    second = operator.post(url, {**data, "confirm": "Save anyway"})
+    second = operator.post(url, {**data, **token_of(first), "confirm": "Save anyway"})
     assert second.status_code == 302
     assert GateDecision.objects.count() == count + 1
     assert decision(globex) == "hold"
@@ -233,7 +234,7 @@ def test_it_confirms_signing_a_new_version_that_leaves_the_acceptance_stale(clie
     draft.refresh_from_db()
     assert not draft.is_signed
 
-    second = commercial.post(url, {**data, "confirm": "Record the signature anyway"})
+    second = commercial.post(url, {**data, **token_of(first), "confirm": "Record the signature anyway"})
     assert second.status_code == 302
     draft.refresh_from_db()
     assert draft.is_signed
@@ -278,7 +279,7 @@ def test_it_confirms_an_evidence_replacement_and_keeps_the_upload_until_confirme
     token = first.context["replay"][-1]
     assert token[0] == "pending_file"
 
-    second = operator.post(url, {**data, "pending_file": token[1], "confirm": "Save anyway"})
+    second = operator.post(url, {**data, "pending_file": token[1], **token_of(first), "confirm": "Save anyway"})
     assert second.status_code == 302, second.content.decode()[:3000]
     attachment = EvidenceAttachment.objects.latest("id")
     assert attachment.original_name == "smoke.json"
@@ -329,7 +330,8 @@ def test_it_shows_what_a_broadcast_dry_run_would_change_and_runs_it_on_confirm(c
     assert not EvidenceAttachment.objects.filter(tenant=tenant).exists()
     assert not mailoutbox  # the preview wrote no e-mail
 
-    second = support.post(changelist, {"action": "status_broadcast", "_selected_action": [plan.pk], "confirm": "1"})
+    confirm = {"action": "status_broadcast", "_selected_action": [plan.pk], **token_of(first), "confirm": "1"}
+    second = support.post(changelist, confirm)
     assert second.status_code == 302
     assert EvidenceAttachment.objects.filter(tenant=tenant, gate_key="support-fallback").count() == 1
 
@@ -363,7 +365,8 @@ def test_a_large_upload_replacing_evidence_saves_after_its_preview(client, staff
         token = response.context["replay"][-1]
         data.pop("file")
         response = as_user(client, staff["operator"]).post(
-            "/admin/evidence/evidenceattachment/add/", {**data, token[0]: token[1], "confirm": "Save anyway"}
+            "/admin/evidence/evidenceattachment/add/",
+            {**data, token[0]: token[1], **token_of(response), "confirm": "Save anyway"},
         )
     assert response.status_code == 302, response.content.decode()[:2000]
     assert EvidenceAttachment.objects.count() == count + 1

@@ -18,6 +18,7 @@ from launchroom.orderforms.services import (
     order_form_send,
     order_form_sign,
 )
+from tests.confirming import token_of
 from tests.launch_helpers import member
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -288,11 +289,8 @@ def test_the_commercial_owner_sends_and_signs_from_the_order_form_page(client, s
     )
     assert "Recording this signature will" in response.content.decode()  # moves gate 3: confirmed first
     assert not OrderForm.objects.get().is_signed
-    response = client.post(
-        sign_url,
-        {"approval_reference": draft.buyer_approval_reference, "signer_name": "Ada Acme", "apply": "1", "confirm": "1"},
-        follow=True,
-    )
+    signature = {"approval_reference": draft.buyer_approval_reference, "signer_name": "Ada Acme", "apply": "1"}
+    response = client.post(sign_url, {**signature, **token_of(response), "confirm": "1"}, follow=True)
     assert "Recorded the signature of v1 of the Acme Health order form" in response.content.decode()
     assert OrderForm.objects.get().is_signed
 

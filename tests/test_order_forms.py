@@ -9,6 +9,7 @@ from launchroom import catalog, demo
 from launchroom.models import LaunchStage, OrderForm
 from launchroom.orderforms.services import order_form_create, order_form_revise, order_form_sign
 from launchroom.readiness.evaluation import evaluate
+from tests.confirming import token_of
 
 pytestmark = pytest.mark.django_db
 
@@ -83,16 +84,17 @@ def test_it_lets_only_the_commercial_owner_sign(staff, tenant):
 def test_it_signs_through_the_admin_action(client, staff, tenant):
     draft = demo.scoped_order_form(tenant, staff, requested_stage=LaunchStage.PAID_BETA, sign=False)
     client.force_login(staff["commercial"])
+    data = {
+        "action": "sign",
+        "_selected_action": [draft.pk],
+        "apply": "1",
+        "approval_reference": "PO-ACME-9",
+        "signer_name": "Pat Procurement",
+    }
+    preview = client.post("/admin/launchroom/orderform/", data)  # signing moves gate 3: confirmed first
     response = client.post(
         "/admin/launchroom/orderform/",
-        {
-            "action": "sign",
-            "_selected_action": [draft.pk],
-            "apply": "1",
-            "approval_reference": "PO-ACME-9",
-            "signer_name": "Pat Procurement",
-            "confirm": "Record the signature anyway",  # signing moves gate 3: confirmed (tests/test_impact.py)
-        },
+        {**data, **token_of(preview), "confirm": "Record the signature anyway"},
         follow=True,
     )
     assert response.status_code == 200

@@ -13,6 +13,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from evidence.models import EvidenceAttachment
+from tests.confirming import token_of
 from tests.launch_helpers import stale_proof_plan
 
 URL = "/admin/evidence/evidenceattachment/add/"
@@ -67,7 +68,7 @@ def test_the_confirmed_save_moves_the_stash_into_place(operator: Any, staff: Any
     inode = stashed.stat().st_ino
 
     field, token = first.context["replay"][-1]
-    second = operator.post(URL, {**data, field: token, "confirm": "Save anyway"})
+    second = operator.post(URL, {**data, field: token, **token_of(first), "confirm": "Save anyway"})
 
     assert second.status_code == 302
     attachment = EvidenceAttachment.objects.latest("id")
@@ -119,7 +120,7 @@ def test_a_store_without_local_paths_copies_the_stash(operator: Any, staff: Any,
     assert len(stashed) == 1
 
     field, token = first.context["replay"][-1]
-    second = operator.post(URL, {**data, field: token, "confirm": "Save anyway"})
+    second = operator.post(URL, {**data, field: token, **token_of(first), "confirm": "Save anyway"})
 
     assert second.status_code == 302
     attachment = EvidenceAttachment.objects.latest("id")

@@ -20,6 +20,7 @@ from django.core.management import CommandError, call_command
 
 from evidence import pending
 from launchroom.scheduler import jobs
+from tests.confirming import token_of
 from tests.launch_helpers import stale_proof_plan
 
 DAY = 24 * 60 * 60
@@ -131,7 +132,7 @@ def test_a_stash_on_an_open_confirmation_page_is_kept_and_still_confirms(client:
     assert waiting.exists()
 
     field, token = first.context["replay"][-1]
-    second = client.post(url, {**data, field: token, "confirm": "Save anyway"})
+    second = client.post(url, {**data, field: token, **token_of(first), "confirm": "Save anyway"})
     assert second.status_code == 302
     assert EvidenceAttachment.objects.latest("id").size == len(body)
     assert not waiting.exists()

@@ -28,6 +28,7 @@ from launchroom.models import (
 from launchroom.readiness.evaluation import READY_FOR_REVIEW, evaluate
 from launchroom.readiness.services import gate_decide
 from launchroom.support import services as support
+from tests.confirming import token_of
 
 OTHER_ROLES = ["operator", "commercial", "finance", "security"]
 
@@ -379,9 +380,8 @@ def test_the_broadcast_action_confirms_then_runs_a_dry_run(client, staff, tenant
     assert 'name="really_send" id="id_really_send" disabled' in html  # locmem does not deliver
     assert not mail.outbox
 
-    response = client.post(
-        changelist, {"action": "status_broadcast", "_selected_action": [plan.pk], "confirm": "yes"}, follow=True
-    )
+    form = {"action": "status_broadcast", "_selected_action": [plan.pk]}
+    response = client.post(changelist, {**form, **token_of(response), "confirm": "yes"}, follow=True)
     said = (
         "Acme Health: the status notice was rendered, not sent (no e-mail backend saw it), for 2 subscribers "
         "and stored as gate 7 evidence"
@@ -400,11 +400,12 @@ def test_the_broadcast_action_sends_only_when_really_send_is_ticked(
     tenant.save()
     client.force_login(staff["support"])
     changelist = reverse("admin:launchroom_incident_changelist")
-    form = {"action": "status_broadcast", "_selected_action": [incident.pk], "confirm": "yes"}
-    client.post(changelist, form)
+    form = {"action": "status_broadcast", "_selected_action": [incident.pk]}
+    client.post(changelist, {**form, **token_of(client.post(changelist, form)), "confirm": "yes"})
     assert RecordingBackend.sent == []
+    confirmation = token_of(client.post(changelist, form))  # the page again: the dry run moved gate 7
     with django_capture_on_commit_callbacks(execute=True):
-        client.post(changelist, {**form, "really_send": "on"})
+        client.post(changelist, {**form, **confirmation, "confirm": "yes", "really_send": "on"})
     # The two subscribers' notices (the staff are also told of the new evidence, in their inbox).
     assert sorted(m.to[0] for m in RecordingBackend.sent if m.to[0].endswith("@acme.example")) == [
         "it-ops@acme.example",

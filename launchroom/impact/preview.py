@@ -24,6 +24,7 @@ from django.db import transaction
 from django.db.models.signals import post_save
 from django.utils import timezone
 
+from core.hashing import sha256_of
 from evidence.models import EvidenceAttachment
 from launchroom import catalog
 from launchroom.models import Tenant
@@ -160,6 +161,13 @@ def before_change(tenant: Tenant) -> Before:
     if row is not None and set(row.gates) == {gate.key for gate in catalog.GATES}:
         return Before(row.stage, row.decision, {key: value["status"] for key, value in row.gates.items()})
     return Before.of(evaluate(_load(tenant)))
+
+
+def seen_sha256(tenant: Tenant) -> str:
+    """A SHA-256 of the readiness a change would start from (``before_change``): what a
+    confirmation page is bound to (``core.confirm``)."""
+    before = before_change(tenant)
+    return sha256_of({"stage": before.stage, "decision": before.decision, "statuses": before.statuses})
 
 
 def compare(before: Before, after: Readiness, *, result: Any = None) -> Impact:

@@ -144,6 +144,19 @@ class OrderFormAdmin(HistoryAdmin):
         if not self.has_change_permission(request, order_form):
             raise PermissionDenied
         try:
+            # Sending is confirmed first, like every change, should it ever move readiness.
+            confirm = confirm_impact(
+                request,
+                admin_site=self.admin_site,
+                opts=self.model._meta,
+                previews=[(order_form.tenant, lambda: order_form_send(order_form=order_form, by=request.user))],
+                title=f"Confirm sending {order_form}",
+                cancel_url=self._change_url(order_form),
+                verb="Sending this version",
+                submit_label="Send anyway",
+            )
+            if confirm is not None:
+                return confirm
             sent = order_form_send(order_form=order_form, by=request.user)
         except NotPermitted as exc:
             raise PermissionDenied(str(exc)) from None

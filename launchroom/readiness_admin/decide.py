@@ -22,7 +22,7 @@ from launchroom.catalog import Gate
 from launchroom.models import GateDecisionKind, Tenant
 from launchroom.readiness.evaluation import Readiness
 from launchroom.readiness.services import gate_decide
-from launchroom.readiness_admin.decisions import GateDecisionForm
+from launchroom.readiness_admin.decisions import GateDecisionForm, unless_refused
 from launchroom.tenants.services import has_role
 
 # A decision that can take a gate's acceptance away is confirmed first.
@@ -91,8 +91,10 @@ def decide_previews(tenants: list[Tenant], data: dict[str, Any], by: Any) -> lis
         return []
 
     def run_for(tenant: Tenant) -> Callable[[], Any]:
-        return lambda: gate_decide(
-            tenant=tenant, gate_key=data["gate_key"], decision=data["decision"], note=data["note"], by=by
+        return unless_refused(
+            lambda: gate_decide(
+                tenant=tenant, gate_key=data["gate_key"], decision=data["decision"], note=data["note"], by=by
+            )
         )
 
     return [(tenant, run_for(tenant)) for tenant in tenants]

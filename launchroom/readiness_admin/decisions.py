@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from core.admin import DecisionRecordAdmin, status_badge
+from core.errors import Refused
 from launchroom import catalog
 from launchroom.models import (
     DecisionLogEntry,
@@ -19,6 +22,7 @@ from launchroom.models import (
     StageChange,
 )
 from launchroom.readiness import ledger
+from launchroom.readiness.services import stage_move
 
 from launchroom.support import admin as support_admin  # noqa: F401  isort: skip
 
@@ -51,6 +55,29 @@ class StageMoveForm(forms.Form):
         required=False,
         help_text="Required for pause and end. A move into a beta is refused unless readiness is go.",
     )
+
+
+def unless_refused(run: Callable[[], Any]) -> Callable[[], Any]:
+    """``run``, previewed as no change when its service refuses it (the real apply then says why)."""
+
+    def previewed() -> Any:
+        try:
+            return run()
+        except (Refused, ValidationError):
+            return None
+
+    return previewed
+
+
+def move_previews(tenants: list[Any], data: dict[str, Any], by: Any) -> list[tuple[Any, Callable[[], Any]]]:
+    """The runs to preview before a stage move: a move that would change readiness is confirmed."""
+
+    def run_for(tenant: Any) -> Callable[[], Any]:
+        return unless_refused(
+            lambda: stage_move(tenant=tenant, to_stage=data["to_stage"], reason=data["reason"], by=by)
+        )
+
+    return [(tenant, run_for(tenant)) for tenant in tenants]
 
 
 @admin.register(GateDecision)

@@ -19,8 +19,9 @@ from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
+from core import hooks
 from core.admin import HistoryAdmin, LabelledTabularInline, add_service_errors, refusal_list
-from core.confirm import impact_items
+from core.confirm import CONFIRM, NOTICE, TOKEN, confirmation_token, confirmed, impact_items
 from core.errors import NotPermitted, Refused
 from core.types import AuthenticatedHttpRequest, signed_in_user
 from evidence.models import EvidenceAttachment
@@ -80,7 +81,10 @@ class SupportOwnerAdmin(admin.ModelAdmin):
     @admin.action(description="Status broadcast dry-run…", permissions=["broadcast"])
     def status_broadcast(self, request: AuthenticatedHttpRequest, queryset: QuerySet[Any]) -> TemplateResponse | None:
         targets = self.broadcast_targets(queryset)
-        if "confirm" in request.POST:
+        tenants = [tenant for tenant, _ in targets]
+        # Only the page shown below confirms, for the rows and readiness it showed; "really
+        # send" is chosen on that page.
+        if confirmed(request, tenants, chosen_here=["really_send"]):
             send = request.POST.get("really_send") == "on"
             done = 0
             for tenant, incident in targets:
@@ -111,6 +115,7 @@ class SupportOwnerAdmin(admin.ModelAdmin):
             previews.append({"tenant": tenant, "incident": incident, "plan": plan, "messages": rendered})
         # What the dry run would do to readiness (it replaces gate 7's evidence), by the real
         # service rolled back; a tenant it refuses is shown as skipped above.
+        readiness = [hooks.readiness_seen(tenant=tenant) for tenant in tenants]
         impacts = []
         for tenant, incident in targets:
             try:
@@ -129,6 +134,14 @@ class SupportOwnerAdmin(admin.ModelAdmin):
             "queryset": queryset,
             "action_checkbox_name": ACTION_CHECKBOX_NAME,
             "action": "status_broadcast",
+            "token_name": TOKEN,
+            "token": confirmation_token(
+                request,
+                tenants,
+                [*((ACTION_CHECKBOX_NAME, str(obj.pk)) for obj in queryset), ("action", "status_broadcast")],
+                readiness,
+            ),
+            "notice": NOTICE if CONFIRM in request.POST else "",
             "delivering_backend": support.delivering_backend_configured(),
             "email_backend": settings.EMAIL_BACKEND,
         }
