@@ -53,6 +53,8 @@ def test_it_refuses_bad_comments_and_saves_nothing(staff, tenant):
     for kwargs in (
         {"body": "  ", "gate_key": "public-deployment"},
         {"body": "x" * 5001, "gate_key": "public-deployment"},
+        {"body": "\x07", "gate_key": "public-deployment"},  # a control character alone
+        {"body": "Ring \x07 twice\x00", "gate_key": "public-deployment"},
         {"body": "Hi"},
         {"body": "Hi", "gate_key": "no-such-gate"},
         {"body": "Hi", "order_form": rival_form},

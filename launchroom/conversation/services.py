@@ -11,6 +11,7 @@ from django.db.models import QuerySet
 from core import hooks
 from core.errors import NotPermitted
 from core.types import User
+from core.validation import text_problem
 from launchroom import catalog
 from launchroom.catalog import Role
 from launchroom.models import Comment, NotificationKind, OrderForm, Tenant
@@ -31,8 +32,8 @@ def comment_add(
     errors: dict[str, str] = {}
     if not body:
         errors["body"] = "Write a comment."
-    elif len(body) > BODY_MAX:
-        errors["body"] = f"Keep a comment under {BODY_MAX} characters."
+    elif problem := text_problem(body, max_length=BODY_MAX, multiline=True):
+        errors["body"] = problem
     if bool(gate_key) == (order_form is not None):
         errors["subject"] = "Choose one gate or one order-form version to comment on."
     elif gate_key and gate_key not in catalog.GATES_BY_KEY:
