@@ -42,8 +42,15 @@ class AppendOnlyModel(models.Model):
         abstract = True
 
     def save(self, *args: Any, **kwargs: Any) -> None:
-        if not self._state.adding:
-            raise AppendOnlyError(f"{type(self).__name__} rows are append-only and cannot be changed.")
+        name = type(self).__name__
+        if not self._state.adding or kwargs.get("force_update") or kwargs.get("update_fields") is not None:
+            raise AppendOnlyError(f"{name} rows are append-only and cannot be changed.")
+        # A new instance that carries an existing row's primary key would be saved with an
+        # UPDATE of that row (Django tries an UPDATE first whenever the key is set): refused
+        # here with a clear error, and always inserted, so no save ever issues an UPDATE.
+        if self.pk is not None and type(self)._base_manager.filter(pk=self.pk).exists():
+            raise AppendOnlyError(f"{name} {self.pk} exists; append-only rows cannot be written over.")
+        kwargs["force_insert"] = True
         super().save(*args, **kwargs)
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:

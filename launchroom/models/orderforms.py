@@ -54,6 +54,13 @@ class OrderFormQuerySet(FixedTenantQuerySet):
             self._refuse_signed(self, "deleted")
             return super().delete()
 
+    def bulk_create(self, objs: Iterable[Any], *args: Any, **kwargs: Any) -> list[Any]:
+        # An upsert may meet a signed row through any unique key (the id, the tenant and
+        # version): no upsert at all (``update_conflicts``, also the fourth positional argument).
+        if kwargs.get("update_conflicts") or (len(args) > 2 and args[2]):
+            raise AppendOnlyError("Order forms are not written by an upsert: a signed version is frozen.")
+        return super().bulk_create(objs, *args, **kwargs)
+
     def bulk_update(self, objs: Iterable[OrderForm], fields: Any, batch_size: int | None = None) -> int:
         objs = list(objs)
         if "status" in fields and any(o.status == OrderFormStatus.SIGNED for o in objs):
@@ -139,7 +146,9 @@ class OrderForm(FixedTenantMixin, models.Model):
         return f"{self.tenant} order form v{self.version} ({self.get_status_display()})"
 
     def save(self, *args: Any, **kwargs: Any) -> None:
-        if not self._state.adding and self.pk:
+        # Whatever the instance's state: a new instance carrying a signed row's key would be
+        # saved as an UPDATE of that row.
+        if self.pk is not None:
             stored = type(self).objects.filter(pk=self.pk).values_list("status", flat=True).first()
             if stored == OrderFormStatus.SIGNED:
                 raise AppendOnlyError("A signed order form is frozen; revise it into a new version instead.")
