@@ -12,7 +12,7 @@ from django.db import models, transaction
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
-from core.append_only import AppendOnlyError, frozen_trigger
+from core.append_only import AppendOnlyError, frozen_trigger, no_truncate_trigger
 from core.fixed import FixedTenantMixin, FixedTenantQuerySet, fixed_owner_trigger
 from launchroom import catalog
 from launchroom.models.tenants import LaunchStage, Tenant
@@ -116,12 +116,14 @@ class OrderForm(FixedTenantMixin, models.Model):
         ordering = ["tenant__name", "-version"]
         # The base manager refuses too (``_base_manager.filter(...).update()`` once skipped the refusals).
         base_manager_name = "objects"
-        # On PostgreSQL the database refuses too: no UPDATE or DELETE of a signed row, no new tenant for any.
+        # On PostgreSQL the database refuses too: no UPDATE or DELETE of a signed row, no new tenant for
+        # any, no TRUNCATE.
         triggers = [
             frozen_trigger(
                 pgtrigger.Q(old__status="signed"), name="signed_frozen", reason="a signed order form is frozen"
             ),
             fixed_owner_trigger(),
+            no_truncate_trigger("signed order forms are frozen"),
         ]
         constraints = [
             models.UniqueConstraint(
