@@ -9,7 +9,7 @@ from django.conf import settings
 from django.db import models
 from simple_history.models import HistoricalRecords
 
-from core.append_only import AppendOnlyModel, append_only_trigger
+from core.append_only import AppendOnlyModel, append_only_trigger, no_truncate_trigger
 from core.fixed import FixedTenantMixin, FixedTenantQuerySet, fixed_owner_trigger
 from core.validation import single_line
 
@@ -162,7 +162,7 @@ class BillingFallbackAcceptance(AppendOnlyModel):
 
     class Meta:
         base_manager_name = "objects"  # the append-only manager, on every ORM path
-        triggers = [append_only_trigger()]
+        triggers = [append_only_trigger(), no_truncate_trigger()]
         ordering = ["-accepted_at", "-id"]
 
     def __str__(self) -> str:

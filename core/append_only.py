@@ -8,6 +8,7 @@ from typing import Any
 import pgtrigger
 from django.db import models
 from pgtrigger import compiler
+from simple_history.models import HistoricalChanges
 
 
 class AppendOnlyError(Exception):
@@ -42,8 +43,15 @@ class AppendOnlyModel(models.Model):
         abstract = True
 
     def save(self, *args: Any, **kwargs: Any) -> None:
-        if not self._state.adding:
-            raise AppendOnlyError(f"{type(self).__name__} rows are append-only and cannot be changed.")
+        name = type(self).__name__
+        if not self._state.adding or kwargs.get("force_update") or kwargs.get("update_fields") is not None:
+            raise AppendOnlyError(f"{name} rows are append-only and cannot be changed.")
+        # A new instance that carries an existing row's primary key would be saved with an
+        # UPDATE of that row (Django tries an UPDATE first whenever the key is set): refused
+        # here with a clear error, and always inserted, so no save ever issues an UPDATE.
+        if self.pk is not None and type(self)._base_manager.filter(pk=self.pk).exists():
+            raise AppendOnlyError(f"{name} {self.pk} exists; append-only rows cannot be written over.")
+        kwargs["force_insert"] = True
         super().save(*args, **kwargs)
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
@@ -88,8 +96,8 @@ class UnliftableTriggerSql(compiler.UpsertTriggerSql):
         return _UNLIFTABLE_TEMPLATE
 
 
-class RefuseChange(pgtrigger.Protect):
-    """A row trigger that refuses the statement with an integrity error naming the table."""
+class _Refusal:
+    """The refusing body and the unliftable SQL, shared by the row and statement triggers."""
 
     reason = "rows are append-only"
 
@@ -100,8 +108,23 @@ class RefuseChange(pgtrigger.Protect):
         )
 
     def compile(self, model: Any) -> compiler.Trigger:
-        compiled = super().compile(model)
+        compiled = super().compile(model)  # type: ignore[misc]  # a mixin: the pgtrigger class is next in the MRO
         return compiler.Trigger(name=compiled.name, sql=UnliftableTriggerSql(**compiled.sql.kwargs))
+
+
+class RefuseChange(_Refusal, pgtrigger.Protect):
+    """A row trigger that refuses the statement with an integrity error naming the table."""
+
+
+class RefuseStatement(_Refusal, pgtrigger.Trigger):
+    """A statement trigger (``BEFORE ... FOR EACH STATEMENT``) that refuses the statement.
+
+    ``TRUNCATE`` fires no row trigger: it empties the table without reading a row. Only a
+    statement trigger sees it (``TRUNCATE ... CASCADE`` fires it on every table it empties).
+    """
+
+    when = pgtrigger.Before
+    level = pgtrigger.Statement
 
 
 def append_only_trigger() -> RefuseChange:
@@ -109,8 +132,40 @@ def append_only_trigger() -> RefuseChange:
     return RefuseChange(name="append_only", operation=pgtrigger.Update | pgtrigger.Delete)
 
 
+def no_truncate_trigger(reason: str = "rows are append-only") -> RefuseStatement:
+    """For ``Meta.triggers`` of an append-only or frozen model, beside its row trigger: no TRUNCATE."""
+    trigger = RefuseStatement(name="no_truncate", operation=pgtrigger.Truncate)
+    trigger.reason = reason  # no quote: it is inside an SQL string
+    return trigger
+
+
 def frozen_trigger(condition: pgtrigger.Condition, *, name: str, reason: str) -> RefuseChange:
     """For ``Meta.triggers``: no UPDATE or DELETE of a row whose OLD values meet ``condition``."""
     trigger = RefuseChange(name=name, operation=pgtrigger.Update | pgtrigger.Delete, condition=condition)
     trigger.reason = reason
     return trigger
+
+
+# The history tables (django-simple-history) ------------------------------------------------
+#
+# The history is the record of who changed what, and the decision log's outside witness
+# (launchroom/readiness/ledger.py): its rows are never deleted. An UPDATE stays possible: when a
+# user is deleted, Django sets ``history_user`` to NULL on the rows that name them (people
+# are deactivated in the portal, not deleted, but the admin of users is Django's own).
+
+
+def history_kept_trigger() -> RefuseStatement:
+    """A history table's trigger: no DELETE, no TRUNCATE (a statement trigger refuses even a
+    DELETE that would match no row: nothing in the portal deletes history)."""
+    trigger = RefuseStatement(name="history_kept", operation=pgtrigger.Delete | pgtrigger.Truncate)
+    trigger.reason = "history is kept"
+    return trigger
+
+
+def keep_history(candidates: Iterable[type[models.Model]]) -> None:
+    """Register ``history_kept_trigger`` on every history model among ``models`` (called once,
+    by ``CoreConfig.ready``, over every installed model: a new ``HistoricalRecords`` is covered
+    without a word). The migrations install it, as they do the triggers of ``Meta.triggers``."""
+    for model in candidates:
+        if issubclass(model, HistoricalChanges):
+            pgtrigger.register(history_kept_trigger())(model)

@@ -10,7 +10,11 @@ class CoreConfig(AppConfig):
     def ready(self) -> None:
         # The deploy checks register themselves; the failed-login event listens to Django's signal;
         # history rows written with no actor name the system account (simple_history's signal).
-        from core import checks, events, history  # noqa: F401
+        from django.apps import apps
+
+        from core import append_only, checks, events, history  # noqa: F401
+
+        append_only.keep_history(apps.get_models())
 
         history.connect_system_account(self)
         history.build_history_managers_once()

@@ -31,3 +31,17 @@ def production_database_is_not_sqlite(app_configs: Any = None, **kwargs: Any) ->
                 )
             )
     return errors
+
+
+@checks.register(checks.Tags.database, deploy=True)
+def test_flush_is_off(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """``ALLOW_TEST_FLUSH`` lets ``flush`` empty the tables that keep history: tests only."""
+    if not getattr(settings, "ALLOW_TEST_FLUSH", False):
+        return []
+    return [
+        checks.Error(
+            "ALLOW_TEST_FLUSH is on.",
+            hint="Unset ALLOW_TEST_FLUSH: it lets `manage.py flush` erase decision records and history.",
+            id="thesmios.E002",
+        )
+    ]

@@ -42,18 +42,28 @@ class FixedTenantMixin:
         instance._remember_owner()
         return instance
 
+    def _owner_before(self) -> dict[str, Any]:
+        """The owner columns of the row this save would write over: as loaded, or, for a new
+        instance carrying an existing row's key (which Django saves as an UPDATE of that
+        row), as stored."""
+        if not self._state.adding:
+            return getattr(self, "_loaded_owner", {})
+        if self.pk is None:
+            return {}
+        manager = type(self)._base_manager  # type: ignore[attr-defined]  # a mixin: Model is next in the MRO
+        return manager.filter(pk=self.pk).values(*self.fixed_fields).first() or {}
+
     def _remember_owner(self) -> None:
         # A deferred column is not in __dict__; it was not loaded, so it cannot have been changed.
         self._loaded_owner = {name: self.__dict__[name] for name in self.fixed_fields if name in self.__dict__}
 
     def save(self, *args: Any, **kwargs: Any) -> None:
-        if not self._state.adding:
-            for name, loaded in getattr(self, "_loaded_owner", {}).items():
-                if name in self.__dict__ and self.__dict__[name] != loaded:
-                    field = name.removesuffix("_id")
-                    raise FixedOwnerError(
-                        f"{type(self).__name__} {self.pk} belongs to {field} {loaded}; its {field} cannot change."
-                    )
+        for name, loaded in self._owner_before().items():
+            if name in self.__dict__ and self.__dict__[name] != loaded:
+                field = name.removesuffix("_id")
+                raise FixedOwnerError(
+                    f"{type(self).__name__} {self.pk} belongs to {field} {loaded}; its {field} cannot change."
+                )
         super().save(*args, **kwargs)  # type: ignore[misc]  # a mixin: Model is next in the MRO
         self._remember_owner()
 

@@ -9,7 +9,7 @@ from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
-from core.append_only import AppendOnlyModel, append_only_trigger
+from core.append_only import AppendOnlyModel, append_only_trigger, no_truncate_trigger
 
 
 def evidence_upload_to(instance: EvidenceAttachment, filename: str) -> str:
@@ -54,7 +54,7 @@ class EvidenceAttachment(AppendOnlyModel):
 
     class Meta:
         base_manager_name = "objects"  # the append-only manager, on every ORM path
-        triggers = [append_only_trigger()]
+        triggers = [append_only_trigger(), no_truncate_trigger()]
         ordering = ["-captured_at", "-id"]
         indexes = [
             models.Index(fields=["tenant", "gate_key", "requirement_key", "-captured_at"], name="evidence_lookup")
@@ -113,7 +113,7 @@ class EvidenceCheck(AppendOnlyModel):
 
     class Meta:
         base_manager_name = "objects"  # the append-only manager, on every ORM path
-        triggers = [append_only_trigger()]
+        triggers = [append_only_trigger(), no_truncate_trigger()]
         ordering = ["-checked_at", "-id"]
 
     def __str__(self) -> str:

@@ -59,5 +59,5 @@ def test_it_chains_each_decision_into_the_log(globex):
     kinds = list(DecisionLogEntry.objects.filter(tenant=globex).values_list("kind", flat=True))
     assert kinds.count("gate_decision") == GateDecision.objects.filter(tenant=globex).count()
     assert kinds.count("acceptance_record") == 1
-    assert kinds[-1] == "stage_change"
+    assert kinds[-2:] == ["stage_change", "readiness_transition"]  # the move, then how readiness moved
     assert AcceptanceRecord.objects.get(tenant=globex).stage == LaunchStage.PAID_BETA

@@ -69,22 +69,22 @@ def link_of(kind: str, pk: int) -> int:
 @pytest.fixture
 def globex(db: None) -> Tenant:
     """A signed order form, the billing fallback's acceptance, six gate decisions, an
-    acceptance record and a stage move: ten links."""
+    acceptance record, its first readiness transition, a stage move and its transition: twelve links."""
     tenant = ready_tenant("globex", sign_for=LaunchStage.PAID_BETA, live=True)
-    assert DecisionLogEntry.objects.filter(tenant=tenant).count() == 10
+    assert DecisionLogEntry.objects.filter(tenant=tenant).count() == 12
     return tenant
 
 
 @pytest.fixture
 def initech(db: None) -> Tenant:
-    """No billing profile, signed for private beta and moved into it: nine links."""
+    """No billing profile, signed for private beta and moved into it (two transitions): eleven links."""
     return ready_tenant("initech", without=["billing"], sign_for=LaunchStage.PRIVATE_BETA, live=True)
 
 
 def test_it_passes_an_untouched_log(globex: Tenant, initech: Tenant) -> None:
     output = verify()
-    assert "OK     globex: 10 links" in output
-    assert "OK     initech: 9 links" in output
+    assert "OK     globex: 12 links" in output
+    assert "OK     initech: 11 links" in output
     assert "2 tenant(s), no break" in output
     assert next(ledger.verify([globex])).broken is None
 
@@ -130,11 +130,11 @@ def test_it_detects_a_row_deleted_with_its_link_in_the_middle(globex: Tenant) ->
 
 def test_it_detects_the_last_link_cut_off_with_its_row(globex: Tenant) -> None:
     """A chain alone cannot see its tail cut off; the history's creation records can."""
-    move = StageChange.objects.get(tenant=globex)
-    seq = link_of("stage_change", move.pk)
-    assert seq == DecisionLogEntry.objects.filter(tenant=globex).count()
-    raw(f"DELETE FROM {table(DecisionLogEntry)} WHERE kind = 'stage_change' AND object_id = %s", [move.pk])
-    raw(f"DELETE FROM {table(StageChange)} WHERE id = %s", [move.pk])
+    last = DecisionLogEntry.objects.filter(tenant=globex).latest("seq")
+    seq = last.seq
+    assert (last.kind, seq) == ("readiness_transition", DecisionLogEntry.objects.filter(tenant=globex).count())
+    raw(f"DELETE FROM {table(DecisionLogEntry)} WHERE id = %s", [last.pk])
+    raw(f"DELETE FROM {table(ledger.KINDS[last.kind])} WHERE id = %s", [last.object_id])
 
     assert f"globex: link {seq}: was deleted from the end of the log" in broken()
 
@@ -164,7 +164,7 @@ def test_it_detects_a_gate_decision_inserted_by_raw_sql(globex: Tenant, staff: d
 
     message = broken()
     assert f"globex: log: gate_decision {pk} is not in the log: it was inserted behind the portal's back" in message
-    assert "(the log ends at link 10)" in message
+    assert "(the log ends at link 12)" in message
 
 
 def test_it_detects_an_acceptance_record_inserted_by_raw_sql(db: None) -> None:

@@ -108,6 +108,7 @@ WRITE_NOTHING = {
     "verify_launch_packet": "reads a packet file",
     "verify_proof": "reads a proof file",
     "export_launch_packet": "reads the acceptance and writes a file",
+    "flush": "Django's: empties the database (tests/test_truncate.py)",
 }
 LIVE_COMMANDS = ("check_managed_beta_readiness", "launch_proof_bundle", "operator_launch_proof")
 COMMANDS = ("seed_demo", "verify_evidence", "refresh_readiness", "run_scheduler", "sweep_pending_evidence")

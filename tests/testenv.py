@@ -17,6 +17,8 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
     os.environ["MEDIA_ROOT"] = tempfile.mkdtemp(prefix=f"thesmios-test-media-{os.environ['PYTEST_XDIST_WORKER']}-")
 else:
     os.environ.setdefault("MEDIA_ROOT", tempfile.mkdtemp(prefix="thesmios-test-media-"))
+# A transactional test's flush may empty the tables that refuse TRUNCATE (thesmios/settings.py).
+os.environ.setdefault("ALLOW_TEST_FLUSH", "1")
 # Background work runs at once in tests (on commit); one integration test runs the real worker.
 os.environ.setdefault("TASKS_BACKEND", "django_tasks.backends.immediate.ImmediateBackend")
 

@@ -50,6 +50,7 @@ def comment_add(
         comment = Comment(tenant=tenant, author=author, body=body, gate_key=gate_key, order_form=order_form)
         comment.full_clean()
         comment.save()
+        hooks.decision_recorded(comment)  # chained into the tenant's decision log
         hooks.room_may_change(tenant_id=tenant.pk)
         _tell_other_side(comment, from_staff=is_staff)
         return comment

@@ -7,7 +7,7 @@ from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
-from core.append_only import AppendOnlyModel, append_only_trigger
+from core.append_only import AppendOnlyModel, append_only_trigger, no_truncate_trigger
 from core.fixed import FixedTenantMixin
 from launchroom import catalog
 from launchroom.models.orderforms import OrderForm
@@ -32,7 +32,7 @@ class Comment(FixedTenantMixin, AppendOnlyModel):
 
     class Meta:
         base_manager_name = "objects"  # the append-only manager, on every ORM path
-        triggers = [append_only_trigger()]
+        triggers = [append_only_trigger(), no_truncate_trigger()]
         ordering = ["tenant__name", "created_at", "id"]
         constraints = [
             models.CheckConstraint(

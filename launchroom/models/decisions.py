@@ -7,7 +7,7 @@ from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
-from core.append_only import AppendOnlyModel, append_only_trigger
+from core.append_only import AppendOnlyModel, append_only_trigger, no_truncate_trigger
 from launchroom.models.orderforms import OrderForm
 from launchroom.models.tenants import LaunchStage, Stage, Tenant
 
@@ -32,7 +32,7 @@ class GateDecision(AppendOnlyModel):
 
     class Meta:
         base_manager_name = "objects"  # the append-only manager, on every ORM path
-        triggers = [append_only_trigger()]
+        triggers = [append_only_trigger(), no_truncate_trigger()]
         ordering = ["-decided_at", "-id"]
         indexes = [models.Index(fields=["tenant", "gate_key", "-decided_at"], name="gatedecision_lookup")]
 
@@ -95,7 +95,7 @@ class AcceptanceRecord(AppendOnlyModel):
 
     class Meta:
         base_manager_name = "objects"  # the append-only manager, on every ORM path
-        triggers = [append_only_trigger()]
+        triggers = [append_only_trigger(), no_truncate_trigger()]
         ordering = ["-signed_at", "-id"]
         constraints = [
             models.UniqueConstraint(
@@ -126,7 +126,7 @@ class StageChange(AppendOnlyModel):
 
     class Meta:
         base_manager_name = "objects"  # the append-only manager, on every ORM path
-        triggers = [append_only_trigger()]
+        triggers = [append_only_trigger(), no_truncate_trigger()]
         ordering = ["-changed_at", "-id"]
 
     def __str__(self) -> str:
@@ -136,8 +136,8 @@ class StageChange(AppendOnlyModel):
 class DecisionLogEntry(AppendOnlyModel):
     """One link of a tenant's tamper-evident decision log (a SHA-256 hash chain).
 
-    Each gate decision, acceptance record, stage move, order-form signature and billing-fallback
-    acceptance appends an entry in the same transaction:
+    Each gate decision, acceptance record, stage move, order-form signature, billing-fallback
+    acceptance, comment and readiness transition appends an entry in the same transaction:
     ``entry_hash = sha256(prev_hash + canonical JSON of the row)``.
     """
 
@@ -154,7 +154,7 @@ class DecisionLogEntry(AppendOnlyModel):
 
     class Meta:
         base_manager_name = "objects"  # the append-only manager, on every ORM path
-        triggers = [append_only_trigger()]
+        triggers = [append_only_trigger(), no_truncate_trigger()]
         ordering = ["tenant_id", "seq"]
         verbose_name_plural = "decision log entries"
         constraints = [

@@ -12,7 +12,7 @@ from django.db import models, transaction
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
-from core.append_only import AppendOnlyError, frozen_trigger
+from core.append_only import AppendOnlyError, frozen_trigger, no_truncate_trigger
 from core.fixed import FixedTenantMixin, FixedTenantQuerySet, fixed_owner_trigger
 from launchroom import catalog
 from launchroom.models.tenants import LaunchStage, Tenant
@@ -53,6 +53,13 @@ class OrderFormQuerySet(FixedTenantQuerySet):
         with transaction.atomic(using=self.db):
             self._refuse_signed(self, "deleted")
             return super().delete()
+
+    def bulk_create(self, objs: Iterable[Any], *args: Any, **kwargs: Any) -> list[Any]:
+        # An upsert may meet a signed row through any unique key (the id, the tenant and
+        # version): no upsert at all (``update_conflicts``, also the fourth positional argument).
+        if kwargs.get("update_conflicts") or (len(args) > 2 and args[2]):
+            raise AppendOnlyError("Order forms are not written by an upsert: a signed version is frozen.")
+        return super().bulk_create(objs, *args, **kwargs)
 
     def bulk_update(self, objs: Iterable[OrderForm], fields: Any, batch_size: int | None = None) -> int:
         objs = list(objs)
@@ -109,12 +116,14 @@ class OrderForm(FixedTenantMixin, models.Model):
         ordering = ["tenant__name", "-version"]
         # The base manager refuses too (``_base_manager.filter(...).update()`` once skipped the refusals).
         base_manager_name = "objects"
-        # On PostgreSQL the database refuses too: no UPDATE or DELETE of a signed row, no new tenant for any.
+        # On PostgreSQL the database refuses too: no UPDATE or DELETE of a signed row, no new tenant for
+        # any, no TRUNCATE.
         triggers = [
             frozen_trigger(
                 pgtrigger.Q(old__status="signed"), name="signed_frozen", reason="a signed order form is frozen"
             ),
             fixed_owner_trigger(),
+            no_truncate_trigger("signed order forms are frozen"),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -139,7 +148,9 @@ class OrderForm(FixedTenantMixin, models.Model):
         return f"{self.tenant} order form v{self.version} ({self.get_status_display()})"
 
     def save(self, *args: Any, **kwargs: Any) -> None:
-        if not self._state.adding and self.pk:
+        # Whatever the instance's state: a new instance carrying a signed row's key would be
+        # saved as an UPDATE of that row.
+        if self.pk is not None:
             stored = type(self).objects.filter(pk=self.pk).values_list("status", flat=True).first()
             if stored == OrderFormStatus.SIGNED:
                 raise AppendOnlyError("A signed order form is frozen; revise it into a new version instead.")

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import models
 from simple_history.models import HistoricalRecords
 
-from core.append_only import AppendOnlyModel, append_only_trigger
+from core.append_only import AppendOnlyModel, append_only_trigger, no_truncate_trigger
 from core.fixed import FixedTenantMixin, FixedTenantQuerySet, fixed_owner_trigger
 from launchroom.models.tenants import Tenant
 
@@ -109,7 +109,7 @@ class ReadinessTransition(AppendOnlyModel):
 
     class Meta:
         base_manager_name = "objects"  # the append-only manager, on every ORM path
-        triggers = [append_only_trigger()]
+        triggers = [append_only_trigger(), no_truncate_trigger()]
         ordering = ["-at", "-id"]
         indexes = [
             models.Index(fields=["tenant", "-at"], name="transition_tenant_at"),

@@ -1,7 +1,8 @@
 """The tamper-evident decision log: a per-tenant SHA-256 hash chain over decision rows.
 
-Every gate decision, acceptance record, stage move, order-form signature and acceptance of
-the manual billing fallback appends one ``DecisionLogEntry`` in the transaction that writes
+Every gate decision, acceptance record, stage move, order-form signature, acceptance of
+the manual billing fallback, comment and readiness transition appends one
+``DecisionLogEntry`` in the transaction that writes
 the row (the services announce the row through ``core.hooks.decision_recorded``; the
 listener in ``launchroom/listeners.py`` calls ``append``): ``entry_hash = sha256(prev_hash + payload)``, where
 ``payload`` is the canonical JSON of the row's own fields. Editing, deleting, reordering or
@@ -33,10 +34,12 @@ from billing.models import BillingFallbackAcceptance
 from core.hashing import canonical_json
 from launchroom.models import (
     AcceptanceRecord,
+    Comment,
     DecisionLogEntry,
     GateDecision,
     OrderForm,
     OrderFormStatus,
+    ReadinessTransition,
     StageChange,
     Tenant,
 )
@@ -50,6 +53,11 @@ KINDS: dict[str, type[models.Model]] = {
     # The signed version (a draft is not a decision and is not logged).
     "signed_order_form": OrderForm,
     "billing_fallback_acceptance": BillingFallbackAcceptance,
+    # The record of what was said and of how readiness moved: append-only like the decisions,
+    # and chained so that a comment or a transition deleted (or truncated) behind the portal's
+    # back is caught too.
+    "comment": Comment,
+    "readiness_transition": ReadinessTransition,
 }
 KIND_OF = {model: kind for kind, model in KINDS.items()}
 # Which rows of a kind's table the log must hold (every row, unless named here).

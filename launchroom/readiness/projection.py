@@ -188,9 +188,10 @@ def _transition(
 
 
 def _record(transition: ReadinessTransition, readiness: Readiness) -> None:
-    """Keep the transition, and tell whom it concerns (in the same transaction, through
-    ``core.hooks``: the notifications sit above readiness)."""
+    """Keep the transition, chain it into the decision log, and tell whom it concerns (in the
+    same transaction, through ``core.hooks``: the log and the notifications sit above readiness)."""
     transition.save()
+    hooks.decision_recorded(transition)
     hooks.transition_recorded(transition, readiness)
 
 
