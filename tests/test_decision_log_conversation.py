@@ -84,7 +84,7 @@ def test_the_migration_chains_the_rows_written_before_the_log_held_them(globex: 
     sponsor = globex.memberships.get().user
     old = Comment.objects.create(tenant=globex, author=sponsor, body="Written before.", gate_key="public-deployment")
     assert f"comment {old.pk} is not in the log" in broken()
-    migration = importlib.import_module("launchroom.migrations.0014_chain_comments_and_transitions")
+    migration = importlib.import_module("launchroom.migrations.0016_chain_comments_and_transitions")
     migration.chain_existing(apps, None)
     last = DecisionLogEntry.objects.filter(tenant=globex).latest("seq")
     assert (last.kind, last.object_id) == ("comment", old.pk)

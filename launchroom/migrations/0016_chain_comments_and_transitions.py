@@ -68,6 +68,6 @@ def chain_existing(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("launchroom", "0013_database_refuses_truncate")]
+    dependencies = [("launchroom", "0015_database_refuses_truncate")]
 
     operations = [migrations.RunPython(chain_existing, migrations.RunPython.noop)]

@@ -9,7 +9,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('billing', '0004_tenant_fixed_on_every_path'),
+        ('billing', '0005_single_line_fields'),
     ]
 
     operations = [

@@ -9,7 +9,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('launchroom', '0012_tenantreadiness_room_version'),
+        ('launchroom', '0014_single_line_fields'),
     ]
 
     operations = [
