@@ -33,6 +33,7 @@ from billing.models import BillingFallbackAcceptance, BillingProfile, BillingRou
 from evidence.models import EvidenceAttachment
 from launchroom import catalog, demo
 from launchroom.catalog import Role
+from launchroom.demo_evidence import HAND_UPLOADER, RUN_IN_PROCESS
 from launchroom.models import (
     AcceptanceDecision,
     AcceptanceRecord,
@@ -268,9 +269,22 @@ class SupportPlanFactory(DjangoModelFactory[SupportPlan]):
 # Evidence and decisions -----------------------------------------------------------------
 
 
+HAND_NOTE = "Sample output for a test, uploaded by hand"
+
+
+def hand_uploader(gate_key: str) -> Any:
+    """The staff user who uploads ``gate_key``'s evidence by hand in the demo (not its decider)."""
+    return StaffFactory.create(role=demo.STAFF[HAND_UPLOADER.get(gate_key, "operator")])
+
+
 class EvidenceAttachmentFactory(DjangoModelFactory[EvidenceAttachment]):
     """A small stored file for one attachment requirement, its SHA-256 and size computed from
-    the bytes as ``evidence_attach`` does; ``age_days`` dates its capture back."""
+    the bytes as ``evidence_attach`` does; ``age_days`` dates its capture back.
+
+    Its provenance is the demo's (``launchroom.demo_evidence``): the output of the proof command
+    that attaches that requirement (no uploader), else a hand upload, with a note, by the staff
+    member who uploads that gate's samples (never its decider). ``uploaded_by=<user>``,
+    ``produced_by_command=...`` and ``note=...`` say otherwise."""
 
     class Meta:
         model = EvidenceAttachment
@@ -288,6 +302,9 @@ class EvidenceAttachmentFactory(DjangoModelFactory[EvidenceAttachment]):
     size = factory.LazyAttribute(lambda a: len(a.content))
     content_type = "text/plain"
     captured_at = factory.LazyAttribute(lambda a: timezone.now() - timedelta(days=a.age_days))
+    produced_by_command = factory.LazyAttribute(lambda a: RUN_IN_PROCESS.get((a.gate_key, a.requirement_key), ""))
+    uploaded_by = factory.LazyAttribute(lambda a: None if a.produced_by_command else hand_uploader(a.gate_key))
+    note = factory.LazyAttribute(lambda a: "" if a.produced_by_command else HAND_NOTE)
 
 
 class GateDecisionFactory(DjangoModelFactory[GateDecision]):
