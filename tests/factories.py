@@ -117,8 +117,9 @@ class StaffFactory(DjangoModelFactory[Any]):
 
 
 def staff_user(role: Role = Role.OPERATOR) -> Any:
-    """The demo's staff user of ``role``, in its group (one query once they exist)."""
-    found = User.objects.filter(username=STAFF_USERNAME[role], groups__name=role).first()
+    """The demo's staff user of ``role``, in its group (one query once they exist: whoever
+    makes them, ``StaffFactory`` or the ``staff`` fixture, puts them in their group)."""
+    found = User.objects.filter(username=STAFF_USERNAME[role]).first()
     return found or StaffFactory.create(role=role)
 
 
@@ -367,23 +368,39 @@ def attach_all(
     """One file for every attachment requirement that counts for ``tenant``, except the gates
     and the ``(gate, requirement)`` pairs in ``omit``; ``ages`` dates single ones back."""
     ages = ages or {}
+    uploaders: dict[str, Any] = {}  # each gate's hand uploader, looked up once
     rows = []
     for gate_key, requirement_key in ATTACHMENT_REQUIREMENTS:
         flag = catalog.requirement(gate_key, requirement_key).configured_flag
         if gate_key in omit or (gate_key, requirement_key) in omit or (flag and not getattr(tenant, flag)):
             continue
-        age = ages.get((gate_key, requirement_key), age_days)
+        command = RUN_IN_PROCESS.get((gate_key, requirement_key), "")
+        if not command and gate_key not in uploaders:
+            uploaders[gate_key] = hand_uploader(gate_key)
         rows.append(
             EvidenceAttachmentFactory.create(
-                tenant=tenant, gate_key=gate_key, requirement_key=requirement_key, age_days=age
+                tenant=tenant,
+                gate_key=gate_key,
+                requirement_key=requirement_key,
+                age_days=ages.get((gate_key, requirement_key), age_days),
+                uploaded_by=uploaders.get(gate_key) if not command else None,
             )
         )
     return rows
 
 
-def accept_all(tenant: Tenant, *, omit: Collection[str] = ()) -> list[GateDecision]:
+def accept_all(tenant: Tenant, *, omit: Collection[str | tuple[str, str]] = ()) -> list[GateDecision]:
     """Each evidence gate accepted by its deciding role, except the gates in ``omit``."""
-    return [GateDecisionFactory.create(tenant=tenant, gate_key=key) for key in EVIDENCE_GATES if key not in omit]
+    deciders = {
+        role: staff_user(role) for role in {catalog.gate(key).decided_by or Role.OPERATOR for key in EVIDENCE_GATES}
+    }
+    return [
+        GateDecisionFactory.create(
+            tenant=tenant, gate_key=key, decided_by=deciders[catalog.gate(key).decided_by or Role.OPERATOR]
+        )
+        for key in EVIDENCE_GATES
+        if key not in omit
+    ]
 
 
 def sign(tenant: Tenant, stage: str = LaunchStage.PAID_BETA, *, by: Any = None, decision: str = "accepted") -> Any:
@@ -439,8 +456,9 @@ def ready_tenant(
     if "support" not in without:
         SupportPlanFactory.create(tenant=tenant)
     attach_all(tenant, omit=without, ages=ages)
-    wanted: dict[str, str | None] = {key: GateDecisionKind.ACCEPTED for key in EVIDENCE_GATES if key not in without}
-    for key, kind in {**wanted, **(decisions or {})}.items():
+    decisions = decisions or {}
+    accept_all(tenant, omit=[*without, *decisions])
+    for key, kind in decisions.items():
         if kind is not None:
             GateDecisionFactory.create(tenant=tenant, gate_key=key, decision=kind)
     for accepted_stage in accepted_for:
