@@ -8,8 +8,9 @@ real services, called by the helpers at the end of this module::
     tenant = TenantFactory()
     sponsor = MembershipFactory(tenant=tenant).user
     OrderFormFactory(tenant=tenant, signed=True)
-    tenant = ready_tenant()                       # go for paid beta but the buyer's signature
-    tenant = ready_tenant(sign=True, live=True)   # signed and moved into the paid beta
+    tenant = ready_tenant()            # go for paid beta but the buyer's signature
+    tenant = ready_tenant(sign_for="paid_beta", live=True)  # signed (the service), in the beta
+    tenant = ready_tenant(accepted_for=["paid_beta"])       # go: an acceptance row, written directly
 
 Staff users are the demo's (``operator``, ``commercial``, ...; ``StaffFactory(role=...)``),
 so a test may mix these with the ``staff`` fixture.
@@ -18,7 +19,7 @@ so a test may mix these with the ``staff`` fixture.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -33,6 +34,7 @@ from billing.models import BillingFallbackAcceptance, BillingProfile, BillingRou
 from evidence.models import EvidenceAttachment
 from launchroom import catalog, demo
 from launchroom.catalog import Role
+from launchroom.demo_evidence import HAND_UPLOADER, RUN_IN_PROCESS
 from launchroom.models import (
     AcceptanceDecision,
     AcceptanceRecord,
@@ -42,11 +44,12 @@ from launchroom.models import (
     MembershipRole,
     OrderForm,
     OrderFormStatus,
+    Stage,
     SupportPlan,
     Tenant,
     TenantMembership,
 )
-from launchroom.readiness import ledger
+from launchroom.readiness import ledger, projection
 from launchroom.readiness.services import stage_move
 
 User = get_user_model()
@@ -58,6 +61,7 @@ CONFIG_FLAGS = (
     "controlled_send_configured",
 )
 EVIDENCE_GATES = tuple(g.key for g in catalog.GATES if g.decided_by is not None)
+ATTACHMENT_REQUIREMENTS = tuple((g.key, r.key) for g in catalog.GATES for r in g.attachment_requirements)
 # The staff username of each role: the demo's, so that the ``staff`` fixture finds the same users.
 STAFF_USERNAME = {role: username for username, role in demo.STAFF.items()}
 
@@ -113,8 +117,10 @@ class StaffFactory(DjangoModelFactory[Any]):
 
 
 def staff_user(role: Role = Role.OPERATOR) -> Any:
-    """The demo's staff user of ``role``, in its group."""
-    return StaffFactory.create(role=role)
+    """The demo's staff user of ``role``, in its group (one query once they exist: whoever
+    makes them, ``StaffFactory`` or the ``staff`` fixture, puts them in their group)."""
+    found = User.objects.filter(username=STAFF_USERNAME[role]).first()
+    return found or StaffFactory.create(role=role)
 
 
 # Tenants and members ---------------------------------------------------------------------
@@ -133,7 +139,7 @@ class TenantFactory(DjangoModelFactory[Tenant]):
 
     slug = factory.Sequence(lambda n: f"tenant-{n}")
     name = factory.LazyAttribute(lambda t: t.slug.replace("-", " ").title())
-    commercial_owner = factory.LazyFunction(lambda: StaffFactory.create(role=Role.COMMERCIAL))
+    commercial_owner = factory.LazyFunction(lambda: staff_user(Role.COMMERCIAL))
 
 
 class MembershipFactory(DjangoModelFactory[TenantMembership]):
@@ -142,6 +148,7 @@ class MembershipFactory(DjangoModelFactory[TenantMembership]):
     class Meta:
         model = TenantMembership
         skip_postgeneration_save = True
+        django_get_or_create = ("tenant", "user")
 
     tenant = factory.SubFactory(TenantFactory)
     user = factory.SubFactory(
@@ -151,7 +158,8 @@ class MembershipFactory(DjangoModelFactory[TenantMembership]):
 
 
 def member(tenant: Tenant, role: str = MembershipRole.BUYER_SPONSOR, username: str = "") -> Any:
-    """A user who is a member of ``tenant`` in ``role`` (the sponsor is ``buyer-<slug>``)."""
+    """A user who is a member of ``tenant`` in ``role`` (the sponsor is ``buyer-<slug>``); an
+    existing member is returned as they are."""
     if not username:
         username = f"buyer-{tenant.slug}" if role == MembershipRole.BUYER_SPONSOR else f"{role}-{tenant.slug}"
     return MembershipFactory.create(tenant=tenant, role=role, user=UserFactory.create(username=username)).user
@@ -172,14 +180,14 @@ class OrderFormFactory(DjangoModelFactory[OrderForm]):
         sent = factory.Trait(
             status=OrderFormStatus.SENT,
             sent_at=factory.LazyFunction(timezone.now),
-            sent_by=factory.LazyFunction(lambda: StaffFactory.create(role=Role.COMMERCIAL)),
+            sent_by=factory.LazyFunction(lambda: staff_user(Role.COMMERCIAL)),
         )
         signed = factory.Trait(
             status=OrderFormStatus.SIGNED,
             approval_reference=factory.LazyAttribute(lambda o: f"PO-{o.tenant.slug.upper()}-{o.version:02d}"),
             signed_at=factory.LazyFunction(timezone.now),
             signer_name="Bea Buyer",
-            recorded_by=factory.LazyFunction(lambda: StaffFactory.create(role=Role.COMMERCIAL)),
+            recorded_by=factory.LazyFunction(lambda: staff_user(Role.COMMERCIAL)),
         )
 
     tenant = factory.SubFactory(TenantFactory)
@@ -256,7 +264,7 @@ class SupportPlanFactory(DjangoModelFactory[SupportPlan]):
         skip_postgeneration_save = True
 
     tenant = factory.SubFactory(TenantFactory)
-    support_owner = factory.LazyFunction(lambda: StaffFactory.create(role=Role.SUPPORT))
+    support_owner = factory.LazyFunction(lambda: staff_user(Role.SUPPORT))
     support_owner_name = "Priya Patel"
     support_owner_email = "support@thesmios.example"
     escalation_route = "Support owner, then the on-call operator"
@@ -268,9 +276,22 @@ class SupportPlanFactory(DjangoModelFactory[SupportPlan]):
 # Evidence and decisions -----------------------------------------------------------------
 
 
+HAND_NOTE = "Sample output for a test, uploaded by hand"
+
+
+def hand_uploader(gate_key: str) -> Any:
+    """The staff user who uploads ``gate_key``'s evidence by hand in the demo (not its decider)."""
+    return staff_user(demo.STAFF[HAND_UPLOADER.get(gate_key, "operator")])
+
+
 class EvidenceAttachmentFactory(DjangoModelFactory[EvidenceAttachment]):
     """A small stored file for one attachment requirement, its SHA-256 and size computed from
-    the bytes as ``evidence_attach`` does; ``age_days`` dates its capture back."""
+    the bytes as ``evidence_attach`` does; ``age_days`` dates its capture back.
+
+    Its provenance is the demo's (``launchroom.demo_evidence``): the output of the proof command
+    that attaches that requirement (no uploader), else a hand upload, with a note, by the staff
+    member who uploads that gate's samples (never its decider). ``uploaded_by=<user>``,
+    ``produced_by_command=...`` and ``note=...`` say otherwise."""
 
     class Meta:
         model = EvidenceAttachment
@@ -288,6 +309,9 @@ class EvidenceAttachmentFactory(DjangoModelFactory[EvidenceAttachment]):
     size = factory.LazyAttribute(lambda a: len(a.content))
     content_type = "text/plain"
     captured_at = factory.LazyAttribute(lambda a: timezone.now() - timedelta(days=a.age_days))
+    produced_by_command = factory.LazyAttribute(lambda a: RUN_IN_PROCESS.get((a.gate_key, a.requirement_key), ""))
+    uploaded_by = factory.LazyAttribute(lambda a: None if a.produced_by_command else hand_uploader(a.gate_key))
+    note = factory.LazyAttribute(lambda a: "" if a.produced_by_command else HAND_NOTE)
 
 
 class GateDecisionFactory(DjangoModelFactory[GateDecision]):
@@ -301,14 +325,17 @@ class GateDecisionFactory(DjangoModelFactory[GateDecision]):
     gate_key = "public-deployment"
     decision = GateDecisionKind.ACCEPTED
     note = factory.LazyAttribute(lambda d: f"{d.decision} in a test")
-    decided_by = factory.LazyAttribute(lambda d: StaffFactory.create(role=catalog.GATES_BY_KEY[d.gate_key].decided_by))
+    decided_by = factory.LazyAttribute(
+        lambda d: staff_user(catalog.GATES_BY_KEY[d.gate_key].decided_by or Role.OPERATOR)
+    )
     decided_at = factory.LazyFunction(timezone.now)
     logged = factory.PostGeneration(_logged)
 
 
 class AcceptanceRecordFactory(DjangoModelFactory[AcceptanceRecord]):
     """A buyer's acceptance row written directly (its snapshot hash a placeholder): for tests
-    of the record itself. A signature the certificate can check: ``sign``."""
+    of the record itself and of the readiness rules. A signature the certificate can check:
+    ``sign``."""
 
     class Meta:
         model = AcceptanceRecord
@@ -322,7 +349,7 @@ class AcceptanceRecordFactory(DjangoModelFactory[AcceptanceRecord]):
     signer_email = "bea@example.com"
     recorded_by = factory.LazyAttribute(lambda r: member(r.tenant))
     signer = factory.SelfAttribute("recorded_by")
-    approval_reference = "none"
+    approval_reference = factory.LazyAttribute(lambda r: r.order_form.approval_reference if r.order_form else "none")
     signed_at = factory.LazyFunction(timezone.now)
     snapshot_sha256 = "0" * 64
     logged = factory.PostGeneration(_logged)
@@ -331,27 +358,49 @@ class AcceptanceRecordFactory(DjangoModelFactory[AcceptanceRecord]):
 # States ---------------------------------------------------------------------------------
 
 
-def attach_all(tenant: Tenant, *, omit: Collection[str] = (), age_days: float = 1) -> list[EvidenceAttachment]:
+def attach_all(
+    tenant: Tenant,
+    *,
+    omit: Collection[str | tuple[str, str]] = (),
+    age_days: float = 1,
+    ages: Mapping[tuple[str, str], float] | None = None,
+) -> list[EvidenceAttachment]:
     """One file for every attachment requirement that counts for ``tenant``, except the gates
-    in ``omit``."""
+    and the ``(gate, requirement)`` pairs in ``omit``; ``ages`` dates single ones back."""
+    ages = ages or {}
+    uploaders: dict[str, Any] = {}  # each gate's hand uploader, looked up once
     rows = []
-    for gate in catalog.GATES:
-        if gate.key in omit:
+    for gate_key, requirement_key in ATTACHMENT_REQUIREMENTS:
+        flag = catalog.requirement(gate_key, requirement_key).configured_flag
+        if gate_key in omit or (gate_key, requirement_key) in omit or (flag and not getattr(tenant, flag)):
             continue
-        for requirement in gate.attachment_requirements:
-            if requirement.configured_flag and not getattr(tenant, requirement.configured_flag):
-                continue
-            rows.append(
-                EvidenceAttachmentFactory.create(
-                    tenant=tenant, gate_key=gate.key, requirement_key=requirement.key, age_days=age_days
-                )
+        command = RUN_IN_PROCESS.get((gate_key, requirement_key), "")
+        if not command and gate_key not in uploaders:
+            uploaders[gate_key] = hand_uploader(gate_key)
+        rows.append(
+            EvidenceAttachmentFactory.create(
+                tenant=tenant,
+                gate_key=gate_key,
+                requirement_key=requirement_key,
+                age_days=ages.get((gate_key, requirement_key), age_days),
+                uploaded_by=uploaders.get(gate_key) if not command else None,
             )
+        )
     return rows
 
 
-def accept_all(tenant: Tenant, *, omit: Collection[str] = ()) -> list[GateDecision]:
+def accept_all(tenant: Tenant, *, omit: Collection[str | tuple[str, str]] = ()) -> list[GateDecision]:
     """Each evidence gate accepted by its deciding role, except the gates in ``omit``."""
-    return [GateDecisionFactory.create(tenant=tenant, gate_key=key) for key in EVIDENCE_GATES if key not in omit]
+    deciders = {
+        role: staff_user(role) for role in {catalog.gate(key).decided_by or Role.OPERATOR for key in EVIDENCE_GATES}
+    }
+    return [
+        GateDecisionFactory.create(
+            tenant=tenant, gate_key=key, decided_by=deciders[catalog.gate(key).decided_by or Role.OPERATOR]
+        )
+        for key in EVIDENCE_GATES
+        if key not in omit
+    ]
 
 
 def sign(tenant: Tenant, stage: str = LaunchStage.PAID_BETA, *, by: Any = None, decision: str = "accepted") -> Any:
@@ -364,36 +413,65 @@ def ready_tenant(
     slug: str = "",
     *,
     name: str = "",
-    stage: str = LaunchStage.PAID_BETA,
+    requested_stage: str = LaunchStage.PAID_BETA,
+    stage: str = Stage.SETUP,
     regulated: bool = False,
-    without: Collection[str] = (),
+    configured: Collection[str] = CONFIG_FLAGS,
+    without: Collection[str | tuple[str, str]] = (),
+    ages: Mapping[tuple[str, str], float] | None = None,
+    decisions: Mapping[str, str | None] | None = None,
+    accepted_for: Collection[str] = (),
     sign_for: str | None = None,
     live: bool = False,
-    **flags: Any,
 ) -> Tenant:
-    """A tenant with its buyer sponsor ``buyer-<slug>`` that meets every gate for ``stage``
-    except the buyer's acceptance (docs/RULES.md sections 3 and 4).
+    """A tenant in ``stage`` with its buyer sponsor ``buyer-<slug>`` that meets every gate for
+    ``requested_stage`` except the buyer's acceptance (docs/RULES.md sections 3 and 4), with
+    the ``configured`` flags set.
 
-    ``without`` leaves parts out: gate keys (no evidence and no decision for them), and
-    ``"order-form"`` (a draft instead of a signed one), ``"billing"`` (no profile),
-    ``"billing-acceptance"`` (terms, not accepted), ``"support"`` (no support plan).
-    ``sign_for=<stage>`` has the sponsor sign that stage through the service; ``live=True``
-    then moves the tenant into it (the operator, through ``stage_move``). Flags not given
-    are all configured.
+    ``without`` leaves parts out: gate keys (no evidence and no decision for them),
+    ``(gate, requirement)`` pairs (no evidence for that one), ``"order-form"`` (a draft
+    instead of a signed one), ``"billing"`` (no profile), ``"billing-acceptance"`` (terms, not
+    accepted), ``"support"`` (no support plan). ``ages`` dates single attachments back;
+    ``decisions`` overrides (or, with None, leaves out) an evidence gate's decision.
+
+    The buyer's acceptance, either way: ``accepted_for=<stages>`` writes acceptance rows
+    directly (placeholder snapshots; for the readiness rules), ``sign_for=<stage>`` stores the
+    readiness row, then has the sponsor sign that stage through the service; ``live=True``
+    then moves the tenant into it (the operator, through ``stage_move``).
     """
-    values: dict[str, Any] = dict.fromkeys(CONFIG_FLAGS, True) | flags
-    if name:
-        values["name"] = name
-    tenant = TenantFactory.create(**({"slug": slug} if slug else {}), regulated_buyer=regulated, **values)
+    flags = {flag: flag in configured for flag in CONFIG_FLAGS}
+    tenant = TenantFactory.create(
+        **({"slug": slug} if slug else {}),
+        **({"name": name} if name else {}),
+        stage=stage,
+        regulated_buyer=regulated,
+        **flags,
+    )
     buyer = member(tenant)
-    OrderFormFactory.create(tenant=tenant, requested_stage=stage, signed="order-form" not in without)
+    order_form = OrderFormFactory.create(
+        tenant=tenant, requested_stage=requested_stage, signed="order-form" not in without
+    )
     if "billing" not in without:
         BillingProfileFactory.create(tenant=tenant, accepted_by=None if "billing-acceptance" in without else buyer)
     if "support" not in without:
         SupportPlanFactory.create(tenant=tenant)
-    attach_all(tenant, omit=without)
-    accept_all(tenant, omit=without)
+    attach_all(tenant, omit=without, ages=ages)
+    decisions = decisions or {}
+    accept_all(tenant, omit=[*without, *decisions])
+    for key, kind in decisions.items():
+        if kind is not None:
+            GateDecisionFactory.create(tenant=tenant, gate_key=key, decision=kind)
+    for accepted_stage in accepted_for:
+        AcceptanceRecordFactory.create(
+            tenant=tenant,
+            stage=accepted_stage,
+            order_form=order_form if order_form.is_signed else None,
+            recorded_by=buyer,
+        )
     if sign_for is not None:
+        # The stored readiness row the services keep, as refresh_readiness first writes it for
+        # a tenant that has none: the signature's transition then starts from it.
+        projection.project(tenant_id=tenant.pk, cause="refresh_readiness: first evaluation")
         sign(tenant, sign_for, by=buyer)
         if live:
             stage_move(tenant=tenant, to_stage=sign_for, reason="Signed acceptance.", by=staff_user(Role.OPERATOR))

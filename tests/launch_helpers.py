@@ -155,14 +155,16 @@ def like_demo(slug: str) -> Tenant:
     rows, not the demo's build (every service and the operator proof):
 
     - northwind: a draft order form for the private beta and gate 1's evidence, undecided: hold;
-    - contoso: a regulated buyer and its finance member, every gate met for the paid beta but the buyer's acceptance;
+    - contoso: a regulated buyer and its finance member, every gate met for the paid beta but the buyer's acceptance,
+      and two comments on the billing route;
     - globex: every gate met, signed for the paid beta and moved into it: go;
     - initech: nothing configured, no billing profile, signed for the private beta and moved into it.
 
     The buyer sponsor has the demo's name (pages are checked for other tenants' names), and the
     tenant its stored readiness row.
     """
-    from launchroom import catalog
+    from launchroom.catalog import Role
+    from launchroom.conversation.services import comment_add
     from launchroom.models import LaunchStage
     from launchroom.readiness import projection
     from tests import factories
@@ -175,21 +177,26 @@ def like_demo(slug: str) -> Tenant:
     name = {"northwind": "Northwind Traders", "contoso": "Contoso Health", "globex": "Globex Corporation"}.get(slug, "")
     if slug == "northwind":
         tenant = factories.draft_tenant(slug, name=name)
-        for requirement in catalog.GATES_BY_KEY["public-deployment"].attachment_requirements:
-            factories.EvidenceAttachmentFactory.create(
-                tenant=tenant, gate_key="public-deployment", requirement_key=requirement.key
-            )
+        factories.attach_gate(tenant, "public-deployment")
     elif slug == "contoso":
-        tenant = factories.ready_tenant(slug, name=name, regulated=True, controlled_send_configured=False)
+        configured = [flag for flag in factories.CONFIG_FLAGS if flag != "controlled_send_configured"]
+        tenant = factories.ready_tenant(slug, name=name, regulated=True, configured=configured)
         for username, role, (first_name, last_name) in demo.EXTRA_BUYERS[slug]:
             factories.UserFactory.create(username=username, first_name=first_name, last_name=last_name)
             factories.member(tenant, role, username)
+        # The demo's conversation about the billing route: the buyer asks, the finance owner answers.
+        comment_add(tenant=tenant, author=buyer(slug), gate_key="billing-route", body="Can the invoice carry CC-4410?")
+        comment_add(
+            tenant=tenant,
+            author=factories.staff_user(Role.FINANCE),
+            gate_key="billing-route",
+            body="Yes: every invoice will carry cost centre CC-4410.",
+        )
     elif slug == "globex":
         tenant = factories.ready_tenant(slug, name=name, sign_for=LaunchStage.PAID_BETA, live=True)
     else:
-        unconfigured = dict.fromkeys(factories.CONFIG_FLAGS, False)
         tenant = factories.ready_tenant(
-            slug, without=("billing",), sign_for=LaunchStage.PRIVATE_BETA, live=True, **unconfigured
+            slug, configured=(), without=("billing",), sign_for=LaunchStage.PRIVATE_BETA, live=True
         )
     # The stored readiness row the services keep (the portfolio and the notices read it), as
     # refresh_readiness writes it for a tenant that has none yet.

@@ -5,10 +5,13 @@ from __future__ import annotations
 import zipfile
 from io import StringIO
 from pathlib import Path
+from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.core.management import CommandError, call_command
+
+from evidence.services import evidence_attach
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -36,6 +39,18 @@ def export(tmp_path: Path, slug: str = "globex") -> Path:
     output = tmp_path / f"{slug}.zip"
     call_command("export_launch_packet", slug, "--output", str(output), stdout=StringIO())
     return output
+
+
+def new_evidence(tenant: Any, staff: dict[str, Any]) -> None:
+    """A newer DPIA decision, attached by the operator through the service after the signature:
+    the readiness the buyer signed against changed."""
+    evidence_attach(
+        tenant=tenant,
+        gate_key="security-procurement-pack",
+        requirement_key="dpia-or-risk-decision",
+        by=staff["operator"],
+        output="A newer DPIA decision",
+    )
 
 
 def verify_command(path: Path, *key: str) -> tuple[str, CommandError | None]:

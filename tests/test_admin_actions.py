@@ -4,6 +4,7 @@ import pytest
 
 from launchroom import demo
 from launchroom.models import GateDecision, StageChange
+from tests.launch_helpers import like_demo
 
 pytestmark = pytest.mark.django_db
 
@@ -65,8 +66,8 @@ def test_it_needs_a_note(client, staff):
 
 
 def test_it_moves_stages_as_a_changelist_action_and_reports_counts(client, staff):
-    globex = demo.build_globex(staff)
-    northwind = demo.build_northwind(staff)
+    globex = like_demo("globex")
+    northwind = like_demo("northwind")
     client.force_login(staff["operator"])
     response = client.post(
         "/admin/launchroom/tenant/",
@@ -88,7 +89,7 @@ def test_it_moves_stages_as_a_changelist_action_and_reports_counts(client, staff
 
 
 def test_it_refuses_a_move_into_beta_on_hold_with_the_reasons(client, staff):
-    northwind = demo.build_northwind(staff)
+    northwind = like_demo("northwind")
     client.force_login(staff["operator"])
     response = client.post(
         f"/admin/launchroom/tenant/{northwind.pk}/move-stage/",
@@ -106,7 +107,7 @@ def test_it_refuses_a_move_into_beta_on_hold_with_the_reasons(client, staff):
 
 
 def test_it_shows_readiness_at_a_glance_on_the_tenant_page(client, staff):
-    contoso = demo.build_contoso(staff)
+    contoso = like_demo("contoso")
     client.force_login(staff["security"])
     body = client.get(f"/admin/launchroom/tenant/{contoso.pk}/change/").content.decode()
     assert "Readiness at a glance" in body
@@ -120,7 +121,7 @@ def test_it_shows_readiness_at_a_glance_on_the_tenant_page(client, staff):
 def test_it_keeps_the_tenant_change_page_at_its_pinned_query_count(client, staff):
     from tests.query_counts import assert_pinned_queries
 
-    contoso = demo.build_contoso(staff)
+    contoso = like_demo("contoso")
     client.force_login(staff["operator"])
     client.get(f"/admin/launchroom/tenant/{contoso.pk}/change/")
     with assert_pinned_queries("admin: tenant change page"):
@@ -155,7 +156,7 @@ def test_it_refuses_invitations_to_roles_without_the_permission(client, staff):
 
 
 def test_it_links_only_the_records_a_role_may_open(client, staff):
-    contoso = demo.build_contoso(staff)
+    contoso = like_demo("contoso")
     client.force_login(staff["commercial"])
     body = client.get(f"/admin/launchroom/tenant/{contoso.pk}/change/").content.decode()
     assert "/admin/billing/billingprofile/" not in body  # commercial owners have no billing access

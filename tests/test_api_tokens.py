@@ -4,14 +4,14 @@ import re
 
 import pytest
 
-from launchroom import demo
 from launchroom.models import ApiToken
+from tests.launch_helpers import like_demo
 
 pytestmark = pytest.mark.django_db
 
 
 def test_it_shows_a_new_token_once_and_stores_only_its_hash(client, staff):
-    tenant = demo.build_globex(staff)
+    tenant = like_demo("globex")
     client.force_login(staff["operator"])
     response = client.post(
         "/admin/launchroom/apitoken/add/", {"user": staff["commercial"].pk, "name": "CRM sync"}, follow=True

@@ -2,24 +2,17 @@
 
 On PostgreSQL the tenant row lock (``select_for_update``) serialises the writers. SQLite has
 no row locks; there each transaction begins with ``BEGIN IMMEDIATE`` (settings.py), so SQLite's
-database lock serialises them, and the same tests run on SQLite too. The default SQLite test
-database lives in memory with a shared cache, where SQLite answers a second writer with an
-error ("database table is locked") instead of making it wait, unlike a database file; so on
-SQLite the threads run against a file copy of the test database (``on_a_database_file``).
+database lock serialises them, and the same tests run on SQLite too: its test database is a
+file (tests/testenv.py), where a second writer waits for the lock.
 """
 
 from __future__ import annotations
 
-import sqlite3
-import tempfile
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
@@ -45,34 +38,6 @@ def groups(transactional_db):  # type: ignore[no-untyped-def]
 def contoso(groups):  # type: ignore[no-untyped-def]
     """Every gate met for paid beta but the buyer's acceptance (committed: the threads read it)."""
     return ready_tenant("contoso")
-
-
-@contextmanager
-def on_a_database_file() -> Iterator[None]:
-    """SQLite in memory: copy the (committed) test data to a file and use it in every thread
-    until the block ends; the in-memory database is kept open and restored afterwards.
-    Anything else: nothing to do."""
-    if connection.vendor != "sqlite" or not connection.is_in_memory_db():
-        yield
-        return
-    settings = connection.settings_dict
-    assert connections.settings["default"] is settings  # threads connect with this very dict
-    memory_name, memory = settings["NAME"], connection.connection
-    options = dict(settings.get("OPTIONS", {}))
-    with tempfile.TemporaryDirectory(prefix="thesmios-concurrency-") as folder:
-        path = str(Path(folder) / "db.sqlite3")
-        copy = sqlite3.connect(path)
-        memory.backup(copy)
-        copy.close()
-        settings["NAME"] = path
-        settings["OPTIONS"] = {**options, "timeout": 60}  # wait for the write lock, do not fail
-        connection.connection = None  # this thread reconnects, to the file
-        try:
-            yield
-        finally:
-            connection.close()
-            settings["NAME"], settings["OPTIONS"] = memory_name, options
-            connection.connection = memory
 
 
 def run_together(count: int, work) -> list[tuple[str, Any]]:  # type: ignore[no-untyped-def]
@@ -126,17 +91,16 @@ def test_it_leaves_one_current_record_after_concurrent_signatures(groups, contos
         )
         return record.pk
 
-    with on_a_database_file():
-        results = run_together(SIGNERS, sign)
-        assert [r for r in results if r[0] == "error"] == []
-        signed = [pk for kind, pk in results if kind == "ok"]
-        assert signed
-        assert AcceptanceRecord.objects.filter(tenant=tenant).count() == len(signed)
-        assert len(current_records(tenant, "paid_beta")) == 1
-        # Each record but the first replaces exactly one other: a single chain.
-        chain = AcceptanceRecord.objects.filter(tenant=tenant, supersedes__isnull=True)
-        assert chain.count() == 1
-        assert next(ledger.verify([tenant])).broken is None
+    results = run_together(SIGNERS, sign)
+    assert [r for r in results if r[0] == "error"] == []
+    signed = [pk for kind, pk in results if kind == "ok"]
+    assert signed
+    assert AcceptanceRecord.objects.filter(tenant=tenant).count() == len(signed)
+    assert len(current_records(tenant, "paid_beta")) == 1
+    # Each record but the first replaces exactly one other: a single chain.
+    chain = AcceptanceRecord.objects.filter(tenant=tenant, supersedes__isnull=True)
+    assert chain.count() == 1
+    assert next(ledger.verify([tenant])).broken is None
 
 
 @pytest.mark.django_db(transaction=True)
@@ -151,13 +115,12 @@ def test_it_leaves_one_current_record_after_concurrent_form_posts(groups, contos
         response = client.post(reverse("launchroom:sign", args=[tenant.slug]), {**data, "signer_name": f"Carlos {i}"})
         return response.status_code
 
-    with on_a_database_file():
-        results = run_together(4, post)
-        statuses = [status for kind, status in results if kind == "ok"]
-        assert len(statuses) == 4
-        # The first signature changes nothing the others saw (gate 9 is outside the snapshot),
-        # so each later one supersedes the one before it, or is refused with its reason.
-        assert set(statuses) <= {302, 409}
-        assert statuses.count(302) == AcceptanceRecord.objects.filter(tenant=tenant).count()
-        assert len(current_records(tenant, "paid_beta")) == 1
-        assert next(ledger.verify([tenant])).broken is None
+    results = run_together(4, post)
+    statuses = [status for kind, status in results if kind == "ok"]
+    assert len(statuses) == 4
+    # The first signature changes nothing the others saw (gate 9 is outside the snapshot),
+    # so each later one supersedes the one before it, or is refused with its reason.
+    assert set(statuses) <= {302, 409}
+    assert statuses.count(302) == AcceptanceRecord.objects.filter(tenant=tenant).count()
+    assert len(current_records(tenant, "paid_beta")) == 1
+    assert next(ledger.verify([tenant])).broken is None

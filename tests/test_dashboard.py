@@ -15,8 +15,8 @@ from launchroom import catalog
 from launchroom.models import AcceptanceDecision, LaunchStage, Stage
 from launchroom.portfolio import selectors as portfolio
 from launchroom.readiness import projection
-from tests import factories
-from tests.readiness_builders import acceptance_row, ready_tenant
+from tests.factories import AcceptanceRecordFactory, ready_tenant
+from tests.launch_helpers import like_demo
 
 INDEX = "/launch-room/"
 CSV = "/launch-room/portfolio.csv"
@@ -27,21 +27,8 @@ SLUGS = ("contoso", "globex", "initech", "northwind")
 
 @pytest.fixture
 def demo_tenants(db):
-    """Four tenants in the demo's four states (docs/RULES.md section 9), their stored rows
-    written by the projection's refresh."""
-    northwind = factories.draft_tenant("northwind", name="Northwind Traders")
-    factories.attach_gate(northwind, "public-deployment")  # ready for the operator's review
-    tenants = {
-        "contoso": factories.ready_tenant("contoso", name="Contoso Health"),
-        "globex": factories.ready_tenant("globex", name="Globex Corporation", sign_for="paid_beta", live=True),
-        # No billing profile: go for the private beta it runs, on hold for the paid beta it asks for.
-        "initech": factories.ready_tenant(
-            "initech", name="Initech", without=["billing"], sign_for="private_beta", live=True
-        ),
-        "northwind": northwind,
-    }
-    projection.refresh(everything=True)
-    return tenants
+    """The four demo tenants in their states (docs/RULES.md section 9), with their stored rows."""
+    return {slug: like_demo(slug) for slug in SLUGS}
 
 
 def body(response) -> str:
@@ -170,9 +157,8 @@ def test_it_sends_anonymous_visitors_to_log_in(client, db):
 def test_it_flags_a_tenant_fallen_to_hold_at_the_top(client, staff, demo_tenants):
     globex = demo_tenants["globex"]
     current = globex.acceptance_records.get()
-    acceptance_row(
-        globex,
-        LaunchStage.PAID_BETA,
+    AcceptanceRecordFactory(
+        tenant=globex,
         decision=AcceptanceDecision.SUPERSEDED,
         order_form=current.order_form,
         supersedes=current,
@@ -201,10 +187,14 @@ def test_it_flags_a_tenant_fallen_to_hold_at_the_top(client, staff, demo_tenants
 
 
 def test_it_flags_a_beta_tenant_whose_evidence_went_stale(db):
-    private = {"stage": Stage.PRIVATE_BETA, "requested_stage": LaunchStage.PRIVATE_BETA}
+    private = {
+        "stage": Stage.PRIVATE_BETA,
+        "requested_stage": LaunchStage.PRIVATE_BETA,
+        "accepted_for": [LaunchStage.PRIVATE_BETA],
+    }
     ready_tenant("stale", **private, ages={("tenant-access-proof", "access-smoke"): 45})
     ready_tenant("fresh", **private)
-    ready_tenant("setup-only", ages={("tenant-access-proof", "access-smoke"): 45})
+    ready_tenant("setup-only", ages={("tenant-access-proof", "access-smoke"): 45}, accepted_for=[LaunchStage.PAID_BETA])
 
     projection.refresh(everything=True)
 
@@ -227,12 +217,17 @@ def _dashboard_queries(client, user) -> int:
 
 
 def test_it_keeps_the_query_count_constant_in_the_number_of_tenants(client, staff):
-    ready_tenant("first", stage=Stage.PAID_BETA)
+    ready_tenant("first", stage=Stage.PAID_BETA, accepted_for=[LaunchStage.PAID_BETA])
     projection.refresh(everything=True)
     one = _dashboard_queries(client, staff["operator"])
 
     for i in range(49):
-        ready_tenant(f"t{i:02d}", stage=(Stage.SETUP, Stage.PRIVATE_BETA, Stage.PAID_BETA)[i % 3], regulated=i % 2 == 0)
+        ready_tenant(
+            f"t{i:02d}",
+            stage=(Stage.SETUP, Stage.PRIVATE_BETA, Stage.PAID_BETA)[i % 3],
+            regulated=i % 2 == 0,
+            accepted_for=[LaunchStage.PAID_BETA],
+        )
     projection.refresh(everything=True)
     fifty = _dashboard_queries(client, staff["operator"])
 

@@ -13,7 +13,7 @@ from launchroom.catalog import Role
 from launchroom.models import GateDecision, Tenant
 from launchroom.readiness.evaluation import ACCEPTED, READY_FOR_REVIEW, REJECTED, evaluate
 from launchroom.readiness.services import gate_decide
-from tests.readiness_builders import attachment_row
+from tests.factories import EvidenceAttachmentFactory
 
 
 @pytest.fixture
@@ -77,8 +77,20 @@ def test_it_refuses_an_unknown_gate_a_bad_decision_or_no_note(staff, tenant):
     assert not GateDecision.objects.exists()
 
 
+def attach(tenant, gate_key, requirement_key, by, *, command="", age_days=1):
+    """One attachment uploaded by ``by`` (by hand unless ``command`` names the proof command)."""
+    EvidenceAttachmentFactory(
+        tenant=tenant,
+        gate_key=gate_key,
+        requirement_key=requirement_key,
+        uploaded_by=by,
+        produced_by_command=command,
+        age_days=age_days,
+    )
+
+
 def test_it_refuses_to_accept_while_requirements_are_unmet_and_lists_them(staff, tenant):
-    attachment_row(tenant, "tenant-access-proof", "operator-seed-run", by=staff["security"])
+    attach(tenant, "tenant-access-proof", "operator-seed-run", staff["security"])
 
     with pytest.raises(Refused) as refused:
         decide(tenant, "tenant-access-proof", staff["operator"])
@@ -92,9 +104,7 @@ def test_it_refuses_to_accept_while_requirements_are_unmet_and_lists_them(staff,
 
 def test_it_refuses_to_accept_stale_evidence(staff, tenant):
     for key in ("operator-seed-run", "access-smoke", "launch-room-snapshot"):
-        attachment_row(
-            tenant, "tenant-access-proof", key, by=staff["security"], age_days=60 if key == "access-smoke" else 1
-        )
+        attach(tenant, "tenant-access-proof", key, staff["security"], age_days=60 if key == "access-smoke" else 1)
 
     with pytest.raises(Refused, match="is older than 30 days"):
         decide(tenant, "tenant-access-proof", staff["operator"])
@@ -102,8 +112,8 @@ def test_it_refuses_to_accept_stale_evidence(staff, tenant):
 
 def test_it_refuses_self_approval_of_hand_uploaded_evidence(staff, tenant):
     for key in ("security-assurance-pack", "procurement-evidence-pack", "operations-evidence-pack"):
-        attachment_row(tenant, "security-procurement-pack", key, by=staff["operator"])
-    attachment_row(tenant, "security-procurement-pack", "dpia-or-risk-decision", by=staff["security"])
+        attach(tenant, "security-procurement-pack", key, staff["operator"])
+    attach(tenant, "security-procurement-pack", "dpia-or-risk-decision", staff["security"])
 
     with pytest.raises(Refused) as refused:
         decide(tenant, "security-procurement-pack", staff["security"])
@@ -122,10 +132,10 @@ def test_it_refuses_self_approval_of_hand_uploaded_evidence(staff, tenant):
 
 def test_it_does_not_count_command_output_as_self_approval(staff, tenant):
     operator = staff["operator"]
-    attachment_row(tenant, "public-deployment", "deployment-url", by=staff["security"])
+    attach(tenant, "public-deployment", "deployment-url", staff["security"])
     for key in ("launch-smoke", "api-smoke"):
-        attachment_row(tenant, "public-deployment", key, by=operator, command="launch_proof_bundle")
-    attachment_row(tenant, "public-deployment", "readiness-advisory", by=None, command="check_managed_beta_readiness")
+        attach(tenant, "public-deployment", key, operator, command="launch_proof_bundle")
+    attach(tenant, "public-deployment", "readiness-advisory", None, command="check_managed_beta_readiness")
 
     decide(tenant, "public-deployment", operator)
 

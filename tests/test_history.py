@@ -5,6 +5,7 @@ from django.apps import apps
 
 from launchroom import demo
 from launchroom.models import LaunchStage, SupportPlan, Tenant
+from tests.launch_helpers import like_demo
 
 pytestmark = pytest.mark.django_db
 
@@ -51,7 +52,7 @@ def test_it_records_the_admin_user_on_a_tenant_change(client, staff):
 
 
 def test_it_records_the_admin_user_on_a_stage_move(client, staff):
-    tenant = demo.build_globex(staff)
+    tenant = like_demo("globex")
     client.force_login(staff["operator"])
     response = client.post(
         f"/admin/launchroom/tenant/{tenant.pk}/move-stage/",

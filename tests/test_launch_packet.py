@@ -20,11 +20,8 @@ from django.urls import reverse
 from launchroom import demo
 from launchroom.acceptance.certificate import verification_code
 from launchroom.tenants.services import membership_add
-from tests.launch_helpers import build, buyer, prebuild
-from tests.packet_helpers import ROOT, export, member, new_key, portal_key, verify_command
-
-# Built once for the module; each test's changes are rolled back.
-_demo = prebuild("globex", "initech", "contoso")
+from tests.launch_helpers import buyer, like_demo
+from tests.packet_helpers import ROOT, export, member, new_evidence, new_key, portal_key, verify_command
 
 
 @pytest.fixture
@@ -33,8 +30,8 @@ def key(settings, tmp_path):
 
 
 @pytest.fixture
-def globex(staff, key):
-    return build("globex", staff)
+def globex(db, key):
+    return like_demo("globex")
 
 
 def verify_tool(path: Path, key: Path) -> subprocess.CompletedProcess[str]:
@@ -161,7 +158,7 @@ def test_the_packet_url_is_isolated(client, staff, globex):
     url = reverse("launchroom:packet", args=["globex"])
     response = client.get(url)
     assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
-    build("initech", staff)
+    like_demo("initech")
     client.force_login(buyer("initech"))
     assert client.get(url).status_code == 404
     assert client.get(reverse("launchroom:packet", args=["no-such-tenant"])).status_code == 404
@@ -174,7 +171,7 @@ def test_the_packet_url_is_isolated(client, staff, globex):
 
 
 def test_a_tenant_without_a_current_acceptance_has_no_packet(client, staff, key, tmp_path):
-    build("contoso", staff)
+    like_demo("contoso")
     client.force_login(staff["operator"])
     response = client.get(reverse("launchroom:packet", args=["contoso"]))
     assert response.status_code == 409 and b"no current acceptance record" in response.content
@@ -212,7 +209,7 @@ def test_the_verification_page_says_current_superseded_or_changed(client, staff,
     for private in (record.signer_email, record.approval_reference, record.snapshot_sha256, "globex"):
         assert private not in page
 
-    demo.attach_evidence(globex, staff, "security-procurement-pack")  # the readiness the buyer saw changed
+    new_evidence(globex, staff)  # the readiness the buyer saw changed
     assert "No longer matches" in client.get(url).content.decode()
 
     demo.sign_acceptance(globex, buyer("globex"), "paid_beta")

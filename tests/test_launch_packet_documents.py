@@ -27,11 +27,8 @@ from launchroom.acceptance.certificate import verification_code
 from launchroom.acceptance.services import acceptance_sign
 from launchroom.readiness.evaluation import evaluate
 from launchroom.readiness.services import gate_decide
-from tests.launch_helpers import build, buyer, prebuild
-from tests.packet_helpers import ROOT, export, member, portal_key, verify_command
-
-# Built once for the module; each test's changes are rolled back.
-_demo = prebuild("globex")
+from tests.launch_helpers import buyer, like_demo
+from tests.packet_helpers import ROOT, export, member, new_evidence, portal_key, verify_command
 
 PORTAL = "https://launch.thesmios.example"
 
@@ -42,8 +39,8 @@ def key(settings, tmp_path):
 
 
 @pytest.fixture
-def globex(staff, key):
-    return build("globex", staff)
+def globex(db, key):
+    return like_demo("globex")
 
 
 def pdf_text(packet: Path, name: str) -> list[str]:
@@ -90,7 +87,7 @@ def test_the_certificate_prints_human_dates_its_status_as_of_export_and_where_to
 
 
 def test_the_status_as_of_export_says_when_the_readiness_signed_against_has_changed(globex, staff, portal, tmp_path):
-    demo.attach_evidence(globex, staff, "security-procurement-pack")  # the readiness the buyer saw changed
+    new_evidence(globex, staff)  # the readiness the buyer saw changed
     packet = export(tmp_path)
     text = flat(" ".join(pdf_text(packet, "certificate/certificate.pdf")))
     exported = datetime.fromisoformat(json.loads(member(packet, "manifest.json"))["created_at"])
@@ -149,7 +146,7 @@ def test_each_evidence_item_says_where_it_came_from(globex, tmp_path):
         if attachment.note:
             assert f"Note {flat(attachment.note)}" in chunk
         assert ("The same file as #" in chunk) == (hashes[attachment.sha256] > 1)
-    # The demo labels its sample uploads in their notes; the reader sees each label on its item.
+    # Sample uploads are labelled in their notes; the reader sees each label on its item.
     assert any(a.note and not a.produced_by_command for a in attachments.values())
     index = {item["id"]: item for item in json.loads(member(packet, "evidence/index.json"))}
     assert {pk: index[pk]["note"] for pk in ids} == {pk: attachments[pk].note for pk in ids}

@@ -225,10 +225,12 @@ def test_thousands_of_events_stay_within_sqlites_parameter_limit(staff, django_c
     if connection.vendor != "sqlite":
         pytest.skip("SQLite's limit on a statement's parameters")
     tenant = like_demo("contoso")
-    connection.ensure_connection()
-    # This build allows more; SQLite's default since 3.32 is 32766.
-    limit = connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
-    connection.connection.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 32766)
+    # This build allows more; SQLite's default since 3.32 is 32766. The limit is set on the
+    # sqlite3 connection, reached through a cursor's DB-API ``connection`` attribute.
+    with connection.cursor() as cursor:
+        database = cursor.connection
+    limit = database.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+    database.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 32766)
     try:
         events = [
             Event(kind=NotificationKind.INCIDENT, tenant=tenant, event_key=f"limit:{i}", subject="S", body="B")
@@ -239,7 +241,7 @@ def test_thousands_of_events_stay_within_sqlites_parameter_limit(staff, django_c
             assert notify_many(recipients=readers, events=events) == 10000
             assert notify_many(recipients=readers, events=events) == 0
     finally:
-        connection.connection.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, limit)
+        database.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, limit)
 
 
 def test_the_reminder_sweep_writes_each_roles_reminders_in_one_insert_however_many_tenants(staff):

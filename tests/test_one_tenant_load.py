@@ -11,17 +11,31 @@ from django.db.models import Model
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from evidence.models import EvidenceAttachment
+from evidence.services import evidence_verify
 from launchroom.models import Tenant
 from launchroom.readiness.evaluation import evaluate
 from launchroom.readiness.projection import project
 from launchroom.readiness.selectors import TenantData, load, load_one, load_tenants
-from tests.launch_helpers import build, prebuild
-
-# Every kind of row: contoso has billing, support, evidence with checks, decisions; globex a
-# signed acceptance and a stage move.
-_demo = prebuild("contoso", "globex")
+from tests.factories import EvidenceAttachmentFactory
+from tests.launch_helpers import like_demo
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def tenants() -> dict[str, Tenant]:
+    """Every kind of row: contoso has billing, support, decisions, evidence with a replaced
+    attachment and a checked one; globex a signed acceptance and a stage move."""
+    contoso = like_demo("contoso")
+    first = EvidenceAttachment.objects.filter(tenant=contoso).first()
+    assert first is not None
+    EvidenceAttachmentFactory(
+        tenant=contoso, gate_key=first.gate_key, requirement_key=first.requirement_key, age_days=0
+    )
+    evidence_verify(attachment=first)
+    return {"contoso": contoso, "globex": like_demo("globex")}
+
 
 ANNOTATIONS = ("same_requirement", "check_ok", "check_detail")
 
@@ -50,9 +64,8 @@ def described(data: TenantData) -> dict[str, Any]:
 @pytest.mark.parametrize("lean", [True, False])
 @pytest.mark.parametrize("with_output", [True, False])
 @pytest.mark.parametrize("slug", ["contoso", "globex"])
-def test_it_loads_one_tenant_as_the_many_tenant_load_does(slug, lean, with_output, staff):
-    build("contoso", staff)
-    tenant = build(slug, staff)
+def test_it_loads_one_tenant_as_the_many_tenant_load_does(slug, lean, with_output, tenants):
+    tenant = tenants[slug]
     many = {d.tenant.pk: d for d in load_tenants(Tenant.objects.all(), lean=lean, with_output=with_output)}
     one = load_one(tenant.pk, lean=lean, with_output=with_output)
     assert described(one) == described(many[tenant.pk])
@@ -61,8 +74,8 @@ def test_it_loads_one_tenant_as_the_many_tenant_load_does(slug, lean, with_outpu
     assert evaluate(one, now=now).as_json() == evaluate(many[tenant.pk], now=now).as_json()
 
 
-def test_it_loads_one_tenant_with_its_related_rows_in_five_queries(staff):
-    tenant = build("globex", staff)
+def test_it_loads_one_tenant_with_its_related_rows_in_five_queries(tenants):
+    tenant = tenants["globex"]
     # the tenant with its billing, support, owner and stored readiness; its order forms,
     # attachments, decisions (with who decided) and acceptances
     with CaptureQueriesContext(connection) as queries:
@@ -74,7 +87,7 @@ def test_it_loads_one_tenant_with_its_related_rows_in_five_queries(staff):
     assert len(queries) == 5, [q["sql"] for q in queries.captured_queries]
 
 
-def test_it_refuses_a_tenant_that_does_not_exist(staff):
+def test_it_refuses_a_tenant_that_does_not_exist():
     with pytest.raises(Tenant.DoesNotExist):
         load_one(10**9)
     with pytest.raises(Tenant.DoesNotExist):

@@ -51,7 +51,7 @@ def test_it_shows_no_tenant_data(client, db, path):
         draft_tenant(slug)
     for slug in ("contoso", "globex"):
         ready_tenant(slug)
-    assert Tenant.objects.filter(slug__in=demo.BUILDERS).count() == len(demo.BUILDERS)
+    assert Tenant.objects.filter(slug__in=demo.BUYER_NAMES).count() == len(demo.BUYER_NAMES)
 
     body = client.get(path).content.decode()
 

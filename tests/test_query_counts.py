@@ -4,24 +4,22 @@ The counts live in ``tests/query_counts.json`` (name -> count); any difference f
 queries listed. Regenerate after a deliberate change with ``UPDATE_QUERY_COUNTS=1`` (see
 tests/query_counts.py) and review the diff. Each endpoint is requested once to warm the
 session and the per-process caches, then counted on the second request, on the four demo
-tenants of SPEC section 8 (built once for the module).
+tenants of docs/RULES.md section 9 as ``like_demo`` makes them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from django.conf import settings
 from django.contrib import admin
 from django.core.cache import cache
-from django.db import connection, transaction
+from django.db import connection
 from django.test import Client
-from django.test.utils import CaptureQueriesContext, override_settings
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from core.admin import model_admins
@@ -29,6 +27,8 @@ from launchroom import demo
 from launchroom.acceptance.certificate import verification_code
 from launchroom.models import AcceptanceRecord, MembershipRole, Tenant
 from tests import query_counts
+from tests.factories import member
+from tests.launch_helpers import like_demo
 
 FAST_HASHER = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 PACKET_KEY = (
@@ -46,24 +46,15 @@ class Endpoint:
     status: int = 200
 
 
-@pytest.fixture(scope="module")
-def world(django_db_setup: None, django_db_blocker: Any) -> Iterator[dict[str, Any]]:
-    """The demo tenants and users, built once for this module and rolled back after it."""
-    plain = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
-    storages = {**settings.STORAGES, "staticfiles": plain}  # the in-process proof renders pages
-    with django_db_blocker.unblock(), override_settings(PASSWORD_HASHERS=FAST_HASHER, STORAGES=storages):
-        atomic = transaction.atomic()
-        atomic.__enter__()
-        try:
-            staff = demo.ensure_staff()
-            tenants = {slug: build(staff) for slug, build in demo.BUILDERS.items()}
-            demo.ensure_buyer(tenants["northwind"], "portfolio-viewer", role=MembershipRole.VIEWER)
-            # (Not contoso: its tenant page runs two queries per member, pinned with two members.)
-            demo.ensure_buyer(tenants["initech"], "portfolio-viewer", role=MembershipRole.VIEWER)
-            yield {"staff": staff, "tenants": {slug: Tenant.objects.get(slug=slug) for slug in tenants}}
-        finally:
-            transaction.set_rollback(True)
-            atomic.__exit__(None, None, None)
+@pytest.fixture
+def world(db: None) -> dict[str, Any]:
+    """The four demo tenants in their docs/RULES.md section 9 states (``like_demo``) and a
+    viewer of two of them."""
+    tenants = {slug: like_demo(slug) for slug in demo.BUYER_NAMES}
+    # (Not contoso: its tenant page runs two queries per member, pinned with two members.)
+    for slug in ("northwind", "initech"):
+        member(tenants[slug], MembershipRole.VIEWER, "portfolio-viewer")
+    return {"tenants": tenants}
 
 
 def endpoints(tenants: dict[str, Tenant]) -> list[Endpoint]:

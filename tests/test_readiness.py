@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 
 from evidence.models import EvidenceAttachment, EvidenceCheck
-from launchroom import catalog, demo
+from launchroom import catalog
 from launchroom.models import AcceptanceDecision, LaunchStage, Tenant
 from launchroom.readiness.evaluation import (
     ACCEPTED,
@@ -23,13 +23,14 @@ from launchroom.readiness.evaluation import (
     evaluate,
 )
 from launchroom.readiness.selectors import load, load_tenants
-from tests.readiness_builders import (
-    acceptance_row,
-    attachment_row,
-    billing_row,
-    order_form_row,
+from tests.factories import (
+    AcceptanceRecordFactory,
+    BillingProfileFactory,
+    EvidenceAttachmentFactory,
+    OrderFormFactory,
     ready_tenant,
 )
+from tests.launch_helpers import like_demo
 
 PAID = LaunchStage.PAID_BETA
 PRIVATE = LaunchStage.PRIVATE_BETA
@@ -46,20 +47,20 @@ def _integrity_failure(tenant: Tenant) -> None:
 def _acceptance(decision: str) -> Callable[[Tenant], None]:
     def mutate(tenant: Tenant) -> None:
         current = tenant.acceptance_records.get()
-        acceptance_row(tenant, PAID, decision=decision, order_form=current.order_form, supersedes=current)
+        AcceptanceRecordFactory(tenant=tenant, decision=decision, order_form=current.order_form, supersedes=current)
 
     return mutate
 
 
 def _new_signed_version(**kwargs: Any) -> Callable[[Tenant], None]:
     def mutate(tenant: Tenant) -> None:
-        order_form_row(tenant, version=2, **kwargs)
+        OrderFormFactory(tenant=tenant, signed=True, **kwargs)
 
     return mutate
 
 
 def _unaccepted_billing(tenant: Tenant) -> None:
-    billing_row(tenant, accepted=False)
+    BillingProfileFactory(tenant=tenant)
 
 
 def _changed_billing_terms(tenant: Tenant) -> None:
@@ -69,7 +70,7 @@ def _changed_billing_terms(tenant: Tenant) -> None:
 
 
 def _fresh_replacement(tenant: Tenant) -> None:
-    attachment_row(tenant, "public-deployment", "launch-smoke", age_days=0)
+    EvidenceAttachmentFactory(tenant=tenant, gate_key="public-deployment", requirement_key="launch-smoke", age_days=0)
 
 
 def _nothing(tenant: Tenant) -> None:
@@ -81,7 +82,7 @@ STATUS_CASES = [
     ("accepted", {}, _nothing, PAID, "public-deployment", ACCEPTED, GO, ""),
     (
         "missing-attachment",
-        {"omit": {("public-deployment", "launch-smoke")}},
+        {"without": {("public-deployment", "launch-smoke")}},
         _nothing,
         PAID,
         "public-deployment",
@@ -161,7 +162,7 @@ STATUS_CASES = [
     ),
     (
         "record-gate-3-missing-on-draft",
-        {"signed": False},
+        {"without": ["order-form"], "accepted_for": []},
         _nothing,
         PAID,
         "order-form-scope",
@@ -201,7 +202,7 @@ STATUS_CASES = [
     ),
     (
         "record-gate-9-missing-for-another-stage",
-        {"accept_stages": (PRIVATE,)},
+        {"accepted_for": [PRIVATE]},
         _nothing,
         PAID,
         "customer-acceptance",
@@ -222,7 +223,7 @@ STATUS_CASES = [
     (
         "record-gate-10-missing-without-exclusions",
         {},
-        _new_signed_version(exclusions=catalog.STANDING_EXCLUSIONS[:3]),
+        _new_signed_version(excluded_claims="\n".join(catalog.STANDING_EXCLUSIONS[:3])),
         PAID,
         "self-serve-exclusions",
         MISSING,
@@ -231,7 +232,7 @@ STATUS_CASES = [
     ),
     (
         "record-gate-4-missing-without-fallback-acceptance",
-        {"billing": False},
+        {"without": ["billing"]},
         _unaccepted_billing,
         PAID,
         "billing-route",
@@ -251,7 +252,7 @@ STATUS_CASES = [
     ),
     (
         "record-gate-7-missing-without-support-plan",
-        {"support": False},
+        {"without": ["support"]},
         _nothing,
         PAID,
         "support-fallback",
@@ -267,7 +268,7 @@ STATUS_CASES = [
     [pytest.param(*case[1:], id=case[0]) for case in STATUS_CASES],
 )
 def test_it_gives_each_gate_status(db, build, mutate, stage, gate_key, status, decision, reason):
-    tenant = ready_tenant(**build)
+    tenant = ready_tenant(**{"accepted_for": [PAID], **build})
     mutate(tenant)
 
     readiness = evaluate(tenant, stage)
@@ -286,7 +287,7 @@ def test_it_gives_each_gate_status(db, build, mutate, stage, gate_key, status, d
 EFFECT_CASES = [
     (
         "hold",
-        {"omit": {("strict-proof-plan", "production-proof-json")}},
+        {"without": {("strict-proof-plan", "production-proof-json")}},
         PRIVATE,
         "strict-proof-plan",
         "HOLD",
@@ -296,7 +297,7 @@ EFFECT_CASES = [
     ),
     (
         "cap-not-in-force-for-private-beta",
-        {"billing": False, "accept_stages": (PRIVATE,)},
+        {"without": ["billing"], "accepted_for": [PRIVATE]},
         PRIVATE,
         "billing-route",
         "CAP",
@@ -304,10 +305,10 @@ EFFECT_CASES = [
         GO,
         (),
     ),
-    ("cap-in-force-for-paid-beta", {"billing": False}, PAID, "billing-route", "CAP", True, HOLD, ()),
+    ("cap-in-force-for-paid-beta", {"without": ["billing"]}, PAID, "billing-route", "CAP", True, HOLD, ()),
     (
         "claims-gate-6",
-        {"omit": {("credential-evidence-proof", "privacy-fixture")}},
+        {"without": {("credential-evidence-proof", "privacy-fixture")}},
         PAID,
         "credential-evidence-proof",
         "CLAIMS",
@@ -317,7 +318,7 @@ EFFECT_CASES = [
     ),
     (
         "claims-gate-7",
-        {"omit": {("support-fallback", "broadcast-dry-run")}},
+        {"without": {("support-fallback", "broadcast-dry-run")}},
         PAID,
         "support-fallback",
         "CLAIMS",
@@ -327,7 +328,7 @@ EFFECT_CASES = [
     ),
     (
         "gate-8-holds-a-regulated-buyer",
-        {"regulated": True, "omit": {("security-procurement-pack", "dpia-or-risk-decision")}},
+        {"regulated": True, "without": {("security-procurement-pack", "dpia-or-risk-decision")}},
         PAID,
         "security-procurement-pack",
         "HOLD",
@@ -337,7 +338,7 @@ EFFECT_CASES = [
     ),
     (
         "gate-8-only-restricts-claims-otherwise",
-        {"regulated": False, "omit": {("security-procurement-pack", "dpia-or-risk-decision")}},
+        {"regulated": False, "without": {("security-procurement-pack", "dpia-or-risk-decision")}},
         PAID,
         "security-procurement-pack",
         "CLAIMS",
@@ -353,7 +354,7 @@ EFFECT_CASES = [
     [pytest.param(*case[1:], id=case[0]) for case in EFFECT_CASES],
 )
 def test_it_applies_each_gate_effect(db, build, stage, gate_key, effect, in_force, decision, claims):
-    readiness = evaluate(ready_tenant(**build), stage)
+    readiness = evaluate(ready_tenant(**{"accepted_for": [PAID], **build}), stage)
     result = readiness.gate(gate_key)
 
     assert str(result.effect) == effect
@@ -365,7 +366,7 @@ def test_it_applies_each_gate_effect(db, build, stage, gate_key, effect, in_forc
 
 
 def test_it_caps_at_private_beta_with_the_seed_reason(db):
-    tenant = ready_tenant(billing=False, accept_stages=(PRIVATE, PAID))
+    tenant = ready_tenant(without=["billing"], accepted_for=[PRIVATE, PAID])
 
     assert evaluate(tenant, PRIVATE).decision == GO
     paid = evaluate(tenant, PAID)
@@ -375,7 +376,7 @@ def test_it_caps_at_private_beta_with_the_seed_reason(db):
 
 
 def test_it_adds_no_claim_when_every_gate_is_met(db):
-    readiness = evaluate(ready_tenant(), PAID)
+    readiness = evaluate(ready_tenant(accepted_for=[PAID]), PAID)
 
     assert readiness.decision == GO
     assert readiness.hold_reasons == []
@@ -416,7 +417,7 @@ def test_it_counts_a_conditional_requirement_only_when_configured(
 ):
     omit = {("credential-evidence-proof", "issuer-fixture")} if omitted else set()
     all_other_flags = ("evidence_fixture_configured", "audit_export_configured", "controlled_send_configured")
-    tenant = ready_tenant(configured=(*configured, *all_other_flags), omit=omit)
+    tenant = ready_tenant(configured=(*configured, *all_other_flags), without=omit, accepted_for=[PAID])
 
     readiness = evaluate(tenant, PAID)
     result = readiness.gate("credential-evidence-proof")
@@ -444,7 +445,7 @@ def test_it_defaults_to_the_latest_order_forms_requested_stage(db):
     bare = Tenant.objects.create(slug="bare", name="Bare")
     assert evaluate(bare).stage == PRIVATE
 
-    order_form_row(bare, requested_stage=PAID, signed=False)
+    OrderFormFactory(tenant=bare, requested_stage=PAID)
     assert evaluate(bare).stage == PAID
 
 
@@ -454,7 +455,11 @@ def test_it_refuses_an_unknown_stage(db):
 
 
 def test_it_names_next_actions_per_owner(db):
-    tenant = ready_tenant(omit={("public-deployment", "launch-smoke")}, decisions={"security-procurement-pack": None})
+    tenant = ready_tenant(
+        without={("public-deployment", "launch-smoke")},
+        decisions={"security-procurement-pack": None},
+        accepted_for=[PAID],
+    )
 
     actions = evaluate(tenant, PAID).next_actions
 
@@ -465,7 +470,7 @@ def test_it_names_next_actions_per_owner(db):
 
 
 def test_it_gives_itself_as_json(db):
-    data = evaluate(ready_tenant(omit={("public-deployment", "api-smoke")}), PAID).as_json()
+    data = evaluate(ready_tenant(without={("public-deployment", "api-smoke")}, accepted_for=[PAID]), PAID).as_json()
 
     assert set(data) == {"tenant", "stage", "decision", "gates", "hold_reasons", "do_not_claim", "next_actions"}
     gate1 = data["gates"][0]
@@ -478,17 +483,17 @@ def test_it_gives_itself_as_json(db):
     ]
 
 
-# The demo decisions of issue 3, through the demo builders (SPEC section 8).
+# The demo tenants' decisions (docs/RULES.md section 9), in their states as like_demo makes them.
 
 
-def test_demo_globex_is_go_for_paid_beta(staff):
-    readiness = evaluate(demo.build_globex(staff))
+def test_demo_globex_is_go_for_paid_beta(db):
+    readiness = evaluate(like_demo("globex"))
 
     assert (readiness.stage, readiness.decision) == (PAID, GO)
 
 
-def test_demo_initech_is_go_for_private_and_hold_for_paid(staff):
-    tenant = demo.build_initech(staff)
+def test_demo_initech_is_go_for_private_and_hold_for_paid(db):
+    tenant = like_demo("initech")
 
     assert evaluate(tenant, PRIVATE).decision == GO
     paid = evaluate(tenant)
@@ -499,15 +504,15 @@ def test_demo_initech_is_go_for_private_and_hold_for_paid(staff):
     assert any("run a no-charge private beta only" in reason for reason in paid.hold_reasons)
 
 
-def test_demo_contoso_holds_on_customer_acceptance_only(staff):
-    readiness = evaluate(demo.build_contoso(staff))
+def test_demo_contoso_holds_on_customer_acceptance_only(db):
+    readiness = evaluate(like_demo("contoso"))
 
     assert (readiness.stage, readiness.decision) == (PAID, HOLD)
     assert [g.gate.key for g in readiness.unmet_gates] == ["customer-acceptance"]
 
 
-def test_demo_northwind_holds_on_order_form_scope(staff):
-    readiness = evaluate(demo.build_northwind(staff))
+def test_demo_northwind_holds_on_order_form_scope(db):
+    readiness = evaluate(like_demo("northwind"))
 
     assert (readiness.stage, readiness.decision) == (PRIVATE, HOLD)
     assert readiness.gate("order-form-scope").status == MISSING
@@ -518,16 +523,17 @@ def test_demo_northwind_holds_on_order_form_scope(staff):
 
 
 def _tenants(count: int) -> list[Tenant]:
-    tenants = [ready_tenant(f"t{i:02d}", regulated=i % 2 == 0) for i in range(count)]
+    tenants = [ready_tenant(f"t{i:02d}", regulated=i % 2 == 0, accepted_for=[PAID]) for i in range(count)]
     for tenant in tenants[::3]:
-        acceptance_row(
-            tenant,
-            PAID,
+        AcceptanceRecordFactory(
+            tenant=tenant,
             decision=AcceptanceDecision.DEFERRED,
             order_form=tenant.order_forms.get(),
             supersedes=tenant.acceptance_records.get(),
         )
-        attachment_row(tenant, "public-deployment", "launch-smoke", age_days=0)
+        EvidenceAttachmentFactory(
+            tenant=tenant, gate_key="public-deployment", requirement_key="launch-smoke", age_days=0
+        )
     return tenants
 
 
@@ -563,7 +569,7 @@ def test_it_evaluates_the_portfolio_in_at_most_5_queries(db, django_assert_max_n
 
 
 def test_it_reuses_what_it_loaded(db, django_assert_num_queries):
-    data = load(ready_tenant())
+    data = load(ready_tenant(accepted_for=[PAID]))
 
     with django_assert_num_queries(0):
         readiness = evaluate(data, PAID)
@@ -572,7 +578,7 @@ def test_it_reuses_what_it_loaded(db, django_assert_num_queries):
 
 
 def test_it_keeps_stale_evidence_stale_everywhere(db):
-    tenant = ready_tenant("stale", ages={("public-deployment", "launch-smoke"): 45})
+    tenant = ready_tenant("stale", ages={("public-deployment", "launch-smoke"): 45}, accepted_for=[PAID])
 
     portfolio = {r.tenant.slug: r for r in evaluate_portfolio_as_the_dashboard_does()}
 

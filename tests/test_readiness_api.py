@@ -8,8 +8,8 @@ from django.contrib.auth import get_user_model
 from launchroom import demo
 from launchroom.models import ApiToken, LaunchStage
 from launchroom.readiness.evaluation import evaluate
+from tests.factories import TenantFactory, ready_tenant
 from tests.launch_helpers import like_demo
-from tests.readiness_builders import ready_tenant, tenant_row
 
 
 def url(slug: str, stage: str | None = None) -> str:
@@ -60,13 +60,13 @@ def test_it_gives_a_member_their_tenant_for_the_requested_stage(client, initech)
 
 
 def test_it_answers_the_four_demo_decisions(client, staff):
-    for slug in demo.BUILDERS:
+    for slug in demo.BUYER_NAMES:
         like_demo(slug)
     client.force_login(staff["operator"])
 
     decisions = {
         slug: (client.get(url(slug)).json()["stage"], client.get(url(slug)).json()["decision"])
-        for slug in demo.BUILDERS
+        for slug in demo.BUYER_NAMES
     }
 
     assert decisions == {
@@ -141,13 +141,13 @@ def test_it_accepts_a_members_api_token(client, globex):
 def test_it_answers_in_its_pinned_number_of_queries(client, staff, count, who):
     from tests.query_counts import assert_pinned_queries
 
-    tenants = [ready_tenant(f"t{i:02d}") for i in range(count)]
+    tenants = [ready_tenant(f"t{i:02d}", accepted_for=[LaunchStage.PAID_BETA]) for i in range(count)]
     tenant = tenants[-1]
     if who == "staff":
         user = staff["operator"]
     else:
         user = demo.ensure_buyer(tenant, "buyer")
-        tenant_row("unrelated")
+        TenantFactory(slug="unrelated")
     client.force_login(user)
 
     # session, user, membership (members only) and the five queries of load_tenants

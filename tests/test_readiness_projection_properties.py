@@ -22,13 +22,14 @@ from hypothesis import strategies as st
 from core.errors import NotPermitted, Refused
 from evidence.models import EvidenceAttachment
 from evidence.services import evidence_attach, evidence_verify
-from launchroom import catalog, demo, demo_evidence
+from launchroom import catalog, demo_evidence
 from launchroom.acceptance.services import acceptance_sign
 from launchroom.models import AcceptanceDecision, LaunchStage, Stage, Tenant
 from launchroom.readiness import projection
 from launchroom.readiness.evaluation import evaluate
 from launchroom.readiness.services import gate_decide, stage_move
-from tests.readiness_builders import ATTACHMENT_REQUIREMENTS, EVIDENCE_GATES, ready_tenant
+from tests.factories import ATTACHMENT_REQUIREMENTS, EVIDENCE_GATES, ready_tenant
+from tests.launch_helpers import buyer
 
 PROPERTY = settings(
     max_examples=20,
@@ -121,9 +122,19 @@ def apply(op: tuple[Any, ...], clock: Clock, staff: dict[str, Any], buyers: dict
 def test_it_keeps_stored_rows_equal_to_a_fresh_evaluation(db, staff, operations):
     clock = Clock()
     with mock.patch("django.utils.timezone.now", clock), transaction.atomic():
-        ready_tenant("live", stage=Stage.PAID_BETA, ages={("tenant-access-proof", "access-smoke"): 20})
-        ready_tenant("buying", requested_stage=LaunchStage.PRIVATE_BETA, decisions={"support-fallback": None})
-        buyers = {slug: demo.ensure_buyer(Tenant.objects.get(slug=slug), f"buyer-{slug}") for slug in TENANTS}
+        ready_tenant(
+            "live",
+            stage=Stage.PAID_BETA,
+            ages={("tenant-access-proof", "access-smoke"): 20},
+            accepted_for=[LaunchStage.PAID_BETA],
+        )
+        ready_tenant(
+            "buying",
+            requested_stage=LaunchStage.PRIVATE_BETA,
+            decisions={"support-fallback": None},
+            accepted_for=[LaunchStage.PRIVATE_BETA],
+        )
+        buyers = {slug: buyer(slug) for slug in TENANTS}
         projection.refresh(everything=True)
 
         refused = 0

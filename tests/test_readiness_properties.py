@@ -18,18 +18,19 @@ from launchroom.catalog import Effect
 from launchroom.models import AcceptanceDecision, LaunchStage, Tenant
 from launchroom.readiness.evaluation import GO, HOLD, evaluate
 from launchroom.readiness.selectors import load
-from tests.readiness_builders import (
+from tests.factories import (
     ATTACHMENT_REQUIREMENTS,
     CONFIG_FLAGS,
     EVIDENCE_GATES,
-    acceptance_row,
-    attachment_row,
-    billing_row,
-    decision_row,
-    order_form_row,
+    AcceptanceRecordFactory,
+    BillingProfileFactory,
+    EvidenceAttachmentFactory,
+    GateDecisionFactory,
+    OrderFormFactory,
+    SupportPlanFactory,
+    TenantFactory,
+    member,
     ready_tenant,
-    support_row,
-    tenant_row,
 )
 
 FAST = settings(
@@ -37,6 +38,7 @@ FAST = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
+STANDING_EXCLUSIONS = "\n".join(catalog.STANDING_EXCLUSIONS)
 STAGES = st.sampled_from([LaunchStage.PRIVATE_BETA, LaunchStage.PAID_BETA])
 # Weighted towards a met state so that "go" states come up often enough to matter.
 ATTACHMENT_STATE = st.sampled_from(["fresh", "fresh", "fresh", "fresh", "stale", "absent"])
@@ -64,40 +66,47 @@ IMPROVEMENTS = st.one_of(
 
 
 def build(state: dict[str, Any]) -> Tenant:
-    tenant = tenant_row("prop", regulated=state["regulated"], configured=state["configured"])
+    flags = {flag: flag in state["configured"] for flag in CONFIG_FLAGS}
+    tenant = TenantFactory(slug="prop", regulated_buyer=state["regulated"], **flags)
     order_form = None
     if state["order_form"] != "none":
-        order_form = order_form_row(
-            tenant,
+        order_form = OrderFormFactory(
+            tenant=tenant,
             requested_stage=state["stage"],
             signed=state["order_form"] != "draft",
-            exclusions=() if state["order_form"] == "signed_without_exclusions" else catalog.STANDING_EXCLUSIONS,
+            excluded_claims=""
+            if state["order_form"] == "signed_without_exclusions"
+            else OrderFormFactory.excluded_claims,
         )
     if state["billing"] != "none":
-        billing_row(tenant, accepted=state["billing"] == "accepted")
+        BillingProfileFactory(tenant=tenant, accepted_by=member(tenant) if state["billing"] == "accepted" else None)
     if state["support"]:
-        support_row(tenant)
+        SupportPlanFactory(tenant=tenant)
     for (gate_key, requirement_key), kind in state["attachments"].items():
         if kind != "absent":
-            attachment_row(tenant, gate_key, requirement_key, age_days=1 if kind == "fresh" else 90)
+            EvidenceAttachmentFactory(
+                tenant=tenant, gate_key=gate_key, requirement_key=requirement_key, age_days=1 if kind == "fresh" else 90
+            )
     for gate_key, kind in state["decisions"].items():
         if kind is not None:
-            decision_row(tenant, gate_key, kind)
+            GateDecisionFactory(tenant=tenant, gate_key=gate_key, decision=kind)
     if state["acceptance"] is not None:
         signed = order_form if order_form is not None and order_form.is_signed else None
-        first = acceptance_row(tenant, state["stage"], decision=AcceptanceDecision.ACCEPTED, order_form=signed)
+        first = AcceptanceRecordFactory(tenant=tenant, stage=state["stage"], order_form=signed)
         if state["acceptance"] != AcceptanceDecision.ACCEPTED:
-            acceptance_row(tenant, state["stage"], decision=state["acceptance"], order_form=signed, supersedes=first)
+            AcceptanceRecordFactory(
+                tenant=tenant, stage=state["stage"], decision=state["acceptance"], order_form=signed, supersedes=first
+            )
     return tenant
 
 
 def improve(tenant: Tenant, change: tuple[str, Any]) -> None:
     kind, target = change
     if kind == "accept":
-        decision_row(tenant, target, "accepted")
+        GateDecisionFactory(tenant=tenant, gate_key=target)
     else:
         gate_key, requirement_key = target
-        attachment_row(tenant, gate_key, requirement_key, age_days=0)
+        EvidenceAttachmentFactory(tenant=tenant, gate_key=gate_key, requirement_key=requirement_key, age_days=0)
 
 
 @FAST
@@ -126,16 +135,20 @@ HOLD_GATES = [g.key for g in catalog.GATES if g.effect == Effect.HOLD or g.hold_
 def withdraw(tenant: Tenant, gate_key: str, how: int, stage: str) -> None:
     gate = catalog.gate(gate_key)
     if gate.decided_by is not None:
-        decision_row(tenant, gate_key, ("reopened", "rejected")[how % 2])
+        GateDecisionFactory(tenant=tenant, gate_key=gate_key, decision=("reopened", "rejected")[how % 2])
     elif gate_key == "customer-acceptance":
         current = tenant.acceptance_records.get(stage=stage)
         decision = (AcceptanceDecision.SUPERSEDED, AcceptanceDecision.DEFERRED, AcceptanceDecision.REJECTED)[how % 3]
-        acceptance_row(tenant, stage, decision=decision, order_form=current.order_form, supersedes=current)
+        AcceptanceRecordFactory(
+            tenant=tenant, stage=stage, decision=decision, order_form=current.order_form, supersedes=current
+        )
     elif gate_key == "order-form-scope":
-        order_form_row(tenant, version=2, requested_stage=stage, scoped=False)
+        OrderFormFactory(
+            tenant=tenant, requested_stage=stage, signed=True, compliance_modules="", cohort_description=""
+        )
     elif gate_key == "self-serve-exclusions":
         kept = [c for i, c in enumerate(catalog.STANDING_EXCLUSIONS) if i != how % 4]
-        order_form_row(tenant, version=2, requested_stage=stage, exclusions=kept)
+        OrderFormFactory(tenant=tenant, requested_stage=stage, signed=True, excluded_claims="\n".join(kept))
     else:  # pragma: no cover - every HOLD gate is handled above
         raise AssertionError(gate_key)
 
@@ -152,7 +165,9 @@ def test_it_holds_when_any_hold_gates_acceptance_is_withdrawn(db, stage, regulat
     gate = catalog.gate(gate_key)
     regulated = regulated or gate.effect != Effect.HOLD  # gate 8 holds only a regulated buyer
     with transaction.atomic():
-        tenant = ready_tenant("prop", requested_stage=stage, regulated=regulated, configured=configured)
+        tenant = ready_tenant(
+            "prop", requested_stage=stage, regulated=regulated, configured=configured, accepted_for=[stage]
+        )
         assert evaluate(tenant, stage).decision == GO
 
         withdraw(tenant, gate_key, how, stage)

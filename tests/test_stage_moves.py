@@ -13,8 +13,8 @@ from core.errors import NotPermitted, Refused
 from launchroom.models import LaunchStage, Stage, StageChange, Tenant
 from launchroom.readiness.evaluation import evaluate
 from launchroom.readiness.services import stage_move
+from tests.factories import AcceptanceRecordFactory, ready_tenant
 from tests.launch_helpers import like_demo
-from tests.readiness_builders import acceptance_row, ready_tenant
 
 
 def move(tenant, to_stage, by, reason=""):
@@ -54,7 +54,7 @@ def test_it_refuses_paid_beta_to_a_tenant_capped_at_private_beta(staff):
 
 
 def test_it_records_a_move_on_go_with_the_readiness_snapshot_hash(db, staff):
-    tenant = ready_tenant(requested_stage=LaunchStage.PAID_BETA)
+    tenant = ready_tenant(accepted_for=[LaunchStage.PAID_BETA])
     expected = evaluate(tenant, LaunchStage.PAID_BETA)
 
     row = move(tenant, Stage.PAID_BETA, staff["operator"], reason="Signed acceptance.")
@@ -74,13 +74,13 @@ def test_it_records_a_move_on_go_with_the_readiness_snapshot_hash(db, staff):
 
 
 def test_it_moves_between_betas_only_on_go(db, staff):
-    tenant = ready_tenant(requested_stage=LaunchStage.PAID_BETA, accept_stages=(LaunchStage.PRIVATE_BETA,))
+    tenant = ready_tenant(accepted_for=[LaunchStage.PRIVATE_BETA])
     move(tenant, Stage.PRIVATE_BETA, staff["operator"])
 
     with pytest.raises(Refused, match="on hold for paid beta"):
         move(tenant, Stage.PAID_BETA, staff["operator"])
 
-    acceptance_row(tenant, LaunchStage.PAID_BETA, order_form=tenant.order_forms.get())
+    AcceptanceRecordFactory(tenant=tenant, order_form=tenant.order_forms.get())
     move(tenant, Stage.PAID_BETA, staff["operator"])
     tenant.refresh_from_db()
     assert tenant.stage == Stage.PAID_BETA

@@ -4,6 +4,7 @@ Tests run with production-like settings (DEBUG off); only the key is a test valu
 """
 
 import os
+import shutil
 import tempfile
 
 os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production-0123456789abcdefghijklmnop")
@@ -31,3 +32,14 @@ def pytest_configure(config: object) -> None:
     from django.conf import settings
 
     settings.MEDIA_URL = "https://media.invalid/"
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] == "django.db.backends.sqlite3" and not database.get("TEST", {}).get("NAME"):
+        # The SQLite test database is a file (Django's TEST NAME; pytest-django adds each xdist
+        # worker's suffix), in memory-backed /dev/shm where there is one, rather than SQLite's
+        # shared in-memory database, which answers a second writer with an error instead of
+        # making it wait: threads of tests/test_concurrency.py then wait for the write lock.
+        folder = tempfile.mkdtemp(prefix="thesmios-test-db-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None)
+        config.add_cleanup(lambda: shutil.rmtree(folder, ignore_errors=True))  # type: ignore[attr-defined]
+        database["TEST"] = {**database.get("TEST", {}), "NAME": os.path.join(folder, "test.sqlite3")}
+        # A writer waits up to 30 seconds for the lock (SQLite's default, 5, is short on a busy machine).
+        database["OPTIONS"] = {**database.get("OPTIONS", {}), "timeout": 30}
