@@ -47,15 +47,20 @@ def confirm_impact(
     verb: str = "Saving",
     submit_label: str = "Save anyway",
     hidden: Iterable[tuple[str, str]] = (),
+    impacts: Iterable[Any] | None = None,
 ) -> TemplateResponse | None:
     """The confirmation page when a change to any of ``previews``' tenants would change its
     readiness and the user has not confirmed yet; else None (save now).
 
-    ``hidden`` adds fields to the replayed POST (a stashed upload's token, say).
+    ``hidden`` adds fields to the replayed POST (a stashed upload's token, say). ``impacts``
+    already known (``core.hooks.keep_unless_changed``) are shown without a preview.
     """
     if request.method != "POST" or confirmed(request):
         return None
-    changed = impact_items(previews, verb=verb)
+    if impacts is None:
+        changed = impact_items(previews, verb=verb)
+    else:
+        changed = [{"impact": i, "sentence": i.sentence(verb)} for i in impacts if i.changed]
     if not changed:
         return None
     replay = [
