@@ -138,11 +138,12 @@ def fallen_banner() -> tuple[Sequence[TenantReadiness], int]:
 
     The total is a subquery the database counts once from the partial index on fallen rows
     (a window over the rows would read every fallen row, JSON and all, to keep twenty)."""
-    rows = list(fallen_banner_rows())
+    rows: list[Any] = list(fallen_banner_rows())  # annotated with the total
     return rows, (rows[0].total if rows else 0)
 
 
 def fallen_banner_rows() -> QuerySet[TenantReadiness]:
+    """The banner's query: the newest fallen rows, each with the total of fallen rows."""
     fallen = TenantReadiness.objects.filter(fallen_to_hold=True)
     total = fallen.order_by().annotate(n=Func(F("pk"), function="COUNT")).values("n")
     return (
