@@ -121,12 +121,14 @@ def confirm_impact(
     verb: str = "Saving",
     submit_label: str = "Save anyway",
     hidden: Iterable[tuple[str, str]] = (),
+    impacts: Iterable[Any] | None = None,
 ) -> TemplateResponse | None:
     """The confirmation page when a change to any of ``previews``' tenants would change its
     readiness and this POST does not confirm it (``confirmed``); else None (save now).
 
     ``hidden`` adds fields to the replayed POST (a stashed upload's token, say), replacing
-    any posted field of the same name.
+    any posted field of the same name. ``impacts`` already worked out for ``previews``'
+    tenants (``core.hooks.keep_unless_changed``) are shown without running the previews.
     """
     previews = list(previews)
     if request.method != "POST" or not previews:
@@ -135,7 +137,10 @@ def confirm_impact(
     if confirmed(request, tenants):
         return None
     readiness = _readiness(tenants)  # what the preview starts from, read before it runs
-    changed = impact_items(previews, verb=verb)
+    if impacts is None:
+        changed = impact_items(previews, verb=verb)
+    else:
+        changed = [{"impact": i, "sentence": i.sentence(verb)} for i in impacts if i.changed]
     if not changed:
         return None
     hidden = list(hidden)

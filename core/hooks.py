@@ -157,3 +157,26 @@ def readiness_seen(*, tenant: Any) -> str:
     for reader in _readiness_readers:
         return reader(tenant)
     return ""
+
+
+# Saving at once unless readiness moves: launchroom registers the one keeper
+# (``launchroom.impact.preview.keep_unless_changed``).
+_impact_keepers: list[ImpactPreviewer] = []
+
+
+def on_keep_unless_changed(keeper: ImpactPreviewer) -> ImpactPreviewer:
+    """Register ``keeper(tenant, run)``, which runs ``run`` once and keeps it unless it moves
+    the tenant's readiness, returning an impact."""
+    if keeper not in _impact_keepers:
+        _impact_keepers.append(keeper)
+    return keeper
+
+
+def keep_unless_changed(*, tenant: Any, run: Callable[[], Any]) -> Any:
+    """Run ``run`` (a real service call) once, in a savepoint of the caller's transaction:
+    kept when it changes nothing in ``tenant``'s readiness, rolled back when it does. Returns
+    an object with ``changed``, ``sentence()`` and ``result`` (what ``run`` returned); None
+    when no keeper is registered (nothing has run)."""
+    for keeper in _impact_keepers:
+        return keeper(tenant, run)
+    return None

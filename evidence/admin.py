@@ -21,8 +21,9 @@ from django.utils import timezone
 from django.utils.datastructures import MultiValueDict
 from django.utils.html import format_html
 
+from core import hooks
 from core.admin import DecisionRecordAdmin, HistoryAdmin, add_service_errors, tone_badge
-from core.confirm import CONFIRM, ImpactConfirmAdmin, NeedsConfirmation, confirmed
+from core.confirm import CONFIRM, ImpactConfirmAdmin, NeedsConfirmation, confirm_impact, confirmed
 from core.types import signed_in_user
 from evidence import pending, uploads, validation
 from evidence.freshness import attachment_problem
@@ -228,12 +229,14 @@ class EvidenceAttachmentAdmin(ImpactConfirmAdmin, HistoryAdmin):
         ).exists()
         if not replacing or confirmed(request, [tenant]):
             return attach(file)
-        # Replacing evidence can move readiness: confirmed first. An uploaded file cannot be
-        # posted again from the confirmation page, so it waits in the media store: stored
-        # there once, and the preview and the save read it from there.
+        # Replacing evidence can move readiness: then it is confirmed first. The service runs
+        # once, for real: kept at once when readiness does not move, rolled back (and the
+        # confirmation page shown) when it does. An uploaded file cannot be posted again from
+        # that page, so it waits in the media store: stored there once, and the run reads it
+        # from there (a hard link moved into place on a local store, no bytes copied).
         stashed = pending.stash(file) if file is not None else None
 
-        def preview() -> EvidenceAttachment:
+        def run() -> EvidenceAttachment:
             if stashed is None:
                 return attach(None)
             with stashed.for_preview() as copy:
@@ -241,21 +244,32 @@ class EvidenceAttachmentAdmin(ImpactConfirmAdmin, HistoryAdmin):
 
         hidden = [(pending.FIELD, stashed.token)] if stashed is not None else []
         try:
-            self.confirm_or_raise(request, tenant=tenant, run=preview, cancel_url=request.path, hidden=hidden)
+            impact = hooks.keep_unless_changed(tenant=tenant, run=run)
+            if impact is not None and impact.changed:  # rolled back: confirmed first
+                response = confirm_impact(
+                    request,
+                    admin_site=self.admin_site,
+                    opts=self.model._meta,
+                    previews=[(tenant, run)],
+                    impacts=[impact],
+                    title=f"Confirm the change to {tenant}",
+                    cancel_url=request.path,
+                    hidden=hidden,
+                )
+                if response is not None:
+                    raise NeedsConfirmation(response)
+            # Kept, or nothing to keep it by (no keeper registered, or saving needs no page).
+            attachment: EvidenceAttachment = run() if impact is None or impact.changed else impact.result
         except NeedsConfirmation:
             raise  # the confirmation page carries the stashed file
         except BaseException:
             if stashed is not None:
                 stashed.discard()
             raise
-        if stashed is None:
-            return attach(None)
-        # Nothing to confirm: saved now, from the stash (moved into place on a local store).
-        try:
-            with stashed.for_save() as upload:
-                return attach(upload)
-        finally:
+        # Saved: the stored file is the stash's link (or copy), so the stash goes.
+        if stashed is not None:
             stashed.discard()
+        return attachment
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         """Already saved by ``evidence_attach`` in ``save_form``."""

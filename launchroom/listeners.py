@@ -40,3 +40,5 @@ def renew_room_version(*, tenant_id: int) -> None:
 # Impact before saving: the real service run and rolled back, for the admins below launchroom too.
 hooks.on_impact_preview(impact.preview)
 hooks.on_readiness_seen(impact.seen_sha256)
+# A change that moves nothing is saved by its one run; only one that moves readiness is confirmed.
+hooks.on_keep_unless_changed(impact.keep_unless_changed)

@@ -253,3 +253,32 @@ def test_it_pages_the_matrix_and_keeps_the_filter(client, staff):
     assert "Tenant 119" in second and "Tenant 000" not in second
     # The CSV is never paged: a header and every tenant.
     assert len(list(csv.reader(io.StringIO(body(client.get(CSV)))))) == 1 + Tenant.objects.count()
+
+
+def test_it_reads_neither_the_stored_json_nor_every_fallen_row_for_the_page(client, staff, demo_tenants):
+    """The page shows the gate columns and a few short fields: the kilobytes of JSON in each
+    stored row stay unread, and the banner's total is counted, not windowed over every fallen row."""
+    client.force_login(staff["operator"])
+    with CaptureQueriesContext(connection) as captured:
+        assert (
+            client.get(INDEX, {"decision": "hold", "gate_status": "missing", "sort": "valid_until"}).status_code == 200
+        )
+
+    readiness_reads = [q["sql"] for q in captured if 'FROM "launchroom_tenantreadiness"' in q["sql"]]
+    readiness_reads += [q["sql"] for q in captured if 'JOIN "launchroom_tenantreadiness"' in q["sql"]]
+    assert len(readiness_reads) == 3  # the COUNT, the page, the banner
+    for sql in readiness_reads:
+        for column in ("gates", "running_gates", "next_actions", "hold_reasons", "do_not_claim"):
+            assert f'"launchroom_tenantreadiness"."{column}"' not in sql, (column, sql[:200])
+        assert " OVER " not in sql
+
+
+def test_it_answers_the_filters_count_and_the_banner_from_indexes(db):
+    """On SQLite (the default database) the portfolio's COUNT reads only the filter index and the
+    banner only the fallen rows' partial index (PostgreSQL plans its own way on tiny tables)."""
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite's query plan")
+    count = portfolio.filtered({"decision": "hold", "gate_status": "missing"}).order_by().values("pk")
+    assert "USING COVERING INDEX readiness_filter" in count.explain()
+    banner = portfolio.fallen_banner_rows()
+    assert "USING INDEX readiness_fallen_since" in banner.explain()

@@ -128,3 +128,45 @@ def test_a_store_without_local_paths_copies_the_stash(operator: Any, staff: Any,
     with storage.open(attachment.file.name, "rb") as saved:
         assert saved.read() == BODY
     assert storage.listdir("evidence-pending") == ([], [])
+
+
+def attachment_inserts(queries: list[dict[str, Any]]) -> int:
+    table = EvidenceAttachment._meta.db_table
+    return sum(1 for q in queries if q["sql"].lstrip().upper().startswith(f'INSERT INTO "{table.upper()}"'))
+
+
+def test_a_replacement_that_moves_nothing_runs_the_service_once(operator: Any, staff: Any, media: Path) -> None:
+    """Kept from its one run: no rolled-back preview first (the 25 MiB upload's budget)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    tenant = stale_proof_plan(staff)
+
+    with CaptureQueriesContext(connection) as ctx:
+        response = operator.post(URL, {**form(tenant, "production-proof-json"), "file": upload()})
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert attachment_inserts(ctx.captured_queries) == 1
+    attachment = EvidenceAttachment.objects.latest("id")
+    assert attachment.history.filter(history_type="+").count() == 1
+    assert files_under(media) == [media / attachment.file.name]
+
+
+def test_a_replacement_that_moves_readiness_keeps_nothing_of_its_run(operator: Any, staff: Any, media: Path) -> None:
+    """Run for real and rolled back: the stored row, transitions, notifications and e-mail stay as they were."""
+    from launchroom.models import Notification, OutboundEmail, ReadinessTransition, TenantReadiness
+
+    tenant = stale_proof_plan(staff)
+    row = TenantReadiness.objects.get(tenant=tenant)
+    counts = [m.objects.count() for m in (EvidenceAttachment, ReadinessTransition, Notification, OutboundEmail)]
+    history = EvidenceAttachment.history.count()
+
+    first = operator.post(URL, {**form(tenant, "production-proof-smoke"), "file": upload()})
+
+    assert first.status_code == 200 and 'name="confirm"' in first.content.decode()
+    assert "goes from Stale to Ready for review" in first.content.decode()
+    assert [m.objects.count() for m in (EvidenceAttachment, ReadinessTransition, Notification, OutboundEmail)] == counts
+    assert EvidenceAttachment.history.count() == history
+    after = TenantReadiness.objects.get(tenant=tenant)
+    assert (after.room_version, after.computed_at, after.gates) == (row.room_version, row.computed_at, row.gates)
+    assert [p.parent.name for p in files_under(media)] == ["evidence-pending"]  # the stash alone

@@ -27,7 +27,7 @@ from django.utils import timezone
 from core.hashing import sha256_of
 from evidence.models import EvidenceAttachment
 from launchroom import catalog
-from launchroom.models import Tenant
+from launchroom.models import Tenant, TenantReadiness
 from launchroom.readiness import projection
 from launchroom.readiness.evaluation import Readiness, evaluate, next_action_of
 from launchroom.readiness.selectors import TenantData, load_one
@@ -121,17 +121,18 @@ post_save.connect(_note_stored_file, sender=EvidenceAttachment, dispatch_uid="la
 
 
 @contextmanager
-def _removing_stored_files() -> Iterator[None]:
-    """Delete, afterwards, every evidence file stored meanwhile by this thread's run: its row
-    is rolled back, and a stored file has no rollback of its own."""
+def _removing_stored_files(kept: Callable[[], bool] = lambda: False) -> Iterator[None]:
+    """Delete, afterwards, every evidence file stored meanwhile by this thread's run unless
+    ``kept()``: its row is rolled back, and a stored file has no rollback of its own."""
     names: list[tuple[Any, str]] = []
     token = _stored_files.set(names)
     try:
         yield
     finally:
         _stored_files.reset(token)
-        for storage, name in names:
-            storage.delete(name)
+        if not kept():
+            for storage, name in names:
+                storage.delete(name)
 
 
 def _needs(readiness: Readiness, key: str) -> list[str]:
@@ -159,7 +160,7 @@ def before_change(tenant: Tenant) -> Before:
     nothing before ``valid_until``), else a fresh evaluation."""
     row = projection.valid_row(tenant.pk, timezone.now())
     if row is not None and set(row.gates) == {gate.key for gate in catalog.GATES}:
-        return Before(row.stage, row.decision, {key: value["status"] for key, value in row.gates.items()})
+        return _row_state(row)
     return Before.of(evaluate(_load(tenant)))
 
 
@@ -215,3 +216,37 @@ def preview(tenant: Tenant, run: Callable[[], Any]) -> Impact:
         except _RolledBack:
             pass
     return compare(before, outcome["after"], result=outcome["result"])
+
+
+def keep_unless_changed(tenant: Tenant, run: Callable[[], Any]) -> Impact:
+    """Run ``run`` (a real service call) once, for real, in a savepoint of the caller's
+    transaction, and keep it when it changes nothing in the tenant's readiness; otherwise roll
+    it back and say what it would change (``Impact.changed``), for the confirmation page.
+
+    The run is not a preview: the projection rewrites the stored row as on any save, and the
+    row it wrote is the "after" (one query, no second load). Only a run that moves readiness
+    is evaluated again, for the page's words, and then rolled back with its files. A refusal
+    of the service propagates with nothing saved.
+    """
+    before = before_change(tenant)
+    kept = False
+    with _removing_stored_files(kept=lambda: kept):
+        try:
+            with transaction.atomic():
+                result = run()
+                row = projection.valid_row(tenant.pk, timezone.now())
+                if row is not None and _row_state(row) == before:
+                    impact = Impact(str(tenant), before.stage, before.decision, before.decision, [], result)
+                else:
+                    impact = compare(before, evaluate(_load(tenant), before.stage), result=result)
+                if impact.changed:
+                    raise _RolledBack(impact)
+                kept = True
+                return impact
+        except _RolledBack as rolled_back:
+            changed: Impact = rolled_back.args[0]
+    return changed
+
+
+def _row_state(row: TenantReadiness) -> Before:
+    return Before(row.stage, row.decision, {key: value["status"] for key, value in row.gates.items()})

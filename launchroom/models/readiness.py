@@ -6,6 +6,7 @@ import secrets
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
 from core.append_only import AppendOnlyModel, append_only_trigger, no_truncate_trigger
@@ -78,9 +79,15 @@ class TenantReadiness(FixedTenantMixin, models.Model):
         verbose_name = "stored readiness"
         verbose_name_plural = "stored readiness"
         indexes = [
-            models.Index(fields=["decision"], name="readiness_decision"),
+            # The portfolio's filters (decision, a gate's status) and its COUNT read this index
+            # alone (with the tenant, for the join): the gate columns come after kilobytes of JSON
+            # in each row.
+            models.Index(fields=["decision", *GATE_COLUMNS, "tenant"], name="readiness_filter"),
             models.Index(fields=["valid_until"], name="readiness_valid_until"),
-            models.Index(fields=["fallen_to_hold", "held_since"], name="readiness_fallen"),
+            # The fallen-to-hold banner, newest first: a few rows of many, so only those.
+            models.Index(
+                fields=["-held_since", "tenant_id"], name="readiness_fallen_since", condition=Q(fallen_to_hold=True)
+            ),
         ]
 
     def __str__(self) -> str:

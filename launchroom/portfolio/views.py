@@ -45,7 +45,7 @@ def portfolio_page(request: HttpRequest) -> HttpResponse:
     params = request.GET.copy()
     page_number = params.pop("page", [None])[-1]
     form, cleaned = reads.clean_params(params.dict())
-    page = Paginator(reads.filtered(cleaned), PAGE_SIZE).get_page(page_number)
+    page = Paginator(reads.filtered(cleaned).only(*reads.MATRIX_FIELDS), PAGE_SIZE).get_page(page_number)
     fallen, fallen_total = reads.fallen_banner()
     query = params.urlencode()
     return render(
