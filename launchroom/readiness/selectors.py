@@ -12,6 +12,7 @@ from django.db.models.functions import RowNumber
 from billing.models import BillingProfile
 from evidence.models import EvidenceAttachment, EvidenceCheck
 from launchroom.models import (
+    AcceptanceCountersignature,
     AcceptanceRecord,
     GateDecision,
     LaunchStage,
@@ -83,7 +84,16 @@ LEAN_ATTACHMENT_FIELDS = (
 LEAN_DECISION_FIELDS = ("id", "tenant_id", "gate_key", "decision", "note", "decided_at")
 
 
-LEAN_ACCEPTANCE_FIELDS = ("id", "tenant_id", "stage", "decision", "order_form_id", "supersedes_id", "signed_at")
+LEAN_ACCEPTANCE_FIELDS = (
+    "id",
+    "tenant_id",
+    "stage",
+    "decision",
+    "order_form_id",
+    "supersedes_id",
+    "signed_at",
+    "countersign_required",
+)
 
 
 def _attachment_queryset(*, with_output: bool, lean: bool = False) -> QuerySet[EvidenceAttachment]:
@@ -194,5 +204,12 @@ def _decisions(ids: Any, lean: bool) -> QuerySet[GateDecision]:
 
 
 def _acceptances(ids: Any, lean: bool) -> QuerySet[AcceptanceRecord]:
-    records = AcceptanceRecord.objects.filter(tenant__in=ids).order_by("-signed_at", "-id")
+    # Each record carries its operator's answer (docs/RULES.md 5.9), in the same query:
+    # ``countersign_kind`` is "countersigned", "declined" or None.
+    answer = AcceptanceCountersignature.objects.filter(record=OuterRef("pk")).values("kind")[:1]
+    records = (
+        AcceptanceRecord.objects.filter(tenant__in=ids)
+        .annotate(countersign_kind=Subquery(answer))
+        .order_by("-signed_at", "-id")
+    )
     return records.only(*LEAN_ACCEPTANCE_FIELDS) if lean else records.defer("snapshot")
