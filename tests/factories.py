@@ -32,6 +32,7 @@ from factory.django import DjangoModelFactory, Password
 from billing.models import BillingFallbackAcceptance, BillingProfile, BillingRoute
 from evidence.models import EvidenceAttachment
 from launchroom import catalog, demo
+from launchroom.acceptance.countersign import acceptance_countersign
 from launchroom.catalog import Role
 from launchroom.models import (
     AcceptanceDecision,
@@ -360,6 +361,11 @@ def sign(tenant: Tenant, stage: str = LaunchStage.PAID_BETA, *, by: Any = None, 
     return demo.sign_acceptance(tenant, buyer, stage, decision)
 
 
+def countersign(record: AcceptanceRecord, *, by: Any = None) -> Any:
+    """An operator (not the one who recorded it) countersigns ``record`` through the service."""
+    return acceptance_countersign(record=record, by=by or staff_user(Role.OPERATOR))
+
+
 def ready_tenant(
     slug: str = "",
     *,
@@ -378,7 +384,7 @@ def ready_tenant(
     ``"order-form"`` (a draft instead of a signed one), ``"billing"`` (no profile),
     ``"billing-acceptance"`` (terms, not accepted), ``"support"`` (no support plan).
     ``sign_for=<stage>`` has the sponsor sign that stage through the service; ``live=True``
-    then moves the tenant into it (the operator, through ``stage_move``). Flags not given
+    then has an operator countersign it and moves the tenant into it (``stage_move``). Flags not given
     are all configured.
     """
     values: dict[str, Any] = dict.fromkeys(CONFIG_FLAGS, True) | flags
@@ -394,8 +400,9 @@ def ready_tenant(
     attach_all(tenant, omit=without)
     accept_all(tenant, omit=without)
     if sign_for is not None:
-        sign(tenant, sign_for, by=buyer)
+        record = sign(tenant, sign_for, by=buyer)
         if live:
+            countersign(record)  # docs/RULES.md 5.9: a stage move needs the countersigned record
             stage_move(tenant=tenant, to_stage=sign_for, reason="Signed acceptance.", by=staff_user(Role.OPERATOR))
             tenant.refresh_from_db()
     return tenant

@@ -19,8 +19,10 @@ from billing.models import BillingProfile, BillingRoute
 from evidence.models import EvidenceAttachment
 from launchroom import catalog
 from launchroom.models import (
+    AcceptanceCountersignature,
     AcceptanceDecision,
     AcceptanceRecord,
+    CountersignKind,
     GateDecision,
     GateDecisionKind,
     LaunchStage,
@@ -151,8 +153,11 @@ def acceptance_row(
     decision: str = AcceptanceDecision.ACCEPTED,
     order_form: OrderForm | None = None,
     supersedes: AcceptanceRecord | None = None,
+    countersigned: bool = True,
 ) -> AcceptanceRecord:
-    return AcceptanceRecord.objects.create(
+    """An acceptance row; an accepted one countersigned by an operator unless told otherwise
+    (docs/RULES.md 5.9)."""
+    record = AcceptanceRecord.objects.create(
         tenant=tenant,
         stage=stage,
         decision=decision,
@@ -166,6 +171,18 @@ def acceptance_row(
         snapshot_sha256="0" * 64,
         supersedes=supersedes,
     )
+    if countersigned and decision in (AcceptanceDecision.ACCEPTED, AcceptanceDecision.ACCEPTED_WITH_EXCLUSIONS):
+        AcceptanceCountersignature.objects.create(
+            tenant=tenant,
+            record=record,
+            kind=CountersignKind.COUNTERSIGNED,
+            operator=builder_user(),
+            operator_name="Olivia Operator",
+            operator_role="Operator",
+            signed_at=timezone.now(),
+            snapshot_sha256=record.snapshot_sha256,
+        )
+    return record
 
 
 def tenant_row(

@@ -36,6 +36,11 @@ from launchroom.tenants.locking import lock_tenant
 from launchroom.tenants.services import has_role
 
 SIGNING_DECISIONS = (AcceptanceDecision.ACCEPTED, AcceptanceDecision.ACCEPTED_WITH_EXCLUSIONS)
+# A transition's cause names the service (launchroom/room/transitions.py words it for the buyer).
+SERVICE_NAMES = {
+    CountersignKind.COUNTERSIGNED: "acceptance_countersign",
+    CountersignKind.DECLINED: "acceptance_countersign_decline",
+}
 
 
 class ReadinessChangedSinceSigning(Refused):
@@ -114,7 +119,10 @@ def _answer(*, record: AcceptanceRecord, by: User, kind: str, note: str) -> Acce
         reasons = _answerable(record)
         if reasons:
             raise Refused(reasons)
-        cause = f"acceptance_countersign: {kind} the buyer's {record.decision} for {record.stage}"
+        service = (
+            "acceptance_countersign" if kind == CountersignKind.COUNTERSIGNED else "acceptance_countersign_decline"
+        )
+        cause = f"{service}: the operator {kind} the buyer's {record.decision} for {record.stage}"
         if kind == CountersignKind.COUNTERSIGNED:
             readiness = evaluate(load(tenant, with_output=False), record.stage)
             changed = changes_since_signing(record, readiness)

@@ -205,11 +205,18 @@ def _decisions(ids: Any, lean: bool) -> QuerySet[GateDecision]:
 
 def _acceptances(ids: Any, lean: bool) -> QuerySet[AcceptanceRecord]:
     # Each record carries its operator's answer (docs/RULES.md 5.9), in the same query:
-    # ``countersign_kind`` is "countersigned", "declined" or None.
-    answer = AcceptanceCountersignature.objects.filter(record=OuterRef("pk")).values("kind")[:1]
+    # ``countersign_kind`` is "countersigned", "declined" or None; the room and the
+    # certificate also show who answered, when and why.
+    answer = AcceptanceCountersignature.objects.filter(record=OuterRef("pk"))
     records = (
         AcceptanceRecord.objects.filter(tenant__in=ids)
-        .annotate(countersign_kind=Subquery(answer))
+        .annotate(countersign_kind=Subquery(answer.values("kind")[:1]))
         .order_by("-signed_at", "-id")
     )
+    if not lean:
+        records = records.annotate(
+            countersign_at=Subquery(answer.values("signed_at")[:1]),
+            countersign_name=Subquery(answer.values("operator_name")[:1]),
+            countersign_note=Subquery(answer.values("note")[:1]),
+        )
     return records.only(*LEAN_ACCEPTANCE_FIELDS) if lean else records.defer("snapshot")

@@ -1,0 +1,287 @@
+"""The two-party go/no-go (docs/RULES.md 5.9): the operator countersigns the buyer's acceptance."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connection, transaction
+from django.test import Client
+from django.urls import reverse
+
+from core.append_only import AppendOnlyError
+from core.errors import NotPermitted, Refused
+from launchroom.acceptance.countersign import acceptance_countersign, acceptance_countersign_decline
+from launchroom.acceptance.services import acceptance_sign
+from launchroom.catalog import Role
+from launchroom.models import (
+    AcceptanceCountersignature,
+    AcceptanceRecord,
+    DecisionLogEntry,
+    LaunchStage,
+    Notification,
+    NotificationKind,
+    ReadinessTransition,
+)
+from launchroom.readiness import ledger
+from launchroom.readiness.evaluation import evaluate
+from launchroom.readiness.services import gate_decide, stage_move
+from launchroom.tenants.roles import sync_groups
+from tests.factories import (
+    AcceptanceRecordFactory,
+    StaffFactory,
+    UserFactory,
+    countersign,
+    ready_tenant,
+    sign,
+    staff_user,
+)
+from tests.launch_helpers import buyer
+from tests.tamper import raw
+from tests.test_concurrency import on_a_database_file, run_together
+
+pytestmark = pytest.mark.django_db
+
+PAID = LaunchStage.PAID_BETA
+
+
+def operator(username: str = "operator-two") -> Any:
+    """An operator other than the demo's ``operator`` (in the Operator group, not a superuser)."""
+    user = UserFactory.create(username=username, is_staff=True, first_name="Omar", last_name="Second")
+    user.groups.add(Group.objects.get(name=Role.OPERATOR))
+    return user
+
+
+def saved() -> tuple[int, int]:
+    return AcceptanceCountersignature.objects.count(), DecisionLogEntry.objects.count()
+
+
+@pytest.fixture
+def signed() -> AcceptanceRecord:
+    """Contoso-like: every gate met, and the buyer sponsor signed the paid beta."""
+    tenant = ready_tenant("contoso")
+    return sign(tenant, PAID)
+
+
+def test_it_holds_a_signed_acceptance_until_the_operator_countersigns(signed):
+    readiness = evaluate(signed.tenant, PAID)
+
+    gate = readiness.gate("customer-acceptance")
+    assert readiness.decision == "hold"
+    assert gate.status == "ready_for_review"
+    assert "awaiting the operator's countersignature" in gate.reasons
+    assert any("Countersign" in action for action in readiness.next_actions[Role.OPERATOR.value])
+
+
+def test_it_goes_once_the_operator_countersigns_with_one_transition_naming_it(signed):
+    tenant = signed.tenant
+    before = ReadinessTransition.objects.filter(tenant=tenant).count()
+
+    row = countersign(signed)
+
+    assert evaluate(tenant, PAID).decision == "go"
+    assert row.snapshot_sha256 == signed.snapshot_sha256
+    assert row.operator_name == "Olivia Okafor" and row.operator_role == "Operator"
+    transitions = list(ReadinessTransition.objects.filter(tenant=tenant).order_by("id")[before:])
+    assert len(transitions) == 1
+    assert transitions[0].decision_after == "go"
+    assert "countersign" in transitions[0].cause
+
+
+def test_it_refuses_a_stage_move_before_the_countersignature(signed):
+    with pytest.raises(Refused):
+        stage_move(tenant=signed.tenant, to_stage=PAID, reason="", by=staff_user(Role.OPERATOR))
+    countersign(signed)
+    stage_move(tenant=signed.tenant, to_stage=PAID, reason="", by=staff_user(Role.OPERATOR))
+
+
+def test_it_refuses_the_recorder_countersigning_their_own_written_approval(db):
+    tenant = ready_tenant("contoso")
+    both = StaffFactory.create(role=Role.COMMERCIAL)
+    both.groups.add(Group.objects.get(name=Role.OPERATOR))
+    readiness = evaluate(tenant, PAID)
+    record = acceptance_sign(
+        tenant=tenant,
+        stage=PAID,
+        decision="accepted",
+        signer_name="Carlos Conti",
+        signer_role="Sponsor",
+        recorded_by=both,
+        on_written_approval=True,
+        signer_email="carlos@example.com",
+        exclusions=readiness.do_not_claim,
+    )
+    count = saved()
+
+    with pytest.raises(NotPermitted, match="recorded this acceptance yourself"):
+        acceptance_countersign(record=record, by=both)
+
+    assert saved() == count
+    assert acceptance_countersign(record=record, by=operator()).kind == "countersigned"
+
+
+@pytest.mark.parametrize("who", ["superuser", "buyer", "security"])
+def test_it_refuses_anyone_outside_the_operator_group(signed, who):
+    user = {
+        "superuser": lambda: UserFactory.create(username="root", is_staff=True, is_superuser=True),
+        "buyer": lambda: buyer("contoso"),
+        "security": lambda: staff_user(Role.SECURITY),
+    }[who]()
+    count = saved()
+    with pytest.raises(NotPermitted):
+        acceptance_countersign(record=signed, by=user)
+    assert saved() == count
+
+
+def test_it_refuses_a_countersignature_after_a_readiness_change_and_saves_nothing(signed, client):
+    gate_decide(
+        tenant=signed.tenant, gate_key="public-deployment", decision="rejected", note="Too old", by=operator("dec")
+    )
+    count = saved()
+    client.force_login(operator())
+
+    response = post(client, signed.pk, "countersign", {})
+
+    assert response.status_code == 409
+    reasons = response.json()["reasons"]
+    assert "the buyer signs again" in reasons[0]
+    assert any("Gate 1 (Public deployment and route protection): accepted then, rejected now." in r for r in reasons)
+    assert saved() == count
+    assert evaluate(signed.tenant, PAID).decision == "hold"
+
+
+def test_it_records_and_tells_a_decline_and_a_new_signature_supersedes_it(signed):
+    tenant = signed.tenant
+    second = operator()
+    with pytest.raises(ValidationError):
+        acceptance_countersign_decline(record=signed, by=second, note="  ")
+
+    row = acceptance_countersign_decline(record=signed, by=second, note="The cohort is wider than agreed.")
+
+    assert row.kind == "declined"
+    gate = evaluate(tenant, PAID).gate("customer-acceptance")
+    assert gate.status == "missing"
+    assert "the operator declined to countersign the acceptance for paid beta (invoice-led)" in gate.reasons
+    told = Notification.objects.filter(kind=NotificationKind.COUNTERSIGN, event_key=f"countersign:{row.pk}")
+    assert {n.recipient.username for n in told} == {"buyer-contoso", "commercial"}
+    to_buyer = told.get(recipient__username="buyer-contoso")
+    assert "The cohort is wider than agreed." in to_buyer.body and "signs the acceptance again" in to_buyer.body
+    with pytest.raises(Refused, match="already declined"):
+        countersign(signed)
+    again = sign(tenant, PAID)
+    assert again.supersedes_id == signed.pk
+    countersign(again)
+    assert evaluate(tenant, PAID).decision == "go"
+
+
+def test_it_tells_operators_ready_to_countersign_once_with_a_link(signed):
+    told = Notification.objects.filter(kind=NotificationKind.ACCEPTANCE_DECIDED, event_key=f"acceptance:{signed.pk}")
+    to_operator = told.get(recipient__username="operator")
+    assert "ready to countersign" in to_operator.subject
+    assert to_operator.link == reverse("admin:launchroom_acceptancerecord_countersign", args=[signed.pk])
+    countersign(signed)
+    assert (
+        Notification.objects.filter(kind=NotificationKind.COUNTERSIGN, recipient__username="buyer-contoso").count() == 1
+    )
+
+
+def test_it_needs_no_countersignature_for_deferred_records_nor_for_records_signed_before_the_rule(db):
+    tenant = ready_tenant("contoso")
+    deferred = sign(tenant, PAID, decision="deferred")
+    with pytest.raises(Refused, match="needs no countersignature"):
+        countersign(deferred)
+    old = ready_tenant("legacy")
+    order_form = evaluate(old, PAID).data.signed_order_form
+    AcceptanceRecordFactory.create(
+        tenant=old, order_form=order_form, recorded_by=buyer("legacy"), countersign_required=False
+    )
+    assert evaluate(old, PAID).decision == "go"
+
+
+def test_it_chains_the_countersignature_and_verify_catches_a_raw_update(signed):
+    row = countersign(signed)
+    entry = DecisionLogEntry.objects.get(kind="acceptance_countersignature", object_id=row.pk)
+    assert next(ledger.verify([signed.tenant])).broken is None
+    with pytest.raises(AppendOnlyError):
+        row.save()
+    with pytest.raises(AppendOnlyError):
+        AcceptanceCountersignature.objects.filter(pk=row.pk).update(note="x")
+
+    table = connection.ops.quote_name(AcceptanceCountersignature._meta.db_table)
+    raw(f"UPDATE {table} SET note = %s WHERE id = %s", ["edited", row.pk])
+
+    broken = next(ledger.verify([signed.tenant])).broken
+    assert broken is not None and broken.seq == entry.seq and "edited" in broken.problem
+
+
+@pytest.mark.postgres
+def test_it_refuses_raw_sql_update_and_delete_on_postgresql(signed):
+    row = countersign(signed)
+    table = connection.ops.quote_name(AcceptanceCountersignature._meta.db_table)
+    for sql in (f"UPDATE {table} SET note = 'x' WHERE id = %s", f"DELETE FROM {table} WHERE id = %s"):
+        with (
+            pytest.raises(IntegrityError, match="the database refuses this"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(sql, [row.pk])
+    assert AcceptanceCountersignature.objects.get(pk=row.pk).note == row.note
+
+
+# The API ----------------------------------------------------------------------------------
+
+
+def post(client: Client, pk: int, action: str, body: Any, **extra: Any) -> Any:
+    data = body if isinstance(body, str) else json.dumps(body)
+    url = f"/api/platform/launch-acceptance/{pk}/{action}"
+    return client.post(url, data, content_type="application/json", **extra)
+
+
+def test_it_answers_the_api_in_the_acceptance_patchs_order(signed, client):
+    other = ready_tenant("globex")
+    count = saved()
+    assert post(client, signed.pk, "countersign", {}).status_code == 401
+    client.force_login(buyer("contoso"))
+    assert post(client, signed.pk, "countersign", "[1]").status_code == 400
+    assert post(client, 10**20, "countersign", {}).status_code == 404
+    assert post(client, signed.pk, "countersign", {}).status_code == 403
+    client.force_login(buyer("globex"))
+    assert post(client, signed.pk, "countersign", {}).status_code == 404
+    client.force_login(operator())
+    assert post(client, signed.pk, "decline", {}).status_code == 400
+    assert post(client, signed.pk, "countersign", {"note": 3}).status_code == 400
+    assert saved() == count
+    response = post(client, signed.pk, "countersign", {"note": "Checked."})
+    assert response.status_code == 201
+    assert response.json()["kind"] == "countersigned"
+    assert response.json()["snapshot_sha256"] == signed.snapshot_sha256
+    assert post(client, signed.pk, "decline", {"note": "Too late"}).status_code == 409
+    assert other.pk  # the other tenant's buyer saw nothing of contoso
+
+
+def test_it_refuses_a_superseded_record_with_409(signed, client):
+    sign(signed.tenant, PAID, decision="deferred")
+    client.force_login(operator())
+    response = post(client, signed.pk, "countersign", {})
+    assert response.status_code == 409
+    assert "superseded" in response.json()["reasons"][0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_leaves_one_countersignature_after_two_operators_at_once(transactional_db):
+    sync_groups()  # a transactional test flushes the tables, the role groups included
+    record = sign(ready_tenant("contoso"), PAID)
+    operators = [operator("op-a"), operator("op-b")]
+
+    def answer(i: int) -> int:
+        return acceptance_countersign(record=record, by=operators[i]).pk
+
+    with on_a_database_file():
+        results = run_together(2, answer)
+        assert [r for r in results if r[0] == "error"] == []
+        assert sorted(kind for kind, _ in results) == ["ok", "refused"]
+        assert AcceptanceCountersignature.objects.filter(record=record).count() == 1
+        assert next(ledger.verify([record.tenant])).broken is None
