@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from io import BytesIO
 from typing import Any
 
 import pytest
@@ -11,9 +12,11 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.test import Client
 from django.urls import reverse
+from pypdf import PdfReader
 
 from core.append_only import AppendOnlyError
 from core.errors import NotPermitted, Refused
+from launchroom.acceptance.certificate import verification_code
 from launchroom.acceptance.countersign import acceptance_countersign, acceptance_countersign_decline
 from launchroom.acceptance.services import acceptance_sign
 from launchroom.catalog import Role
@@ -40,6 +43,7 @@ from tests.factories import (
     staff_user,
 )
 from tests.launch_helpers import buyer
+from tests.packet_helpers import export, member, portal_key, verify_command
 from tests.tamper import raw
 from tests.test_concurrency import on_a_database_file, run_together
 
@@ -285,3 +289,57 @@ def test_it_leaves_one_countersignature_after_two_operators_at_once(transactiona
         assert sorted(kind for kind, _ in results) == ["ok", "refused"]
         assert AcceptanceCountersignature.objects.filter(record=record).count() == 1
         assert next(ledger.verify([record.tenant])).broken is None
+
+
+# The certificate, the packet and /verify ------------------------------------------------------
+
+
+def pdf_text(data: bytes) -> str:
+    return " ".join(page.extract_text() for page in PdfReader(BytesIO(data)).pages)
+
+
+def test_the_packet_verifies_and_names_both_parties(settings, tmp_path):
+    key = portal_key(settings, tmp_path)
+    tenant = ready_tenant("globex", name="Globex Corporation", sign_for=PAID, live=True)
+    record = tenant.acceptance_records.get()
+    row = record.countersignature
+
+    packet = export(tmp_path)
+
+    out, error = verify_command(packet, "--key", str(key))
+    assert error is None, out
+    manifest = json.loads(member(packet, "manifest.json"))
+    assert "certificate/countersignature.json" in {f["path"] for f in manifest["files"]}
+    assert manifest["acceptance"]["countersignature"] == "countersigned"
+    file = json.loads(member(packet, "certificate/countersignature.json"))
+    assert file["operator_name"] == row.operator_name and file["snapshot_sha256"] == record.snapshot_sha256
+    link = DecisionLogEntry.objects.get(kind="acceptance_countersignature", object_id=row.pk)
+    assert file["decision_log"]["entry_hash"] == link.entry_hash
+    text = pdf_text(member(packet, "certificate/certificate.pdf"))
+    assert record.signer_name in text and record.signer_email in text
+    assert "Countersigned by" in text and row.operator_name in text
+    assert record.snapshot_sha256 in text.replace("\n", "")
+
+
+def test_a_packet_before_the_countersignature_says_so(settings, tmp_path, signed):
+    portal_key(settings, tmp_path)
+    packet = export(tmp_path, "contoso")
+    certificate = json.loads(member(packet, "certificate/certificate.json"))
+    assert certificate["countersignature"]["state"] == "awaiting countersignature"
+    assert certificate["status_at_export"]["status"] == "Current, awaiting countersignature"
+    assert "supersedes this packet" in certificate["status_at_export"]["detail"]
+    assert "Awaiting countersignature" in pdf_text(member(packet, "certificate/certificate.pdf"))
+
+
+def test_the_certificate_and_verify_page_say_countersigned(client, signed):
+    tenant = signed.tenant
+    client.force_login(buyer("contoso"))
+    url = reverse("launchroom:certificate", args=[tenant.slug, signed.pk])
+    assert "Awaiting countersignature" in client.get(url).content.decode()
+    countersign(signed)
+    page = client.get(url).content.decode()
+    assert "Countersigned by" in page and "Olivia Okafor" in page
+    body = client.get(reverse("launchroom:certificate_json", args=[tenant.slug, signed.pk])).json()
+    assert body["countersignature"]["state"] == "countersigned"
+    verify_page = Client().get(reverse("verify", args=[verification_code(signed.pk)])).content.decode()
+    assert "countersigned on" in verify_page and "Olivia" not in verify_page

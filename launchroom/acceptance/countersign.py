@@ -171,6 +171,38 @@ def acceptance_countersign_decline(*, record: AcceptanceRecord, by: User, note: 
     return _answer(record=record, by=by, kind=CountersignKind.DECLINED, note=note)
 
 
+def countersign_state(record: AcceptanceRecord) -> dict[str, Any] | None:
+    """The operator's side of a record as the certificate and the packet state it, from a
+    record loaded by ``readiness.selectors`` (its ``countersign_*`` annotations); None for a
+    deferred, rejected or withdrawn record, which needs no countersignature."""
+    if record.decision not in SIGNING_DECISIONS:
+        return None
+    kind = getattr(record, "countersign_kind", None)
+    state: dict[str, Any] = {
+        "state": kind or "awaiting countersignature",
+        "operator_name": getattr(record, "countersign_name", None),
+        "operator_role": getattr(record, "countersign_role", None),
+        "signed_at": utc_iso(getattr(record, "countersign_at", None)),
+        "note": getattr(record, "countersign_note", None),
+        "snapshot_sha256": record.snapshot_sha256,
+    }
+    if not record.countersign_required:
+        state["state"] = "not required"
+        state["statement"] = "Signed before countersignatures were required: gate 9 is met without one."
+    elif kind == CountersignKind.COUNTERSIGNED:
+        state["statement"] = (
+            f"Countersigned by {state['operator_name']} ({state['operator_role']}): both parties signed the "
+            "snapshot below."
+        )
+    elif kind == CountersignKind.DECLINED:
+        state["statement"] = f"The operator {state['operator_name']} declined to countersign: {state['note']}"
+    else:
+        state["statement"] = (
+            "Awaiting countersignature: the buyer signed; a Thesmios operator has not countersigned yet."
+        )
+    return state
+
+
 def countersignature_json(row: AcceptanceCountersignature) -> dict[str, Any]:
     """The public shape of a countersignature (the API's answer)."""
     return {

@@ -217,6 +217,7 @@ def _acceptances(ids: Any, lean: bool) -> QuerySet[AcceptanceRecord]:
         records = records.annotate(
             countersign_at=Subquery(answer.values("signed_at")[:1]),
             countersign_name=Subquery(answer.values("operator_name")[:1]),
+            countersign_role=Subquery(answer.values("operator_role")[:1]),
             countersign_note=Subquery(answer.values("note")[:1]),
         )
     return records.only(*LEAN_ACCEPTANCE_FIELDS) if lean else records.defer("snapshot")
