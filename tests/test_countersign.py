@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-from io import BytesIO
+from io import BytesIO, StringIO
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
+from django.core.management import call_command
 from django.db import IntegrityError, connection, transaction
 from django.test import Client
 from django.urls import reverse
@@ -343,3 +344,14 @@ def test_the_certificate_and_verify_page_say_countersigned(client, signed):
     assert body["countersignature"]["state"] == "countersigned"
     verify_page = Client().get(reverse("verify", args=[verification_code(signed.pk)])).content.decode()
     assert "countersigned on" in verify_page and "Olivia" not in verify_page
+
+
+def test_the_command_lists_records_awaiting_countersignature(signed):
+    out = StringIO()
+    call_command("list_awaiting_countersignature", stdout=out)
+    assert f"contoso\tpaid_beta\trecord {signed.pk}" in out.getvalue()
+    assert "1 acceptance record(s) awaiting countersignature." in out.getvalue()
+    countersign(signed)
+    out = StringIO()
+    call_command("list_awaiting_countersignature", stdout=out)
+    assert "0 acceptance record(s) awaiting countersignature." in out.getvalue()

@@ -12,6 +12,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from core import hooks
@@ -169,6 +170,22 @@ def acceptance_countersign_decline(*, record: AcceptanceRecord, by: User, note: 
     """The operator declines to countersign, with a reason: gate 9 stays unmet and the buyer
     sponsor is told; their next signature supersedes the declined record."""
     return _answer(record=record, by=by, kind=CountersignKind.DECLINED, note=note)
+
+
+def awaiting_countersignature() -> QuerySet[AcceptanceRecord]:
+    """Every current ``accepted`` or ``accepted_with_exclusions`` record that still waits for an
+    operator's answer, oldest first (records signed before the rule wait for none)."""
+    return (
+        AcceptanceRecord.objects.filter(
+            decision__in=SIGNING_DECISIONS,
+            countersign_required=True,
+            countersignature__isnull=True,
+            superseded_by__isnull=True,
+        )
+        .select_related("tenant", "recorded_by")
+        .defer("snapshot")
+        .order_by("signed_at", "id")
+    )
 
 
 def countersign_state(record: AcceptanceRecord) -> dict[str, Any] | None:
