@@ -13,6 +13,8 @@ from django.core.management import call_command
 from django.db import IntegrityError, connection, transaction
 from django.test import Client
 from django.urls import reverse
+from hypothesis import given
+from hypothesis import strategies as st
 from pypdf import PdfReader
 
 from core.append_only import AppendOnlyError
@@ -47,6 +49,7 @@ from tests.launch_helpers import buyer
 from tests.packet_helpers import export, member, portal_key, verify_command
 from tests.tamper import raw
 from tests.test_concurrency import on_a_database_file, run_together
+from tests.test_fuzz import EACH, assert_json, assert_no_5xx, json_values, texts
 
 pytestmark = pytest.mark.django_db
 
@@ -240,7 +243,7 @@ def test_it_refuses_raw_sql_update_and_delete_on_postgresql(signed):
 
 
 def post(client: Client, pk: int, action: str, body: Any, **extra: Any) -> Any:
-    data = body if isinstance(body, str) else json.dumps(body)
+    data = body if isinstance(body, str | bytes) else json.dumps(body)
     url = f"/api/platform/launch-acceptance/{pk}/{action}"
     return client.post(url, data, content_type="application/json", **extra)
 
@@ -355,3 +358,38 @@ def test_the_command_lists_records_awaiting_countersignature(signed):
     out = StringIO()
     call_command("list_awaiting_countersignature", stdout=out)
     assert "0 acceptance record(s) awaiting countersignature." in out.getvalue()
+
+
+# Generated input (the strategies of tests/test_fuzz.py) ---------------------------------------
+
+countersign_bodies = st.one_of(
+    json_values.map(json.dumps),
+    texts,
+    st.dictionaries(st.one_of(st.just("note"), texts), json_values, max_size=2).map(json.dumps),
+    texts.map(lambda note: json.dumps({"note": note})),
+)
+
+
+def test_it_never_fails_on_generated_countersignatures(signed):
+    client = Client()
+    client.force_login(operator())
+    pks = st.one_of(st.just(signed.pk), st.integers(min_value=0, max_value=2**80))
+
+    @EACH
+    @given(action=st.sampled_from(["countersign", "decline", "admin"]), body=countersign_bodies, pk=pks)
+    def check(action: str, body: str, pk: int) -> None:
+        before = saved()
+        if action == "admin":
+            url = f"/admin/launchroom/acceptancerecord/{pk}/countersign/"
+            note = body.encode("utf-8", "replace").decode("utf-8", "replace")
+            response = client.post(url, {"note": note, "decline": "Decline"})
+        else:
+            response = post(client, pk, action, body.encode("utf-8", "surrogatepass"))
+            assert_json(response)
+        assert_no_5xx(response, body[:200])
+        if response.status_code in (201, 302):
+            assert saved()[0] == before[0] + 1
+        else:
+            assert saved() == before, (response.status_code, response.content[:300])
+
+    check()
