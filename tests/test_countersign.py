@@ -393,3 +393,11 @@ def test_it_never_fails_on_generated_countersignatures(signed):
             assert saved() == before, (response.status_code, response.content[:300])
 
     check()
+
+
+def test_it_does_not_ask_the_buyer_to_sign_again_while_awaiting_the_countersignature(db):
+    tenant = ready_tenant("contoso")
+    asked = Notification.objects.filter(kind=NotificationKind.READY_TO_SIGN, recipient__username="buyer-contoso")
+    before = asked.count()
+    sign(tenant, PAID)
+    assert asked.count() == before

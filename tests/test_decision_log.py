@@ -69,22 +69,22 @@ def link_of(kind: str, pk: int) -> int:
 @pytest.fixture
 def globex(db: None) -> Tenant:
     """A signed order form, the billing fallback's acceptance, six gate decisions, an
-    acceptance record and a stage move: ten links."""
+    acceptance record, its countersignature and a stage move: eleven links."""
     tenant = ready_tenant("globex", sign_for=LaunchStage.PAID_BETA, live=True)
-    assert DecisionLogEntry.objects.filter(tenant=tenant).count() == 10
+    assert DecisionLogEntry.objects.filter(tenant=tenant).count() == 11
     return tenant
 
 
 @pytest.fixture
 def initech(db: None) -> Tenant:
-    """No billing profile, signed for private beta and moved into it: nine links."""
+    """No billing profile, signed for private beta, countersigned and moved into it: ten links."""
     return ready_tenant("initech", without=["billing"], sign_for=LaunchStage.PRIVATE_BETA, live=True)
 
 
 def test_it_passes_an_untouched_log(globex: Tenant, initech: Tenant) -> None:
     output = verify()
-    assert "OK     globex: 10 links" in output
-    assert "OK     initech: 9 links" in output
+    assert "OK     globex: 11 links" in output
+    assert "OK     initech: 10 links" in output
     assert "2 tenant(s), no break" in output
     assert next(ledger.verify([globex])).broken is None
 
@@ -164,7 +164,7 @@ def test_it_detects_a_gate_decision_inserted_by_raw_sql(globex: Tenant, staff: d
 
     message = broken()
     assert f"globex: log: gate_decision {pk} is not in the log: it was inserted behind the portal's back" in message
-    assert "(the log ends at link 10)" in message
+    assert "(the log ends at link 11)" in message
 
 
 def test_it_detects_an_acceptance_record_inserted_by_raw_sql(db: None) -> None:

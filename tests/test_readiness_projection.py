@@ -60,16 +60,19 @@ def test_it_stores_what_a_fresh_evaluation_says_for_every_demo_tenant(demo_tenan
 def test_it_leaves_each_demo_tenant_with_the_transitions_that_built_it(demo_tenants):
     globex = list(ReadinessTransition.objects.filter(tenant=demo_tenants["globex"]).order_by("at", "id"))
     assert globex[0].cause_kind == "tenant_create" and globex[0].decision_before == ""
-    # Its way to go: the buyer's signature turned hold into go, then the stage move started the beta.
+    # Its way to go (docs/RULES.md 5.9): the buyer's signature, then the operator's countersignature
+    # turned hold into go, then the stage move started the beta.
+    signed = next(t for t in globex if t.cause_kind == "acceptance_sign")
+    assert signed.decision_after == "hold" and signed.gates_changed[0]["after"] == "ready_for_review"
     to_go = next(t for t in globex if t.decision_after == "go" and t.decision_before == "hold")
-    assert to_go.cause_kind == "acceptance_sign"
-    assert to_go.actor == user("buyer-globex")
+    assert to_go.cause_kind == "acceptance_countersign"
+    assert to_go.actor == user("operator")
     assert to_go.gates_changed == [
         {
             "key": "customer-acceptance",
             "number": 9,
             "title": to_go.gates_changed[0]["title"],
-            "before": "missing",
+            "before": "ready_for_review",
             "after": "accepted",
         }
     ]
@@ -267,7 +270,8 @@ def test_it_shows_the_buyer_their_own_transitions_in_buyer_words(client, demo_te
     assert "Your paid beta (invoice-led) started" in section
     assert "Your launch became ready (go) for the paid beta (invoice-led)" in section
     assert "Your acceptance decision was recorded." in section
-    assert "Gate 9 (Customer acceptance record): now accepted, was missing" in section
+    assert "Thesmios countersigned your acceptance." in section
+    assert "Gate 9 (Customer acceptance record): now accepted, was" in section
     # Staff usernames and service names stay out of the buyer's words.
     assert "gate_decide" not in section and "operator" not in section
     assert client.get("/launch-room/contoso/").status_code == 404

@@ -40,6 +40,7 @@ from launchroom.notifications.services import (
     tenant_members,
     user_with_pk,
 )
+from launchroom.readiness.states import AWAITING_COUNTERSIGNATURE
 
 REMINDER_DAYS = (7, 1)
 
@@ -241,7 +242,9 @@ def transition_happened(transition: Any, readiness: Any) -> int:
             link=f"/admin/launchroom/tenant/{tenant.pk}/decide/?gate={gate['key']}",  # staff only
         )
     blocking = [g for g in readiness.gates if g.blocks]
-    if blocking and all(g.gate.key == "customer-acceptance" for g in blocking):
+    # A signature awaiting the operator's countersignature (docs/RULES.md 5.9) is signed already.
+    awaiting = any(r.state == AWAITING_COUNTERSIGNATURE for g in blocking for r in g.requirements)
+    if blocking and not awaiting and all(g.gate.key == "customer-acceptance" for g in blocking):
         stage_label = LaunchStage(readiness.stage).label.lower()
         told += notify(
             recipients=buyer_sponsors(tenant),
