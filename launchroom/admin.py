@@ -129,6 +129,7 @@ class TenantAdmin(ImpactConfirmAdmin, HistoryAdmin):
                     "can_attach": user.has_perm("evidence.add_evidenceattachment"),
                     "decidable": [g.key for g in decidable_gates(user)],
                     "can_move": user.has_perm("launchroom.move_stage"),
+                    "current_acceptance": readiness.data.current_acceptance(readiness.stage),
                     "links": self.related_links(tenant, user),
                 },
                 request=request,

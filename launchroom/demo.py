@@ -15,6 +15,7 @@ from billing.models import BillingProfile, BillingRoute
 from billing.services import billing_fallback_accept, billing_profile_save
 from core.history import acting_as
 from core.types import User
+from launchroom.acceptance.countersign import acceptance_countersign
 from launchroom.acceptance.services import acceptance_sign
 from launchroom.catalog import Role
 from launchroom.conversation.services import comment_add
@@ -298,7 +299,8 @@ def build_globex(staff: dict[str, Any]) -> Tenant:
     complete_billing(tenant, staff, accept_by=buyer)
     support_plan(tenant, staff)
     all_evidence_accepted(tenant, staff)
-    sign_acceptance(tenant, buyer, LaunchStage.PAID_BETA)
+    record = sign_acceptance(tenant, buyer, LaunchStage.PAID_BETA)
+    acceptance_countersign(record=record, by=staff["operator"], note="Countersigned: the launch is as signed.")
     stage_move(
         tenant=tenant,
         to_stage=LaunchStage.PAID_BETA,
@@ -316,7 +318,8 @@ def build_initech(staff: dict[str, Any]) -> Tenant:
     scoped_order_form(tenant, staff, requested_stage=LaunchStage.PAID_BETA)
     support_plan(tenant, staff)
     all_evidence_accepted(tenant, staff)
-    sign_acceptance(tenant, buyer, LaunchStage.PRIVATE_BETA)
+    record = sign_acceptance(tenant, buyer, LaunchStage.PRIVATE_BETA)
+    acceptance_countersign(record=record, by=staff["operator"], note="Countersigned for the private beta.")
     stage_move(
         tenant=tenant,
         to_stage=LaunchStage.PRIVATE_BETA,

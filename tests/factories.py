@@ -33,11 +33,14 @@ from factory.django import DjangoModelFactory, Password
 from billing.models import BillingFallbackAcceptance, BillingProfile, BillingRoute
 from evidence.models import EvidenceAttachment
 from launchroom import catalog, demo
+from launchroom.acceptance.countersign import acceptance_countersign
 from launchroom.catalog import Role
 from launchroom.demo_evidence import HAND_UPLOADER, RUN_IN_PROCESS
 from launchroom.models import (
+    AcceptanceCountersignature,
     AcceptanceDecision,
     AcceptanceRecord,
+    CountersignKind,
     GateDecision,
     GateDecisionKind,
     LaunchStage,
@@ -71,6 +74,26 @@ def _logged(obj: Any, create: bool, extracted: Any, **kwargs: Any) -> None:
     (the ledger's own ``append``); ``logged=False`` leaves it out (a row behind the portal's back)."""
     if create and extracted is not False and (not isinstance(obj, OrderForm) or obj.is_signed):
         ledger.append(obj)
+
+
+def _countersigned(record: AcceptanceRecord, create: bool, extracted: Any, **kwargs: Any) -> None:
+    """An accepted row is countersigned by an operator (docs/RULES.md 5.9), written directly
+    and logged like the row; ``countersigned=False`` leaves it awaiting the operator."""
+    accepted = record.decision in (AcceptanceDecision.ACCEPTED, AcceptanceDecision.ACCEPTED_WITH_EXCLUSIONS)
+    if not create or extracted is False or not accepted or not record.countersign_required:
+        return
+    operator = staff_user(Role.OPERATOR)
+    row = AcceptanceCountersignature.objects.create(
+        tenant=record.tenant,
+        record=record,
+        kind=CountersignKind.COUNTERSIGNED,
+        operator=operator,
+        operator_name=operator.get_full_name() or operator.get_username(),
+        operator_role="Operator",
+        signed_at=timezone.now(),
+        snapshot_sha256=record.snapshot_sha256,
+    )
+    ledger.append(row)
 
 
 # People ---------------------------------------------------------------------------------
@@ -353,6 +376,9 @@ class AcceptanceRecordFactory(DjangoModelFactory[AcceptanceRecord]):
     signed_at = factory.LazyFunction(timezone.now)
     snapshot_sha256 = "0" * 64
     logged = factory.PostGeneration(_logged)
+    countersigned = factory.PostGeneration(
+        lambda record, create, extracted, **kw: _countersigned(record, create, extracted)
+    )
 
 
 # States ---------------------------------------------------------------------------------
@@ -409,6 +435,11 @@ def sign(tenant: Tenant, stage: str = LaunchStage.PAID_BETA, *, by: Any = None, 
     return demo.sign_acceptance(tenant, buyer, stage, decision)
 
 
+def countersign(record: AcceptanceRecord, *, by: Any = None) -> Any:
+    """An operator (not the one who recorded it) countersigns ``record`` through the service."""
+    return acceptance_countersign(record=record, by=by or staff_user(Role.OPERATOR))
+
+
 def ready_tenant(
     slug: str = "",
     *,
@@ -435,9 +466,10 @@ def ready_tenant(
     ``decisions`` overrides (or, with None, leaves out) an evidence gate's decision.
 
     The buyer's acceptance, either way: ``accepted_for=<stages>`` writes acceptance rows
-    directly (placeholder snapshots; for the readiness rules), ``sign_for=<stage>`` stores the
-    readiness row, then has the sponsor sign that stage through the service; ``live=True``
-    then moves the tenant into it (the operator, through ``stage_move``).
+    directly, countersigned (placeholder snapshots; for the readiness rules), ``sign_for=<stage>``
+    stores the readiness row, then has the sponsor sign that stage through the service;
+    ``live=True`` then has an operator countersign it and moves the tenant into it (the
+    operator, through ``stage_move``).
     """
     flags = {flag: flag in configured for flag in CONFIG_FLAGS}
     tenant = TenantFactory.create(
@@ -472,8 +504,9 @@ def ready_tenant(
         # The stored readiness row the services keep, as refresh_readiness first writes it for
         # a tenant that has none: the signature's transition then starts from it.
         projection.project(tenant_id=tenant.pk, cause="refresh_readiness: first evaluation")
-        sign(tenant, sign_for, by=buyer)
+        record = sign(tenant, sign_for, by=buyer)
         if live:
+            countersign(record)  # docs/RULES.md 5.9: a stage move needs the countersigned record
             stage_move(tenant=tenant, to_stage=sign_for, reason="Signed acceptance.", by=staff_user(Role.OPERATOR))
             tenant.refresh_from_db()
     return tenant

@@ -11,7 +11,7 @@ from launchroom.acceptance.services import AFFIRMATION
 from launchroom.models import AcceptanceRecord, DecisionLogEntry
 from launchroom.readiness import ledger
 from launchroom.readiness.evaluation import evaluate
-from tests.factories import draft_tenant, ready_tenant
+from tests.factories import countersign, draft_tenant, ready_tenant
 from tests.launch_helpers import buyer, sign_form
 
 pytestmark = pytest.mark.django_db
@@ -114,7 +114,7 @@ def test_it_refuses_deferring_without_a_signed_order_form(client, northwind):
     assert "There is no signed order form" in response.content.decode()
 
 
-def test_it_signs_contoso_and_the_room_then_reads_go(client, contoso):
+def test_it_signs_contoso_and_the_room_reads_go_once_countersigned(client, contoso):
     tenant = contoso
     user = buyer("contoso")
     client.force_login(user)
@@ -149,6 +149,11 @@ def test_it_signs_contoso_and_the_room_then_reads_go(client, contoso):
     assert DecisionLogEntry.objects.filter(kind="acceptance_record", object_id=record.pk).exists()
     assert next(ledger.verify([tenant])).broken is None
 
+    # docs/RULES.md 5.9: hold until a Thesmios operator countersigns, then go.
+    room = client.get(reverse("launchroom:room", args=[tenant.slug]))
+    assert 'data-testid="decision">Hold<' in room.content.decode()
+    assert "Your signature is recorded" in room.content.decode()
+    countersign(record)
     room = client.get(reverse("launchroom:room", args=[tenant.slug]))
     assert 'data-testid="decision">Go<' in room.content.decode()
     assert evaluate(tenant).is_go

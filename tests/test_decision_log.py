@@ -68,23 +68,25 @@ def link_of(kind: str, pk: int) -> int:
 
 @pytest.fixture
 def globex(db: None) -> Tenant:
-    """A signed order form, the billing fallback's acceptance, six gate decisions, an
-    acceptance record, its first readiness transition, a stage move and its transition: twelve links."""
+    """A signed order form, the billing fallback's acceptance, six gate decisions, the first
+    readiness transition, the buyer's acceptance record and its transition, the operator's
+    countersignature and its transition, a stage move and its transition: fifteen links."""
     tenant = ready_tenant("globex", sign_for=LaunchStage.PAID_BETA, live=True)
-    assert DecisionLogEntry.objects.filter(tenant=tenant).count() == 12
+    assert DecisionLogEntry.objects.filter(tenant=tenant).count() == 15
     return tenant
 
 
 @pytest.fixture
 def initech(db: None) -> Tenant:
-    """No billing profile, signed for private beta and moved into it (two transitions): eleven links."""
+    """No billing profile, signed for private beta, countersigned and moved into it (two transitions):
+    twelve links."""
     return ready_tenant("initech", without=["billing"], sign_for=LaunchStage.PRIVATE_BETA, live=True)
 
 
 def test_it_passes_an_untouched_log(globex: Tenant, initech: Tenant) -> None:
     output = verify()
-    assert "OK     globex: 12 links" in output
-    assert "OK     initech: 11 links" in output
+    assert "OK     globex: 15 links" in output
+    assert "OK     initech: 12 links" in output
     assert "2 tenant(s), no break" in output
     assert next(ledger.verify([globex])).broken is None
 
@@ -164,7 +166,7 @@ def test_it_detects_a_gate_decision_inserted_by_raw_sql(globex: Tenant, staff: d
 
     message = broken()
     assert f"globex: log: gate_decision {pk} is not in the log: it was inserted behind the portal's back" in message
-    assert "(the log ends at link 12)" in message
+    assert "(the log ends at link 15)" in message
 
 
 def test_it_detects_an_acceptance_record_inserted_by_raw_sql(db: None) -> None:

@@ -532,6 +532,8 @@ FORMS = [
 ]
 # The acceptance API, the signature and the billing-fallback acceptance have their own tests above.
 OWN_TESTS = {"api_launch_acceptance", "launchroom:sign", "launchroom:billing_fallback"}
+# The countersignature's API and admin page: tests/test_countersign.py fuzzes them.
+OWN_TESTS |= {"api_acceptance_countersign", "api_acceptance_decline", "admin:launchroom_acceptancerecord_countersign"}
 path_parts = st.one_of(
     st.from_regex(r"[-A-Za-z0-9_]{1,40}", fullmatch=True),
     texts.filter(bool).map(lambda text: quote(text.encode("utf-8", "surrogatepass"), safe="")),

@@ -109,6 +109,7 @@ WRITE_NOTHING = {
     "verify_proof": "reads a proof file",
     "export_launch_packet": "reads the acceptance and writes a file",
     "flush": "Django's: empties the database (tests/test_truncate.py)",
+    "list_awaiting_countersignature": "reads the acceptance records waiting for an operator",
 }
 LIVE_COMMANDS = ("check_managed_beta_readiness", "launch_proof_bundle", "operator_launch_proof")
 COMMANDS = ("seed_demo", "verify_evidence", "refresh_readiness", "run_scheduler", "sweep_pending_evidence")

@@ -19,6 +19,7 @@ from core.append_only import AppendOnlyError, AppendOnlyQuerySet
 from evidence.models import EvidenceAttachment, EvidenceCheck
 from evidence.services import evidence_verify
 from launchroom.models import (
+    AcceptanceCountersignature,
     AcceptanceRecord,
     DecisionLogEntry,
     GateDecision,
@@ -168,7 +169,14 @@ def test_it_detects_an_order_form_signed_behind_the_portals_back(globex: Tenant,
 
 # On PostgreSQL the database itself refuses ------------------------------------------------
 
-PROTECTED = [GateDecision, AcceptanceRecord, StageChange, DecisionLogEntry, BillingFallbackAcceptance]
+PROTECTED = [
+    GateDecision,
+    AcceptanceRecord,
+    AcceptanceCountersignature,
+    StageChange,
+    DecisionLogEntry,
+    BillingFallbackAcceptance,
+]
 
 
 def refused(sql: str, params: list[Any]) -> None:
@@ -260,7 +268,7 @@ def test_the_base_manager_refuses_what_the_default_manager_refuses(globex: Tenan
 
     refusing = (AppendOnlyQuerySet, FixedTenantQuerySet)
     guarded = [m for m in apps.get_models() if isinstance(m._default_manager.get_queryset(), refusing)]
-    assert len(guarded) == 18
+    assert len(guarded) == 19  # the countersignature (docs/RULES.md 5.9) is the nineteenth
     for model in guarded:
         assert type(model._base_manager.get_queryset()) is type(model._default_manager.get_queryset()), model
     signed = OrderForm.objects.get(tenant=globex)

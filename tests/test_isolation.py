@@ -15,7 +15,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from billing.models import BillingProfile
 from evidence.models import EvidenceAttachment
-from launchroom.models import AcceptanceRecord, DecisionLogEntry, TenantMembership
+from launchroom.models import AcceptanceCountersignature, AcceptanceRecord, DecisionLogEntry, TenantMembership
 from tests.launch_helpers import api_body, buyer, like_demo
 
 pytestmark = pytest.mark.django_db
@@ -87,6 +87,10 @@ def requests_against(a, b) -> dict[str, list[tuple[str, str, dict[str, Any]]]]:
             ("patch", api, api_body(b)),
             ("patch", api, {**api_body(b), "decision": "nonsense", "exclusions": "x"}),
         ],
+        "api_acceptance_countersign": [("post_json", reverse("api_acceptance_countersign", args=[record.pk]), {})],
+        "api_acceptance_decline": [
+            ("post_json", reverse("api_acceptance_decline", args=[record.pk]), {"note": "Declined by A"})
+        ],
     }
 
 
@@ -106,6 +110,7 @@ def b_markers(b) -> list[str]:
 def state(b) -> tuple:
     return (
         list(AcceptanceRecord.objects.values_list("pk", flat=True)),
+        list(AcceptanceCountersignature.objects.values_list("pk", flat=True)),
         DecisionLogEntry.objects.count(),
         list(BillingProfile.objects.filter(tenant=b).values()),
     )
@@ -133,6 +138,8 @@ def test_a_buyer_of_a_gets_404_and_nothing_of_b_on_every_route(staff, csrf):
                 response = client.get(url)
             elif method == "post":
                 response = client.post(url, {**data, "csrfmiddlewaretoken": token})
+            elif method == "post_json":
+                response = client.post(url, json.dumps(data), content_type="application/json", HTTP_X_CSRFTOKEN=token)
             else:
                 response = client.patch(url, json.dumps(data), content_type="application/json", HTTP_X_CSRFTOKEN=token)
             body = response.content.decode(errors="replace")

@@ -10,6 +10,7 @@ from launchroom.models import LaunchStage, OrderForm
 from launchroom.orderforms.services import order_form_create, order_form_revise, order_form_sign
 from launchroom.readiness.evaluation import evaluate
 from tests.confirming import token_of
+from tests.factories import countersign
 
 pytestmark = pytest.mark.django_db
 
@@ -45,7 +46,7 @@ def test_it_counts_the_old_version_superseded_once_the_new_one_is_signed(staff, 
     v1 = demo.scoped_order_form(tenant, staff, requested_stage=LaunchStage.PRIVATE_BETA)
     demo.support_plan(tenant, staff)
     demo.all_evidence_accepted(tenant, staff)
-    demo.sign_acceptance(tenant, buyer, LaunchStage.PRIVATE_BETA)
+    countersign(demo.sign_acceptance(tenant, buyer, LaunchStage.PRIVATE_BETA))
     assert evaluate(tenant, LaunchStage.PRIVATE_BETA).is_go
     v2 = order_form_revise(order_form=v1, by=staff["commercial"], cohort_size=500)
     assert evaluate(tenant, LaunchStage.PRIVATE_BETA).is_go  # a draft changes nothing yet

@@ -21,7 +21,7 @@ from launchroom.orderforms.services import order_form_sign
 from launchroom.readiness import projection
 from launchroom.readiness.evaluation import evaluate
 from launchroom.readiness.services import gate_decide, stage_move
-from tests.factories import AcceptanceRecordFactory, ready_tenant, sign
+from tests.factories import AcceptanceRecordFactory, countersign, ready_tenant, sign
 from tests.launch_helpers import like_demo
 
 API = "/api/platform/tenants/{}/transitions"
@@ -79,7 +79,8 @@ def test_it_records_a_transition_for_each_service_that_changes_readiness(db, sta
     gate_decide(
         tenant=tenant, gate_key="security-procurement-pack", decision="accepted", note="Read.", by=staff["security"]
     )
-    sign(tenant, LaunchStage.PAID_BETA, by=buyer)
+    record = sign(tenant, LaunchStage.PAID_BETA, by=buyer)
+    countersign(record, by=staff["operator"])
     stage_move(tenant=tenant, to_stage=Stage.PAID_BETA, reason="Signed acceptance.", by=staff["operator"])
 
     transitions = list(ReadinessTransition.objects.filter(tenant=tenant).order_by("at", "id"))
@@ -90,18 +91,21 @@ def test_it_records_a_transition_for_each_service_that_changes_readiness(db, sta
         ("evidence_attach", staff["operator"]),
         ("gate_decide", staff["security"]),
         ("acceptance_sign", buyer),
+        ("acceptance_countersign", staff["operator"]),
         ("stage_move", staff["operator"]),
     ]
     assert transitions[0].decision_before == ""
-    # Its way to go: the buyer's signature turned hold into go, then the stage move started the beta.
-    to_go = transitions[-2]
+    # Its way to go (docs/RULES.md 5.9): the buyer's signature left it on hold, awaiting the
+    # operator, whose countersignature turned hold into go; then the stage move started the beta.
+    signed, to_go = transitions[-3], transitions[-2]
+    assert signed.decision_after == "hold" and signed.gates_changed[0]["after"] == "ready_for_review"
     assert (to_go.decision_before, to_go.decision_after) == ("hold", "go")
     assert to_go.gates_changed == [
         {
             "key": "customer-acceptance",
             "number": 9,
             "title": to_go.gates_changed[0]["title"],
-            "before": "missing",
+            "before": "ready_for_review",
             "after": "accepted",
         }
     ]
@@ -302,7 +306,8 @@ def test_it_shows_the_buyer_their_own_transitions_in_buyer_words(client, demo_te
     assert "Your paid beta (invoice-led) started" in section
     assert "Your launch became ready (go) for the paid beta (invoice-led)" in section
     assert "Your acceptance decision was recorded." in section
-    assert "Gate 9 (Customer acceptance record): now accepted, was missing" in section
+    assert "Thesmios countersigned your acceptance." in section
+    assert "Gate 9 (Customer acceptance record): now accepted, was" in section
     # Staff usernames and service names stay out of the buyer's words.
     assert "gate_decide" not in section and "operator" not in section
     assert client.get("/launch-room/contoso/").status_code == 404

@@ -24,6 +24,7 @@ from billing.services import billing_fallback_accept, billing_profile_save
 from core import hooks
 from evidence.models import EvidenceAttachment
 from evidence.services import evidence_attach, evidence_verify
+from launchroom.acceptance.countersign import acceptance_countersign, acceptance_countersign_decline
 from launchroom.acceptance.services import acceptance_sign
 from launchroom.conversation.services import comment_add
 from launchroom.models import Incident, LaunchStage, OrderForm, Tenant, TenantReadiness
@@ -151,6 +152,25 @@ def _sign_accepted(tenant: Tenant, staff: dict[str, Any]) -> str:
     return "Room version risk"
 
 
+def _current_record(tenant: Tenant) -> Any:
+    return evaluate(tenant).data.current_acceptance(LaunchStage.PAID_BETA)
+
+
+def _countersign(tenant: Tenant, staff: dict[str, Any]) -> str:
+    acceptance_countersign(record=_current_record(tenant), by=staff["operator"])
+    return "Both signatures are on record."
+
+
+def _countersign_decline(tenant: Tenant, staff: dict[str, Any]) -> str:
+    acceptance_countersign_decline(record=_current_record(tenant), by=staff["operator"], note="Cohort too wide.")
+    return "Cohort too wide."
+
+
+def _sign_and_countersign(tenant: Tenant, staff: dict[str, Any]) -> None:
+    _sign_accepted(tenant, staff)
+    _countersign(tenant, staff)
+
+
 def _stage_move(tenant: Tenant, staff: dict[str, Any]) -> str:
     stage_move(tenant=tenant, to_stage=LaunchStage.PAID_BETA, reason="Accepted.", by=staff["operator"])
     return "Your paid beta (invoice-led) started"
@@ -227,8 +247,10 @@ SCENARIOS: dict[Callable[..., Any], Scenario] = {
     order_form_buyer_approve: Scenario("northwind", _order_form_buyer_approve, prepare=send_latest),
     order_form_request_changes: Scenario("northwind", _order_form_request_changes, prepare=send_latest),
     gate_decide: Scenario("contoso", _gate_decide),
-    stage_move: Scenario("contoso", _stage_move, prepare=_sign_accepted),
+    stage_move: Scenario("contoso", _stage_move, prepare=_sign_and_countersign),
     acceptance_sign: Scenario("contoso", _sign_accepted),
+    acceptance_countersign: Scenario("contoso", _countersign, prepare=_sign_accepted),
+    acceptance_countersign_decline: Scenario("contoso", _countersign_decline, prepare=_sign_accepted),
     comment_add: Scenario("contoso", _comment_add),
     support_plan_save: Scenario("contoso", _support_plan_save),
     incident_open: Scenario("contoso", _incident_open),

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.urls import path
 
 from core.admin import DecisionRecordAdmin, status_badge
+from launchroom.acceptance.countersign_admin import countersign_view
 from launchroom.models import (
     AcceptanceRecord,
 )
@@ -30,6 +34,14 @@ class AcceptanceRecordAdmin(DecisionRecordAdmin):
     list_select_related = ["tenant"]
     search_fields = ["tenant__name", "tenant__slug", "signer_name", "approval_reference"]
     exclude = ["snapshot"]
+
+    def get_urls(self) -> list[Any]:
+        view = self.admin_site.admin_view(self.countersign_view)
+        custom = [path("<int:pk>/countersign/", view, name="launchroom_acceptancerecord_countersign")]
+        return custom + super().get_urls()
+
+    def countersign_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        return countersign_view(request, pk, admin_site=self.admin_site)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[AcceptanceRecord]:
         return super().get_queryset(request).defer("snapshot")

@@ -44,19 +44,19 @@ LIST_FIELDS = ("exclusions", "residual_risks")
 MAX_EVIDENCE_REFERENCES = 1000
 
 
-def _error(status: int, code: str, **extra: Any) -> JsonResponse:
+def error_response(status: int, code: str, **extra: Any) -> JsonResponse:
     return JsonResponse({"error": code, **extra}, status=status)
 
 
-def _invalid(errors: dict[str, list[str]]) -> JsonResponse:
-    return _error(400, "invalid", errors=errors)
+def invalid_response(errors: dict[str, list[str]]) -> JsonResponse:
+    return error_response(400, "invalid", errors=errors)
 
 
 def _not_found() -> JsonResponse:
-    return _error(404, "not_found", detail="No such tenant.")
+    return error_response(404, "not_found", detail="No such tenant.")
 
 
-def _csrf_refusal(request: HttpRequest) -> HttpResponse | None:
+def csrf_refusal(request: HttpRequest) -> HttpResponse | None:
     """Django's CSRF check for a session request, or None when it passes.
 
     The view is ``csrf_exempt`` so that an anonymous caller gets its 401 first; this runs the
@@ -81,6 +81,13 @@ def _body_tenant(request: HttpRequest) -> str | None:
     return tenant if isinstance(tenant, str) else None
 
 
+def authentication_required() -> HttpResponse:
+    """The 401 of every acceptance endpoint, naming both ways to authenticate."""
+    response = error_response(401, "authentication_required", detail="Log in, or send Authorization: Bearer <token>.")
+    response["WWW-Authenticate"] = 'Bearer realm="thesmios"'
+    return response
+
+
 # Every refusal of a PATCH is an event: the service's own refusals through ``audited``, and
 # those decided here first (401, CSRF, the body, the signer's role, field errors) by this.
 @refusals_logged("acceptance_decision", tenant_of=_body_tenant)
@@ -88,16 +95,18 @@ def _body_tenant(request: HttpRequest) -> str | None:
 @never_cache
 def launch_acceptance(request: HttpRequest) -> HttpResponse:
     if not request.user.is_authenticated:
-        response = _error(401, "authentication_required", detail="Log in, or send Authorization: Bearer <token>.")
+        response = error_response(
+            401, "authentication_required", detail="Log in, or send Authorization: Bearer <token>."
+        )
         response["WWW-Authenticate"] = 'Bearer realm="thesmios"'
         return response
-    if (refusal := _csrf_refusal(request)) is not None:
+    if (refusal := csrf_refusal(request)) is not None:
         return refusal
     if request.method == "GET":
         return _list(request)
     if request.method == "PATCH":
         return _record(request)
-    response = _error(405, "method_not_allowed", detail="Use GET or PATCH.")
+    response = error_response(405, "method_not_allowed", detail="Use GET or PATCH.")
     response["Allow"] = "GET, PATCH"
     return response
 
@@ -105,16 +114,16 @@ def launch_acceptance(request: HttpRequest) -> HttpResponse:
 def _list(request: HttpRequest) -> JsonResponse:
     slug = request.GET.get("tenant", "").strip()
     if not slug:
-        return _invalid({"tenant": ["Give the tenant: ?tenant=<slug>."]})
+        return invalid_response({"tenant": ["Give the tenant: ?tenant=<slug>."]})
     if problem := _slug_problem(slug):
-        return _invalid({"tenant": [problem]})
+        return invalid_response({"tenant": [problem]})
     try:
         tenant, _role = tenant_for_user(request.user, slug)
     except Http404:
         return _not_found()
     stage = request.GET.get("stage", "").strip()
     if stage and stage not in LaunchStage.values:
-        return _invalid({"stage": [f"Choose one of {', '.join(LaunchStage.values)}."]})
+        return invalid_response({"stage": [f"Choose one of {', '.join(LaunchStage.values)}."]})
     records = list(
         AcceptanceRecord.objects.filter(tenant=tenant)
         .select_related("recorded_by", "order_form")
@@ -138,13 +147,13 @@ def _list(request: HttpRequest) -> JsonResponse:
 
 def _parse_body(request: HttpRequest) -> dict[str, Any] | JsonResponse:
     if request.content_type != "application/json":
-        return _invalid({"__all__": ["Send a JSON object with Content-Type: application/json."]})
+        return invalid_response({"__all__": ["Send a JSON object with Content-Type: application/json."]})
     try:
         body = parse_json(request.body or b"")
     except ValueError as exc:
-        return _invalid({"__all__": [str(exc)]})
+        return invalid_response({"__all__": [str(exc)]})
     if not isinstance(body, dict):
-        return _invalid({"__all__": ["The body must be a JSON object."]})
+        return invalid_response({"__all__": ["The body must be a JSON object."]})
     return body
 
 
@@ -238,9 +247,9 @@ def _record(request: HttpRequest) -> JsonResponse:
         return body
     slug = body.get("tenant")
     if not isinstance(slug, str) or not slug.strip():
-        return _invalid({"tenant": ["Give the tenant's slug."]})
+        return invalid_response({"tenant": ["Give the tenant's slug."]})
     if problem := _slug_problem(slug.strip()):
-        return _invalid({"tenant": [problem]})
+        return invalid_response({"tenant": [problem]})
     try:
         tenant, role = tenant_for_user(request.user, slug.strip())
     except Http404:
@@ -250,7 +259,7 @@ def _record(request: HttpRequest) -> JsonResponse:
     try:
         check_signer(user=user, role=role, on_written_approval=on_written_approval)
     except NotPermitted as exc:
-        return _error(403, "forbidden", reasons=exc.reasons)
+        return error_response(403, "forbidden", reasons=exc.reasons)
     shape = _shape_errors(body)
     fields = _service_fields(body, shape)
     if shape:
@@ -258,7 +267,7 @@ def _record(request: HttpRequest) -> JsonResponse:
         # the client fixes every field at once.
         for name, messages in acceptance_field_errors(tenant=tenant, **fields).items():
             shape.setdefault(name, messages)
-        return _invalid(shape)
+        return invalid_response(shape)
     try:
         record = acceptance_sign(
             tenant=tenant,
@@ -268,11 +277,11 @@ def _record(request: HttpRequest) -> JsonResponse:
             **fields,
         )
     except NotPermitted as exc:
-        return _error(403, "forbidden", reasons=exc.reasons)
+        return error_response(403, "forbidden", reasons=exc.reasons)
     except Refused as exc:
-        return _error(409, "refused", reasons=exc.reasons)
+        return error_response(409, "refused", reasons=exc.reasons)
     except ValidationError as exc:
-        return _invalid(validation_errors(exc))
+        return invalid_response(validation_errors(exc))
     if getattr(record, "repeated", False):
         # An identical repeat (an automation retry): nothing was saved.
         return JsonResponse(acceptance_json(record, tenant_slug=tenant.slug, superseded_by=None), status=200)

@@ -20,6 +20,7 @@ from django.utils.crypto import constant_time_compare, salted_hmac
 from evidence.models import EvidenceAttachment
 from launchroom import catalog
 from launchroom.acceptance.changes import snapshot_changes
+from launchroom.acceptance.countersign import countersign_state
 from launchroom.acceptance.serializers import acceptance_json
 from launchroom.models import AcceptanceRecord, DecisionLogEntry, Tenant
 from launchroom.readiness.evaluation import evaluate
@@ -87,7 +88,10 @@ def certificate_data(tenant: Tenant, role: str | None, pk: int) -> dict[str, Any
                 "name": attachment.short_name if attachment else "",
             }
         )
+    # The loaded copy carries the operator's countersignature (docs/RULES.md 5.9).
+    loaded = next((r for r in data.acceptances if r.pk == record.pk), record)
     return {
+        "countersignature": countersign_state(loaded),
         "evidence_rows": evidence_rows,
         "tenant": data.tenant,
         "role": role,
@@ -118,6 +122,7 @@ def certificate_body(context: dict[str, Any], verification_url: str) -> dict[str
             "snapshot": record.snapshot,
             "current_snapshot_sha256": context["current_sha256"],
             "snapshot_matches": context["matches"],
+            "countersignature": context["countersignature"],
             "changes": context["changes"],
             "decision_log": {"seq": log_entry.seq, "entry_hash": log_entry.entry_hash} if log_entry else None,
             "verification_code": context["verification_code"],

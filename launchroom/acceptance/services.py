@@ -21,6 +21,7 @@ from launchroom.catalog import Role
 from launchroom.models import (
     AcceptanceDecision,
     AcceptanceRecord,
+    CountersignKind,
     LaunchStage,
     Tenant,
 )
@@ -191,8 +192,8 @@ def _repeats(
     record: AcceptanceRecord | None, *, by: User, on_written_approval: bool, fields: dict[str, Any], snapshot: str
 ) -> bool:
     """Whether a request repeats the current record exactly (an automation retry, a double submit)."""
-    if record is None:
-        return False
+    if record is None or getattr(record, "countersign_kind", None) == CountersignKind.DECLINED:
+        return False  # signing again after the operator declined is a new record (docs/RULES.md 5.9)
     actor = record.recorded_by_id if on_written_approval else record.signer_id
     return (
         actor == by.pk

@@ -9,6 +9,7 @@ derived from the ``supersedes`` link, never stored on the old row.
 from __future__ import annotations
 
 from launchroom.models.conversation import Comment
+from launchroom.models.countersign import AcceptanceCountersignature, CountersignKind
 from launchroom.models.decisions import (
     AcceptanceDecision,
     AcceptanceRecord,
@@ -35,10 +36,12 @@ from launchroom.models.tokens import ApiToken
 __all__ = [
     "ACTION_KINDS",
     "GATE_COLUMNS",
+    "AcceptanceCountersignature",
     "AcceptanceDecision",
     "AcceptanceRecord",
     "ApiToken",
     "Comment",
+    "CountersignKind",
     "DecisionLogEntry",
     "Delivery",
     "EmailKind",

@@ -90,6 +90,11 @@ class AcceptanceRecord(AppendOnlyModel):
     supersedes = models.OneToOneField(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="superseded_by"
     )
+    # docs/RULES.md 5.9: an acceptance meets gate 9 once an operator countersigned it. Records
+    # signed before that rule were marked False by the migration that added the field.
+    countersign_required = models.BooleanField(
+        default=True, help_text="An operator countersigns it before it meets gate 9 (False: signed before the rule)."
+    )
 
     history = HistoricalRecords()
 

@@ -22,6 +22,7 @@ class NotificationKind(models.TextChoices):
     BILLING_TERMS_CHANGED = "billing_terms_changed", "Billing terms changed after acceptance"
     INCIDENT = "incident", "Incident opened or resolved"
     COMMENT = "comment", "New comment"
+    COUNTERSIGN = "countersign", "Acceptance countersigned or declined by the operator"
 
 
 # Kinds that ask the user to do something: e-mailed at once unless the user chose otherwise.

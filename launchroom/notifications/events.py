@@ -27,6 +27,7 @@ from launchroom.models import (
     Stage,
     Tenant,
 )
+from launchroom.notifications.countersign_events import countersign_link
 from launchroom.notifications.services import (
     BySide,
     Event,
@@ -39,6 +40,7 @@ from launchroom.notifications.services import (
     tenant_members,
     user_with_pk,
 )
+from launchroom.readiness.states import AWAITING_COUNTERSIGNATURE
 
 REMINDER_DAYS = (7, 1)
 
@@ -62,14 +64,24 @@ def acceptance_decided(record: AcceptanceRecord) -> int:
     if record.decision in (AcceptanceDecision.DEFERRED, AcceptanceDecision.REJECTED):
         why = "; ".join(record.residual_risks) or record.note
         body += f" Their reason: {why}"
+    subject = f"{tenant}: the buyer {words}"
+    staff_link = f"/launch-room/{tenant.slug}/acceptance/{record.pk}/"
+    if record.countersign_required and record.decision in (
+        AcceptanceDecision.ACCEPTED,
+        AcceptanceDecision.ACCEPTED_WITH_EXCLUSIONS,
+    ):
+        # docs/RULES.md 5.9: the operators countersign it (or decline) before gate 9 is met.
+        subject = f"{tenant}: ready to countersign (the buyer {words})"
+        body += " An operator who did not record it countersigns it, or declines with a reason."
+        staff_link = countersign_link(record.pk)
     return notify(
         recipients=_operator_and_commercial(tenant),
         kind=NotificationKind.ACCEPTANCE_DECIDED,
         tenant=tenant,
         event_key=f"acceptance:{record.pk}",
-        subject=f"{tenant}: the buyer {words}",
+        subject=subject,
         body=body,
-        link=link_to(tenant, staff=f"/launch-room/{tenant.slug}/acceptance/{record.pk}/"),
+        link=link_to(tenant, staff=staff_link),
     )
 
 
@@ -230,7 +242,9 @@ def transition_happened(transition: Any, readiness: Any) -> int:
             link=f"/admin/launchroom/tenant/{tenant.pk}/decide/?gate={gate['key']}",  # staff only
         )
     blocking = [g for g in readiness.gates if g.blocks]
-    if blocking and all(g.gate.key == "customer-acceptance" for g in blocking):
+    # A signature awaiting the operator's countersignature (docs/RULES.md 5.9) is signed already.
+    awaiting = any(r.state == AWAITING_COUNTERSIGNATURE for g in blocking for r in g.requirements)
+    if blocking and not awaiting and all(g.gate.key == "customer-acceptance" for g in blocking):
         stage_label = LaunchStage(readiness.stage).label.lower()
         told += notify(
             recipients=buyer_sponsors(tenant),

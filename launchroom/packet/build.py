@@ -207,6 +207,17 @@ def _order_form_body(
     )
 
 
+def _countersignature_file(body: dict[str, Any], links: list[DecisionLogEntry]) -> dict[str, Any]:
+    """The operator's countersignature record and its decision-log link (docs/RULES.md 5.9)."""
+    ours = [e for e in links if e.kind == "acceptance_countersignature"]
+    link = next((e for e in ours if json.loads(e.payload).get("record_id") == body["id"]), None)
+    return {
+        "acceptance": body["id"],
+        **(body["countersignature"] or {}),
+        "decision_log": {"seq": link.seq, "entry_hash": link.entry_hash, "payload": link.payload} if link else None,
+    }
+
+
 def write_packet(tenant: Tenant, out: IO[bytes], *, base_url: str) -> PacketInfo:
     """Write the launch packet of ``tenant``'s current acceptance into ``out``.
 
@@ -246,6 +257,8 @@ def write_packet(tenant: Tenant, out: IO[bytes], *, base_url: str) -> PacketInfo
     evidence = _write_evidence(writer, record, context)
     writer.add_json("evidence/index.json", evidence)
     writer.add_json("certificate/certificate.json", body)
+    if body.get("countersignature"):
+        writer.add_json("certificate/countersignature.json", _countersignature_file(body, links))
     writer.add("certificate/certificate.pdf", [pdf.certificate_pdf(body, evidence, gates, exported_at=exported_at)])
     if order_form is not None:
         of_body = _order_form_body(tenant, order_form, portal, links)
@@ -286,6 +299,7 @@ def write_packet(tenant: Tenant, out: IO[bytes], *, base_url: str) -> PacketInfo
             "signed_at": body["signed_at"],
             "verification_code": body["verification_code"],
             "verification_url": verification_url,
+            "countersignature": (body.get("countersignature") or {}).get("state"),
         },
         "signature": {
             "algorithm": "Ed25519",

@@ -87,6 +87,15 @@ def status_words(body: dict[str, Any]) -> tuple[str, str]:
             "Current, but no longer matches",
             "No later decision replaced it, but the readiness it was signed against had changed.",
         )
+    countersignature = body.get("countersignature") or {}
+    if countersignature.get("state") == "awaiting countersignature":
+        return (
+            "Current, awaiting countersignature",
+            "The buyer signed, but no Thesmios operator had countersigned when this packet was exported; the next "
+            "export after the countersignature supersedes this packet.",
+        )
+    if countersignature.get("state") == "declined":
+        return "Countersignature declined", "A Thesmios operator declined to countersign this acceptance."
     return "Current", "No later decision replaced it, and the readiness it was signed against still held."
 
 

@@ -129,6 +129,21 @@ def certificate_pdf(
         doc.ln(1)
         doc.paragraph(f"“{body['affirmation']}”", style="B")
 
+    countersignature = body.get("countersignature")
+    if countersignature:
+        # docs/RULES.md 5.9: gate 9's owner is "Buyer sponsor and Thesmios operator".
+        doc.section("Countersignature (Thesmios operator)")
+        if countersignature["state"] == "countersigned":
+            doc.rows(
+                [
+                    ("Countersigned by", countersignature["operator_name"], "B"),
+                    ("Role", countersignature["operator_role"], ""),
+                    ("Countersigned at", human_utc(countersignature["signed_at"]), ""),
+                    ("Snapshot both signed", countersignature["snapshot_sha256"], "mono"),
+                ]
+            )
+        doc.paragraph(countersignature["statement"], style="B")
+
     doc.section("Scoped exclusions (not claimed)")
     doc.bullets(body["exclusions"])
     doc.section("Residual risks")

@@ -20,7 +20,7 @@ from launchroom.packet.build import VERIFIER, write_packet
 from launchroom.packet.keys import PacketKeyMissing, public_key_pem
 from launchroom.packet.text import human_utc
 from launchroom.readiness.evaluation import evaluate
-from launchroom.readiness.selectors import load
+from launchroom.readiness.selectors import TenantData, load
 from launchroom.tenants.access import tenant_for_user
 
 SPOOL_BYTES = 4 * 1024 * 1024
@@ -82,6 +82,14 @@ def packet_verifier(request: HttpRequest) -> HttpResponse:
     return response
 
 
+def _countersigned_at(data: TenantData, record_id: int) -> str | None:
+    """When an operator countersigned the record (docs/RULES.md 5.9), from the loaded records."""
+    loaded = next((r for r in data.acceptances if r.pk == record_id), None)
+    if loaded is None or getattr(loaded, "countersign_kind", None) != "countersigned":
+        return None
+    return human_utc(getattr(loaded, "countersign_at"))  # noqa: B009  an annotation, not a field
+
+
 @never_cache
 @require_safe
 def verify(request: HttpRequest, code: str) -> HttpResponse:
@@ -112,5 +120,6 @@ def verify(request: HttpRequest, code: str) -> HttpResponse:
         "decision": record.get_decision_display(),
         "signed_at": record.signed_at,
         "signed_at_text": human_utc(record.signed_at),
+        "countersigned_at_text": _countersigned_at(data, record.pk),
     }
     return render(request, "public/verify.html", context)

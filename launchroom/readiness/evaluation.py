@@ -18,12 +18,13 @@ from core.hashing import sha256_of
 from evidence.freshness import attachment_problem
 from evidence.models import EvidenceAttachment
 from launchroom import catalog
-from launchroom.catalog import Effect, Gate, Kind, Requirement
+from launchroom.catalog import Effect, Gate, Kind, Requirement, Role
 from launchroom.models import GateDecision, GateDecisionKind, LaunchStage, Tenant
 from launchroom.readiness.record_rules import RECORD_RULES
 from launchroom.readiness.selectors import TenantData, load
 from launchroom.readiness.states import (
     ACCEPTED,
+    AWAITING_COUNTERSIGNATURE,
     GO,
     HOLD,
     MET,
@@ -217,7 +218,7 @@ def _gate_result(data: TenantData, gate: Gate, stage: str, now: datetime) -> Gat
         for r in gate.requirements
     ]
     states = {r.state for r in requirements}
-    reasons = [r.reason for r in requirements if r.state in (MISSING, STALE, REJECTED)]
+    reasons = [r.reason for r in requirements if r.state in (MISSING, STALE, REJECTED, AWAITING_COUNTERSIGNATURE)]
     latest_decision = next((d for d in data.decisions if d.gate_key == gate.key), None)
     if MISSING in states:
         status = MISSING
@@ -225,6 +226,8 @@ def _gate_result(data: TenantData, gate: Gate, stage: str, now: datetime) -> Gat
         status = REJECTED
     elif STALE in states:
         status = STALE
+    elif AWAITING_COUNTERSIGNATURE in states:
+        status = READY_FOR_REVIEW  # gate 9: the operator's countersignature (docs/RULES.md 5.9)
     elif gate.decided_by is None:
         status = ACCEPTED
     elif latest_decision is None or latest_decision.decision == GateDecisionKind.REOPENED:
@@ -250,7 +253,10 @@ def next_action_of(result: GateResult) -> list[tuple[str, str]]:
         ]
     actions = []
     for requirement in result.requirements:
-        if requirement.state in (MISSING, STALE, REJECTED):
+        if requirement.state == AWAITING_COUNTERSIGNATURE:
+            text = f"Countersign the buyer's acceptance (gate {gate.number}), or decline it with a reason."
+            actions.append((Role.OPERATOR.value, text))
+        elif requirement.state in (MISSING, STALE, REJECTED):
             owner = requirement.requirement.owner or gate.action_owner
             text = requirement.requirement.action
             if requirement.state == STALE:

@@ -33,6 +33,7 @@ from django.db.models import Q
 from billing.models import BillingFallbackAcceptance
 from core.hashing import canonical_json
 from launchroom.models import (
+    AcceptanceCountersignature,
     AcceptanceRecord,
     Comment,
     DecisionLogEntry,
@@ -58,6 +59,7 @@ KINDS: dict[str, type[models.Model]] = {
     # back is caught too.
     "comment": Comment,
     "readiness_transition": ReadinessTransition,
+    "acceptance_countersignature": AcceptanceCountersignature,
 }
 KIND_OF = {model: kind for kind, model in KINDS.items()}
 # Which rows of a kind's table the log must hold (every row, unless named here).
@@ -66,12 +68,18 @@ LOGGED_ROWS: dict[str, Q] = {"signed_order_form": Q(status=OrderFormStatus.SIGNE
 # The fields of a link that its creation record in the history must still match.
 LINK_FIELDS = ("seq", "kind", "object_id", "payload", "prev_hash", "entry_hash")
 
+# Fields added after rows were logged, left out of a payload while they hold the value the
+# migration gave the old rows, so that links written before the field existed still verify.
+ADDED_LATER: dict[str, object] = {"countersign_required": False}
+
 
 def row_payload(row: models.Model) -> str:
     """The canonical JSON of a decision row's concrete fields (foreign keys as ids)."""
     data: dict[str, Any] = {}
     for f in row._meta.concrete_fields:
         value = getattr(row, f.attname)
+        if f.attname in ADDED_LATER and value == ADDED_LATER[f.attname]:
+            continue
         if isinstance(value, datetime) and value.tzinfo is not None:
             # As the database gives it back, whatever zone the caller passed.
             value = value.astimezone(UTC)

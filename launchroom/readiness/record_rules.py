@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from launchroom import catalog
-from launchroom.models import AcceptanceDecision, LaunchStage
+from launchroom.models import AcceptanceDecision, CountersignKind, LaunchStage
 from launchroom.readiness.selectors import TenantData
-from launchroom.readiness.states import MET, MISSING, REJECTED, STALE
+from launchroom.readiness.states import AWAITING_COUNTERSIGNATURE, MET, MISSING, REJECTED, STALE
 
 RecordRule = Callable[[TenantData, str], tuple[str, str]]
 _MET = (MET, "")
@@ -100,6 +100,13 @@ def _acceptance_record(data: TenantData, stage: str) -> tuple[str, str]:
         seen = next((o for o in data.order_forms if o.pk == record.order_form_id), None)
         version = f"v{seen.version}" if seen else "no signed version"
         return STALE, f"order form v{signed.version} was signed after this acceptance ({version})"
+    # docs/RULES.md 5.9, the gate's owner line "Buyer sponsor and Thesmios operator": the
+    # operator countersigns, unless the record was signed before that rule.
+    answer = getattr(record, "countersign_kind", None)
+    if record.countersign_required and answer == CountersignKind.DECLINED:
+        return MISSING, f"the operator declined to countersign the acceptance for {stage_label}"
+    if record.countersign_required and answer != CountersignKind.COUNTERSIGNED:
+        return AWAITING_COUNTERSIGNATURE, "awaiting the operator's countersignature"
     return _MET
 
 

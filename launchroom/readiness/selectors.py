@@ -12,6 +12,7 @@ from django.db.models.functions import RowNumber
 from billing.models import BillingProfile
 from evidence.models import EvidenceAttachment, EvidenceCheck
 from launchroom.models import (
+    AcceptanceCountersignature,
     AcceptanceRecord,
     GateDecision,
     LaunchStage,
@@ -83,7 +84,16 @@ LEAN_ATTACHMENT_FIELDS = (
 LEAN_DECISION_FIELDS = ("id", "tenant_id", "gate_key", "decision", "note", "decided_at")
 
 
-LEAN_ACCEPTANCE_FIELDS = ("id", "tenant_id", "stage", "decision", "order_form_id", "supersedes_id", "signed_at")
+LEAN_ACCEPTANCE_FIELDS = (
+    "id",
+    "tenant_id",
+    "stage",
+    "decision",
+    "order_form_id",
+    "supersedes_id",
+    "signed_at",
+    "countersign_required",
+)
 
 
 def _attachment_queryset(*, with_output: bool, lean: bool = False) -> QuerySet[EvidenceAttachment]:
@@ -194,5 +204,20 @@ def _decisions(ids: Any, lean: bool) -> QuerySet[GateDecision]:
 
 
 def _acceptances(ids: Any, lean: bool) -> QuerySet[AcceptanceRecord]:
-    records = AcceptanceRecord.objects.filter(tenant__in=ids).order_by("-signed_at", "-id")
+    # Each record carries its operator's answer (docs/RULES.md 5.9), in the same query:
+    # ``countersign_kind`` is "countersigned", "declined" or None; the room and the
+    # certificate also show who answered, when and why.
+    answer = AcceptanceCountersignature.objects.filter(record=OuterRef("pk"))
+    records = (
+        AcceptanceRecord.objects.filter(tenant__in=ids)
+        .annotate(countersign_kind=Subquery(answer.values("kind")[:1]))
+        .order_by("-signed_at", "-id")
+    )
+    if not lean:
+        records = records.annotate(
+            countersign_at=Subquery(answer.values("signed_at")[:1]),
+            countersign_name=Subquery(answer.values("operator_name")[:1]),
+            countersign_role=Subquery(answer.values("operator_role")[:1]),
+            countersign_note=Subquery(answer.values("note")[:1]),
+        )
     return records.only(*LEAN_ACCEPTANCE_FIELDS) if lean else records.defer("snapshot")

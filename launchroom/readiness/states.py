@@ -19,4 +19,6 @@ HOLD = "hold"
 
 # Requirement states.
 MET = "met"
+# Gate 9: the buyer signed, the operator has not countersigned yet (docs/RULES.md 5.9).
+AWAITING_COUNTERSIGNATURE = "awaiting_countersignature"
 NOT_APPLICABLE = "not_applicable"

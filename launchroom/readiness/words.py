@@ -19,6 +19,8 @@ CAUSES = {
     "gate_decide": "Thesmios reviewed a gate",
     "stage_move": "Thesmios moved your launch to another stage",
     "acceptance_sign": "Your acceptance decision was recorded",
+    "acceptance_countersign": "Thesmios countersigned your acceptance",
+    "acceptance_countersign_decline": "Thesmios declined to countersign your acceptance",
     "evidence_attach": "Thesmios added evidence",
     "evidence_verify": "Thesmios re-checked the integrity of evidence",
     "order_form_create": "A new order-form version was drafted",

@@ -18,6 +18,7 @@ from launchroom.catalog import Effect
 from launchroom.models import LaunchStage, Stage, StageChange
 from launchroom.readiness.evaluation import MET, NOT_APPLICABLE, GateResult, Readiness, RequirementResult
 from launchroom.readiness.selectors import TenantData
+from launchroom.readiness.states import AWAITING_COUNTERSIGNATURE
 
 REQUIREMENT_LABELS = {
     MET: "Met",
@@ -216,7 +217,15 @@ def buyer_actions(readiness: Readiness, *, can_sign: bool, can_accept_billing: b
                 }
             )
     acceptance = readiness.gate("customer-acceptance")
-    if not acceptance.met:
+    awaiting = any(r.state == AWAITING_COUNTERSIGNATURE for r in acceptance.requirements)
+    if awaiting:
+        # docs/RULES.md 5.9: the gate's owner line is "Buyer sponsor and Thesmios operator".
+        text = (
+            "Your signature is recorded. A Thesmios operator countersigns it next (gate 9 is owned by the "
+            "buyer sponsor and the Thesmios operator); nothing more is needed from you unless they decline."
+        )
+        actions.append({"text": text, "anchor": "acceptance"})
+    elif not acceptance.met:
         others_block = any(g.blocks for g in readiness.gates if g.gate.key != "customer-acceptance")
         who = "You sign" if can_sign else "Your buyer sponsor signs"
         if others_block:

@@ -80,7 +80,7 @@ def test_the_northwind_buyer_sees_hold_and_accepting_is_refused(page, staff, art
     shoot(page, artifacts, "launch-room-northwind-refused")
 
 
-def test_the_contoso_buyer_signs_sees_the_certificate_and_the_room_reads_go(page, staff, artifacts):
+def test_the_contoso_buyer_signs_sees_the_certificate_and_the_room_awaits_the_countersignature(page, staff, artifacts):
     tenant = build("contoso", staff)
     log_in(page, "buyer-contoso")
     page.wait_for_url("**/launch-room/contoso/")
@@ -105,9 +105,11 @@ def test_the_contoso_buyer_signs_sees_the_certificate_and_the_room_reads_go(page
     page.set_viewport_size({"width": 1280, "height": 900})
     page.get_by_role("link", name="Back to the launch room").click()
     page.wait_for_url("**/launch-room/contoso/")
-    assert decision_word(page) == "Go"
-    shoot(page, artifacts, "launch-room-contoso-go")
-    shoot(page, artifacts, "launch-room-contoso-go-phone", phone=True)
+    # docs/RULES.md 5.9: go once an operator countersigns (tests/browser/test_countersign_browser.py).
+    assert decision_word(page) == "Hold"
+    assert "Awaiting countersignature" in page.get_by_test_id("countersign-status").inner_text()
+    shoot(page, artifacts, "launch-room-contoso-signed")
+    shoot(page, artifacts, "launch-room-contoso-signed-phone", phone=True)
 
 
 def test_an_invited_buyer_sets_a_password_from_the_emailed_link_and_logs_in(page, staff, artifacts):
