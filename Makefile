@@ -65,9 +65,10 @@ demo-reset: $(VENV)/.installed
 # Bytecode is written even where the environment says not to (PYTHONDONTWRITEBYTECODE): without
 # it every worker and every subprocess the tests start compiles and assertion-rewrites every
 # module again, about five seconds a process. Tests marked slow (long drills in fresh processes)
-# run in .ci/run only.
+# run in .ci/run only. --reuse-db keeps each worker's migrated SQLite test database (in /dev/shm,
+# named for the migrations and the pinned packages: tests/testenv.py) from one run to the next.
 test: $(VENV)/.installed node_modules/.installed
-	env -u PYTHONDONTWRITEBYTECODE $(PY) -m pytest -n auto --dist loadgroup -m "not slow"
+	env -u PYTHONDONTWRITEBYTECODE $(PY) -m pytest -n auto --dist loadgroup --reuse-db -m "not slow"
 
 typecheck: $(VENV)/.installed
 	DEBUG=1 $(PY) -m mypy

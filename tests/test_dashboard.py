@@ -12,11 +12,11 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from launchroom import catalog
-from launchroom.models import AcceptanceDecision, LaunchStage, Stage
+from launchroom.models import AcceptanceDecision, LaunchStage, Stage, Tenant
 from launchroom.portfolio import selectors as portfolio
 from launchroom.readiness import projection
 from tests.factories import AcceptanceRecordFactory, ready_tenant
-from tests.launch_helpers import like_demo
+from tests.launch_helpers import like_demo, module_state
 
 INDEX = "/launch-room/"
 CSV = "/launch-room/portfolio.csv"
@@ -25,10 +25,15 @@ CSV = "/launch-room/portfolio.csv"
 SLUGS = ("contoso", "globex", "initech", "northwind")
 
 
+_BUILT: dict[str, int] = {}
+# The four demo tenants in their states (docs/RULES.md section 9), with their stored rows: built
+# once for the module, in a transaction rolled back after it; each test's changes are rolled back.
+_demo = module_state(lambda: _BUILT.update({slug: like_demo(slug).pk for slug in SLUGS}))
+
+
 @pytest.fixture
 def demo_tenants(db):
-    """The four demo tenants in their states (docs/RULES.md section 9), with their stored rows."""
-    return {slug: like_demo(slug) for slug in SLUGS}
+    return {slug: Tenant.objects.get(pk=pk) for slug, pk in _BUILT.items()}
 
 
 def body(response) -> str:

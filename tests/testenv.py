@@ -3,9 +3,10 @@
 Tests run with production-like settings (DEBUG off); only the key is a test value.
 """
 
+import hashlib
 import os
-import shutil
 import tempfile
+from pathlib import Path
 
 os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production-0123456789abcdefghijklmnop")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
@@ -38,8 +39,22 @@ def pytest_configure(config: object) -> None:
         # worker's suffix), in memory-backed /dev/shm where there is one, rather than SQLite's
         # shared in-memory database, which answers a second writer with an error instead of
         # making it wait: threads of tests/test_concurrency.py then wait for the write lock.
-        folder = tempfile.mkdtemp(prefix="thesmios-test-db-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None)
-        config.add_cleanup(lambda: shutil.rmtree(folder, ignore_errors=True))  # type: ignore[attr-defined]
-        database["TEST"] = {**database.get("TEST", {}), "NAME": os.path.join(folder, "test.sqlite3")}
+        # Its folder is named for this checkout and for everything that shapes the schema (the
+        # migrations and the pinned packages), so that `make test`, which passes pytest-django's
+        # --reuse-db, migrates once and then reuses the database until a migration or a package
+        # changes; a plain `pytest` creates it afresh.
+        database["TEST"] = {**database.get("TEST", {}), "NAME": str(schema_folder() / "test.sqlite3")}
         # A writer waits up to 30 seconds for the lock (SQLite's default, 5, is short on a busy machine).
         database["OPTIONS"] = {**database.get("OPTIONS", {}), "timeout": 30}
+
+
+def schema_folder() -> Path:
+    """A folder for the SQLite test database, in memory-backed /dev/shm where there is one."""
+    root = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256(str(root).encode())
+    for path in [*sorted(root.glob("*/migrations/*.py")), root / "requirements-dev.txt"]:
+        digest.update(path.read_bytes())
+    base = Path("/dev/shm") if os.path.isdir("/dev/shm") else Path(tempfile.gettempdir())
+    folder = base / f"thesmios-test-db-{digest.hexdigest()[:16]}"
+    folder.mkdir(exist_ok=True)
+    return folder
