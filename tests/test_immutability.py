@@ -239,12 +239,12 @@ def test_it_installs_a_trigger_on_every_protected_table(db: Any) -> None:
         )
         installed = sorted(name for (name,) in cursor.fetchall())
     assert installed == protected_tables()
-    # The decision tables, evidence and its checks, fallback acceptances, signed order forms,
-    # readiness transitions and the conversation; and the eight other tables whose tenant (or
-    # incident) is fixed: memberships, billing profiles, support plans, incidents, notices,
-    # notifications, queued e-mail and stored readiness (core.fixed); and the eighteen history
-    # tables (core.append_only.keep_history).
-    assert len(installed) == 36
+    # The decision tables (the operator's countersignature among them), evidence and its checks,
+    # fallback acceptances, signed order forms, readiness transitions and the conversation; and
+    # the eight other tables whose tenant (or incident) is fixed: memberships, billing profiles,
+    # support plans, incidents, notices, notifications, queued e-mail and stored readiness
+    # (core.fixed); and the nineteen history tables (core.append_only.keep_history).
+    assert len(installed) == 38
 
 
 def test_it_guards_every_append_only_model_with_a_trigger() -> None:

@@ -13,6 +13,7 @@ from evidence.models import EvidenceAttachment, EvidenceCheck
 from launchroom import demo, demo_evidence
 from launchroom.models import Tenant
 from launchroom.readiness.evaluation import ACCEPTED, STALE, evaluate
+from tests import tamper
 from tests.tamper import model_table, raw
 
 GATE = "public-deployment"
@@ -145,7 +146,8 @@ def test_it_detects_a_file_re_pointed_to_another_stored_file(tenant):
 
 def test_it_reports_an_attachment_with_no_creation_record(tenant):
     attachment = smoke(tenant)
-    EvidenceAttachment.history.filter(id=attachment.pk).delete()
+    with tamper.lifted():  # the history tables refuse DELETE on PostgreSQL: as their owner could
+        EvidenceAttachment.history.filter(id=attachment.pk).delete()
 
     out, error = run()
 
