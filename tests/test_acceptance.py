@@ -1,4 +1,4 @@
-"""Signing the acceptance record in the launch room: SPEC section 5 on the form."""
+"""Signing the acceptance record in the launch room: docs/RULES.md section 5 on the form."""
 
 from __future__ import annotations
 

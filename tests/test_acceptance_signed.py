@@ -1,7 +1,7 @@
 """A signed acceptance record (a tenant accepted for paid beta and moved into it): it goes stale with a new
 order form, it cannot be changed by any route, and its certificate says when it no longer matches.
 
-SPEC section 5; the signing form itself is tested in ``tests/test_acceptance.py``.
+docs/RULES.md section 5; the signing form itself is tested in ``tests/test_acceptance.py``.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Staff pages answer bad URLs and filters with 400/404, never 500 (issue 10)."""
+"""Staff pages answer bad URLs and filters with 400/404, never 500."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Every answer under /api/ is JSON, errors included (issue 10)."""
+"""Every answer under /api/ is JSON, errors included."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Bad input answers 400, never 500, and saves nothing (issue 10).
+"""Bad input answers 400, never 500, and saves nothing.
 
 On PostgreSQL a NUL character, a lone surrogate or a value longer than its column made
 the database raise (a 500); on SQLite the same values were stored. The same tests run on

@@ -1,4 +1,4 @@
-"""Nothing can be moved to another tenant (issue 10)."""
+"""Nothing can be moved to another tenant."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Generated input against every write endpoint and every page that reads a query string (issue 10).
+"""Generated input against every write endpoint and every page that reads a query string.
 
 Hypothesis sends bodies and query strings full of what breaks databases and parsers (NUL,
 lone surrogates, control characters, over-long strings, deep nesting, huge numbers, time

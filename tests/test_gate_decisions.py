@@ -1,4 +1,4 @@
-"""Gate decisions (SPEC section 4): who may decide, when accepting is refused, and that rows last."""
+"""Gate decisions (docs/RULES.md section 4): who may decide, when accepting is refused, and that rows last."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Hardening (issue 6): production settings, security headers, failed-login throttling and
+"""Hardening: production settings, security headers, failed-login throttling and
 the health check.
 
 Settings are read the way a deployment reads them: in a subprocess whose environment holds

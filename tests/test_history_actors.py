@@ -1,5 +1,5 @@
 """Every history row names who made the change, on every write path: the web, commands,
-the shell (issue 10). Services name their ``by``; nothing relies on a web request."""
+the shell. Services name their ``by``; nothing relies on a web request."""
 
 from __future__ import annotations
 

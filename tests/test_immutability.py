@@ -1,4 +1,4 @@
-"""Records that cannot be changed, at every level (issue 10): signed order forms refuse every
+"""Records that cannot be changed, at every level: signed order forms refuse every
 ORM path, order-form signatures and billing-fallback acceptances are chained into the
 decision log, and on PostgreSQL the database itself refuses UPDATE and DELETE."""
 

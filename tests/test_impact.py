@@ -1,4 +1,4 @@
-"""Impact before saving (SPEC section 10): a staff change that would move a tenant's decision
+"""Impact before saving (docs/RULES.md section 11): a staff change that would move a tenant's decision
 or a gate's status answers a confirmation page first; confirming saves; no change saves directly."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """The order-form workflow: send to buyer, the buyer approves or requests changes, and the
-commercial owner records the signature (issue 13)."""
+commercial owner records the signature."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The estimated-count paginator for big admin changelists (issue 6)."""
+"""The estimated-count paginator for big admin changelists."""
 
 from __future__ import annotations
 

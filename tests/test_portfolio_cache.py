@@ -1,4 +1,4 @@
-"""The staff portfolio, HTML and CSV, is never kept by a browser or shared cache (issue 10)."""
+"""The staff portfolio, HTML and CSV, is never kept by a browser or shared cache."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The public pages and their JSON twins (SPEC section 6): no login, no tenant data."""
+"""The public pages and their JSON twins (docs/RULES.md section 6): no login, no tenant data."""
 
 from __future__ import annotations
 

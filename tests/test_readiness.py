@@ -1,4 +1,4 @@
-"""The readiness engine (SPEC section 4): one case per gate status and effect, the demo decisions,
+"""The readiness engine (docs/RULES.md section 4): one case per gate status and effect, the demo decisions,
 and the query budget of ``evaluate`` and of the portfolio (``load_tenants`` then ``evaluate``)."""
 
 from __future__ import annotations

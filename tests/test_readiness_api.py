@@ -1,4 +1,4 @@
-"""GET /api/platform/tenants/<slug>/readiness (issue 3)."""
+"""GET /api/platform/tenants/<slug>/readiness."""
 
 from __future__ import annotations
 

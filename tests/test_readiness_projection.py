@@ -1,4 +1,4 @@
-"""Stored readiness and its transitions (issue 11): kept by the services, refreshed by time, shown and served."""
+"""Stored readiness and its transitions: kept by the services, refreshed by time, shown and served."""
 
 from __future__ import annotations
 

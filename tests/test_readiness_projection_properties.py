@@ -1,4 +1,4 @@
-"""The stored-readiness property (issue 11, SPEC section 10).
+"""The stored-readiness property (docs/RULES.md section 11).
 
 After any sequence of service calls and clock moves, every stored row that is not yet due
 equals a fresh ``evaluate()``; after ``refresh_readiness``, every row does.

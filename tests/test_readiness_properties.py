@@ -1,4 +1,4 @@
-"""Property tests of the readiness decision (issue 3), over tenants built from direct rows.
+"""Property tests of the readiness decision, over tenants built from direct rows.
 
 Each example builds its tenant inside a savepoint of the test transaction and rolls it
 back, so examples never see each other's rows.

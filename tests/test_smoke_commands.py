@@ -1,4 +1,4 @@
-"""The public proof commands against Django's live test server, over real HTTP (issue 5).
+"""The public proof commands against Django's live test server, over real HTTP.
 
 ``requests`` is not mocked: each test runs the command against ``live_server`` (or a dead
 port) and reads what it printed, raised and wrote.

@@ -1,4 +1,4 @@
-"""Stage moves (SPEC section 2): refused on hold with the reasons, recorded on go."""
+"""Stage moves (docs/RULES.md section 2): refused on hold with the reasons, recorded on go."""
 
 from __future__ import annotations
 

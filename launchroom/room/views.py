@@ -1,4 +1,4 @@
-"""The launch room: where the buyer sees their launch and signs it (SPEC sections 5 and 6).
+"""The launch room: where the buyer sees their launch and signs it (docs/RULES.md sections 5 and 6).
 
 Each page loads its tenant once (``readiness.load``: five queries whatever the amount of
 evidence or history) and evaluates it once; the template reads only what was loaded.
