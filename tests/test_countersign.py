@@ -19,6 +19,7 @@ from pypdf import PdfReader
 
 from core.append_only import AppendOnlyError
 from core.errors import NotPermitted, Refused
+from launchroom import catalog
 from launchroom.acceptance.certificate import verification_code
 from launchroom.acceptance.countersign import acceptance_countersign, acceptance_countersign_decline
 from launchroom.acceptance.services import acceptance_sign
@@ -82,6 +83,16 @@ def test_it_holds_a_signed_acceptance_until_the_operator_countersigns(signed):
     assert gate.status == "ready_for_review"
     assert "awaiting the operator's countersignature" in gate.reasons
     assert any("Countersign" in action for action in readiness.next_actions[Role.OPERATOR.value])
+
+
+def test_the_room_tells_the_buyer_their_signature_is_recorded_and_who_acts_next(client, signed):
+    tenant = signed.tenant
+    client.force_login(signed.signer)
+    page = client.get(f"/launch-room/{tenant.slug}/").content.decode()
+    hold_line = "Your signature is recorded. A Thesmios operator countersigns your acceptance record next"
+    assert hold_line in page
+    assert catalog.BUYER_IF_MISSING["customer-acceptance"] not in page  # "until your buyer sponsor signs"
+    assert "The buyer sponsor signs the acceptance record in the launch room." not in page
 
 
 def test_it_goes_once_the_operator_countersigns_with_one_transition_naming_it(signed):

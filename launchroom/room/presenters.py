@@ -27,6 +27,8 @@ REQUIREMENT_LABELS = {
     "stale": "Stale",
     "rejected": "Rejected",
 }
+# What a buyer reads once their signature is recorded and the operator's is awaited (docs/RULES.md 5.9).
+COUNTERSIGN_NEXT = "A Thesmios operator countersigns your acceptance record next, or declines it with a reason."
 EFFECT_WORDS = {
     Effect.HOLD: "Holds the launch until met",
     Effect.CAP: "Caps the launch at a no-charge private beta until met",
@@ -65,6 +67,8 @@ class RequirementRow:
 
     @property
     def action(self) -> str:
+        if self.result.state == AWAITING_COUNTERSIGNATURE:
+            return COUNTERSIGN_NEXT
         return "" if self.result.met else self.result.requirement.action
 
     @property
@@ -84,6 +88,14 @@ class GateRow:
     @property
     def effect_words(self) -> str:
         return EFFECT_WORDS[self.result.effect]
+
+    @property
+    def buyer_if_missing(self) -> str:
+        """The gate's "if missing" line in buyer words; once the buyer has signed and the
+        operator's countersignature is awaited, what happens next instead."""
+        if any(r.state == AWAITING_COUNTERSIGNATURE for r in self.requirements):
+            return f"Your signature is recorded. {COUNTERSIGN_NEXT}"
+        return self.gate.buyer_if_missing
 
     @property
     def reasons(self) -> list[str]:
