@@ -95,11 +95,7 @@ def authentication_required() -> HttpResponse:
 @never_cache
 def launch_acceptance(request: HttpRequest) -> HttpResponse:
     if not request.user.is_authenticated:
-        response = error_response(
-            401, "authentication_required", detail="Log in, or send Authorization: Bearer <token>."
-        )
-        response["WWW-Authenticate"] = 'Bearer realm="thesmios"'
-        return response
+        return authentication_required()
     if (refusal := csrf_refusal(request)) is not None:
         return refusal
     if request.method == "GET":
@@ -145,11 +141,13 @@ def _list(request: HttpRequest) -> JsonResponse:
     )
 
 
-def _parse_body(request: HttpRequest) -> dict[str, Any] | JsonResponse:
+def json_object_body(request: HttpRequest, *, if_empty: bytes = b"") -> dict[str, Any] | JsonResponse:
+    """The request's JSON object, or the 400 that says why there is none (``if_empty`` stands
+    for an empty body: ``b"{}"`` where every field is optional)."""
     if request.content_type != "application/json":
         return invalid_response({"__all__": ["Send a JSON object with Content-Type: application/json."]})
     try:
-        body = parse_json(request.body or b"")
+        body = parse_json(request.body or if_empty)
     except ValueError as exc:
         return invalid_response({"__all__": [str(exc)]})
     if not isinstance(body, dict):
@@ -242,7 +240,7 @@ def _is_id(value: Any) -> bool:
 
 
 def _record(request: HttpRequest) -> JsonResponse:
-    body = _parse_body(request)
+    body = json_object_body(request)
     if isinstance(body, JsonResponse):
         return body
     slug = body.get("tenant")

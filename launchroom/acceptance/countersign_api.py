@@ -19,8 +19,13 @@ from django.views.decorators.csrf import csrf_exempt
 
 from core.errors import NotPermitted, Refused
 from core.types import signed_in_user
-from core.validation import parse_json
-from launchroom.acceptance.api import csrf_refusal, error_response, invalid_response
+from launchroom.acceptance.api import (
+    authentication_required,
+    csrf_refusal,
+    error_response,
+    invalid_response,
+    json_object_body,
+)
 from launchroom.acceptance.countersign import (
     acceptance_countersign,
     acceptance_countersign_decline,
@@ -29,18 +34,6 @@ from launchroom.acceptance.countersign import (
 )
 from launchroom.acceptance.serializers import validation_errors
 from launchroom.models import AcceptanceRecord, Tenant
-
-
-def _body(request: HttpRequest) -> dict[str, Any] | JsonResponse:
-    if request.content_type != "application/json":
-        return invalid_response({"__all__": ["Send a JSON object with Content-Type: application/json."]})
-    try:
-        body = parse_json(request.body or b"{}")
-    except ValueError as exc:
-        return invalid_response({"__all__": [str(exc)]})
-    if not isinstance(body, dict):
-        return invalid_response({"__all__": ["The body must be a JSON object."]})
-    return body
 
 
 def _field_errors(body: dict[str, Any]) -> dict[str, list[str]]:
@@ -54,18 +47,14 @@ def _field_errors(body: dict[str, Any]) -> dict[str, list[str]]:
 
 def _answer(request: HttpRequest, pk: int, service: Callable[..., Any]) -> HttpResponse:
     if not request.user.is_authenticated:
-        response = error_response(
-            401, "authentication_required", detail="Log in, or send Authorization: Bearer <token>."
-        )
-        response["WWW-Authenticate"] = 'Bearer realm="thesmios"'
-        return response
+        return authentication_required()
     if (refusal := csrf_refusal(request)) is not None:
         return refusal
     if request.method != "POST":
         response = error_response(405, "method_not_allowed", detail="Use POST.")
         response["Allow"] = "POST"
         return response
-    body = _body(request)
+    body = json_object_body(request, if_empty=b"{}")
     if isinstance(body, JsonResponse):
         return body
     user = signed_in_user(request)
